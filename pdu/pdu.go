@@ -2,6 +2,7 @@ package pdu
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -81,9 +82,20 @@ type Message struct {
 	Encoding Encoding // alphabet of the user data
 	Concat   *Concat  // nil when the message is not part of a concatenated one
 
+	// UD is the user data after its header, as the alphabet stores it: one
+	// septet per byte for GSM-7, UTF-16BE for UCS-2, octets for 8-bit. The
+	// Reassembler joins parts on it, so that a character a sender split
+	// between two parts comes out whole.
+	UD []byte
+	// LockingShift and SingleShift are the national language identifiers
+	// (TS 23.038 §6.2.1.2.4) of the GSM-7 tables the text was decoded with,
+	// 0 for the default alphabet and its extension table.
+	LockingShift, SingleShift int
+
 	MR                  int           // TP-MR (submit and status report)
 	StatusReportRequest bool          // TP-SRR (submit) or TP-SRI (deliver)
 	Validity            time.Duration // relative TP-VP of a submit, 0 when absent
+	ValidUntil          time.Time     // absolute TP-VP of a submit, zero when absent
 	SCTS                time.Time     // service-centre timestamp, in its own zone
 	DischargeTime       time.Time     // status report TP-DT, in its own zone
 	Status              *Status       // status report TP-ST
@@ -142,6 +154,13 @@ var ErrEmptyText = errors.New("empty text")
 // ErrInvalidAddress is returned for a destination that cannot be encoded.
 var ErrInvalidAddress = errors.New("invalid address")
 
+// ErrInvalidText is returned for a text that is not valid UTF-8.
+var ErrInvalidText = errors.New("text is not valid UTF-8")
+
+// ErrTooLong is returned for a text that needs more segments than a
+// concatenation header can count (255).
+var ErrTooLong = errors.New("text needs more than 255 segments")
+
 // DecodeError locates what was wrong in a PDU.
 type DecodeError struct {
 	Field  string // e.g. "smsc", "oa", "ud", "udh.concat"
@@ -149,7 +168,9 @@ type DecodeError struct {
 	Err    error
 }
 
-func (e *DecodeError) Error() string { return "" }
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("%s at offset %d: %v", e.Field, e.Offset, e.Err)
+}
 
 // Unwrap returns the underlying error.
 func (e *DecodeError) Unwrap() error { return e.Err }

@@ -1,0 +1,44 @@
+# simgate — see README.md. Every target works on a fresh clone.
+GO        ?= go
+BIN       := bin/simgate
+PKGS      := ./...
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build run test bench fuzz lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/simgate
+
+# Until the gateway exists, run starts two virtual modems on pseudo-terminals
+# and tells how to talk to them.
+run: build
+	./$(BIN) sim --count 2
+
+# vet, then every test with the race detector. Tests need gammu (see .ci/run).
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# Each fuzzer runs for FUZZTIME; go test -fuzz takes one fuzzer at a time.
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+clean:
+	rm -rf bin

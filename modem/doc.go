@@ -1,0 +1,20 @@
+// Package modem drives GSM modems over AT commands in PDU mode.
+//
+// It implements the parts of 3GPP TS 27.007 (AT command set for User
+// Equipment: identity, +CPIN, +CSQ, +CREG/+CGREG/+CEREG, +COPS, +CUSD,
+// +CME ERROR) and 3GPP TS 27.005 (SMS in PDU mode: +CMGF, +CSMS, +CNMI,
+// +CMGS, +CMGL, +CMGR, +CMGD, +CPMS, +CSCA, +CNMA, +CMS ERROR) that an SMS
+// gateway needs, over ITU-T V.250 command lines. USSD strings are decoded
+// per the CBS data coding scheme of 3GPP TS 23.038.
+//
+// The engine sees only an io.ReadWriter: one reader goroutine splits lines
+// (the "> " prompt of AT+CMGS has no line end), routes unsolicited result
+// codes by prefix to Events in order, even when they arrive inside a
+// command's response or its echo, and hands the rest to the one command in
+// flight. Every call takes a context; a prompt that does not come is
+// aborted with ESC; after EOF or a read error every call returns ErrClosed.
+// PDUs cross the API as hex strings: encoding them is package pdu's job.
+//
+// Open and Discover add serial ports (go.bug.st/serial) and USB discovery;
+// Profile covers vendor quirks (Huawei, SIMCom, Quectel, Sierra, Gemalto).
+package modem
