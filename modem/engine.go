@@ -241,7 +241,10 @@ func (m *Modem) closedErrLocked() error {
 
 func (m *Modem) trace(dir string, p []byte) {
 	if m.log.Enabled(context.Background(), slog.LevelDebug) {
-		m.log.Debug("at "+dir, "data", strconv.Quote(string(p)))
+		// Escaped here so that control characters (ESC, Ctrl-Z, CR) never
+		// reach a log sink raw, whatever the handler.
+		q := strconv.Quote(string(p))
+		m.log.Debug("at "+dir, "data", q[1:len(q)-1])
 	}
 }
 

@@ -214,7 +214,10 @@ func packUSSD(s string) (string, error) {
 		}
 		septets = append(septets, c...)
 	}
-	if len(septets)%8 == 7 {
+	// Seven spare bits would decode as '@': fill them with CR. A CR that
+	// really ends the text on an octet boundary gets a second one, so the
+	// receiver drops only the filler.
+	if n := len(septets); n%8 == 7 || (n > 0 && n%8 == 0 && septets[n-1] == '\r') {
 		septets = append(septets, '\r')
 	}
 	out := make([]byte, (len(septets)*7+7)/8)

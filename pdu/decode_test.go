@@ -29,6 +29,22 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
+			name: "turkish national locking shift (IEI 0x25)",
+			pdu:  "00440C910972504390920000423051410350200D032501013830C80739880306",
+			want: Message{
+				Type: TypeDeliver, From: Address{"+902705340929", 0x91}, Text: "ığdır Şç",
+				Encoding: GSM7, LockingShift: 1, SCTS: time.Date(2024, 3, 15, 14, 30, 5, 0, halfHour),
+			},
+		},
+		{
+			name: "turkish locking and single shift together",
+			pdu:  "00440C91097250439092000042305141035020100624010125010107066853E66CE6",
+			want: Message{
+				Type: TypeDeliver, From: Address{"+902705340929", 0x91}, Text: "ığ €Şş",
+				Encoding: GSM7, LockingShift: 1, SingleShift: 1, SCTS: time.Date(2024, 3, 15, 14, 30, 5, 0, halfHour),
+			},
+		},
+		{
 			// 7 septets: the spare 7 bits of the last octet hold CR
 			// (TS 23.038 §6.1.2.1.1); the library wants zeros.
 			name: "CR padding 8n-1 with n=1",

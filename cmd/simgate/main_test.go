@@ -67,12 +67,14 @@ func TestPDU_Decode(t *testing.T) {
 		want map[string]any
 	}{
 		{
+			// The zone octet 0x08 is −0 quarter hours (TS 23.040 §9.2.3.11),
+			// as gammu reads it too: UTC.
 			name: "deliver",
 			hex:  "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
 			want: map[string]any{
 				"type": "deliver", "from": "+31641600986", "from_type": "international",
 				"text": "How are you?", "encoding": "gsm7", "smsc": "+31624000000",
-				"scts": "2002-08-26T19:37:41+02:00", "status_report_request": false,
+				"scts": "2002-08-26T19:37:41Z", "status_report_request": false,
 			},
 		},
 	}

@@ -11,12 +11,16 @@ import (
 func runSim(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "sim", "[--count N]")
 	count := fs.Int("count", 2, "number of virtual modems")
+	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
 		return usagef("sim: unexpected argument %q", pos[0])
+	}
+	if *latency < 0 {
+		return usagef("sim: --latency must not be negative")
 	}
 	if *count < 1 || *count > 64 {
 		return usagef("sim: --count must be within 1–64")
@@ -26,6 +30,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	var modems []*modemsim.Modem
 	for range *count {
 		m := net.AddModem(modemsim.Config{})
+		m.SetSendLatency(*latency)
 		path, err := m.OpenPTY(ctx)
 		if err != nil {
 			return fmt.Errorf("open pty: %w", err)
@@ -48,15 +53,11 @@ func runSim(ctx context.Context, e env, args []string) error {
 // watchRecords prints each message the virtual network accepts until ctx ends.
 func watchRecords(ctx context.Context, e env, net *modemsim.Network) error {
 	seen := 0
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
+		recs, err := net.WaitRecords(ctx, seen+1)
+		if err != nil {
+			return nil // ctx ended: the user pressed Ctrl-C
 		}
-		recs := net.Records()
 		for _, r := range recs[seen:] {
 			part := ""
 			if r.Total > 1 {

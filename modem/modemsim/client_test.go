@@ -22,8 +22,8 @@ type client struct {
 	t     testing.TB
 	rw    io.ReadWriteCloser
 	lines chan string
-	held  []string   // lines read ahead (URCs before a prompt), returned first by next
-	err   chan error // the read error that ended the reader
+	held  []string      // lines read ahead (URCs before a prompt), returned first by next
+	err   chan error    // the read error that ended the reader
 	wait  time.Duration // bound of every read
 	wg    sync.WaitGroup
 }

@@ -102,20 +102,20 @@ type Modem struct {
 	timers timers
 	wg     sync.WaitGroup // serve goroutines started by Pipe, OpenPTY and Replug
 
-	mu       sync.Mutex
-	closed   bool
-	unplug   bool
-	st       state
-	knobs    knobs
-	smsc     string
-	mr       int
-	mems     map[string][]*slot
-	pending  []inbound // held by the network until the modem can take them
-	urcs     [][]byte
-	sess     *session
-	onPTY    bool
-	path     string
-	boots    int // power cycles, so a session drops a half-typed line
+	mu      sync.Mutex
+	closed  bool
+	unplug  bool
+	st      state
+	knobs   knobs
+	smsc    string
+	mr      int
+	mems    map[string][]*slot
+	pending []inbound // held by the network until the modem can take them
+	urcs    [][]byte
+	sess    *session
+	onPTY   bool
+	path    string
+	boots   int // power cycles, so a session drops a half-typed line
 }
 
 func newModem(n *Network, cfg Config) *Modem {
@@ -146,7 +146,11 @@ func newModem(n *Network, cfg Config) *Modem {
 }
 
 // Config returns the modem's configuration with its generated defaults.
-func (m *Modem) Config() Config { return m.cfg }
+func (m *Modem) Config() Config {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg
+}
 
 // Number returns the SIM's own number.
 func (m *Modem) Number() string { return m.cfg.Number }

@@ -290,11 +290,11 @@ func TestNetworkStatus(t *testing.T) {
 	c := mustClient(t, m)
 
 	steps := []struct {
-		name  string
-		knob  func()
-		cmd   string
-		want  string
-		urcs  []string // lines expected before the command's answer
+		name string
+		knob func()
+		cmd  string
+		want string
+		urcs []string // lines expected before the command's answer
 	}{
 		{"signal", nil, "AT+CSQ", "+CSQ: 20,99", nil},
 		{"signal change", func() { m.SetSignal(7, 0) }, "AT+CSQ", "+CSQ: 7,0", nil},
@@ -617,6 +617,9 @@ func TestStorageFull(t *testing.T) {
 	c.expect(`+CMTI: "SM",1`)
 	if msg := mustDecode(t, c.mustOK("AT+CMGR=1")[1]); msg.Text != "msg 2" {
 		t.Errorf("held message %q", msg.Text)
+	}
+	if st := m.Stored("SM"); len(st) != 2 || mustDecode(t, st[0]).Text != "msg 2" || mustDecode(t, st[1]).Text != "msg 1" {
+		t.Errorf("Stored(SM) = %q", st)
 	}
 }
 

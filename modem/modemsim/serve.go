@@ -46,7 +46,8 @@ func (s *session) stop() {
 // an io.Closer (which is also how it interrupts a pending Read), so it
 // returns promptly only on such a rw. A modem has one port: a second Serve
 // ends the first. Serve returns nil when ctx ends, the host closes the line
-// or the modem is unplugged.
+// or the modem is unplugged, ErrUnplugged or ErrClosed when the modem was
+// already unplugged or closed, and the read or write error otherwise.
 func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 	shutdown := func() {
 		if c, ok := rw.(io.Closer); ok {
@@ -58,6 +59,7 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 
 // Pipe returns the host side of an in-memory serial line served by m until
 // ctx ends or the modem is unplugged or closed; reads then return io.EOF.
+// Like a second Serve, it takes the modem away from an earlier transport.
 func (m *Modem) Pipe(ctx context.Context) io.ReadWriteCloser {
 	host, dev := net.Pipe()
 	m.mu.Lock()
