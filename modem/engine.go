@@ -311,7 +311,6 @@ func (m *Modem) exec(ctx context.Context, r request) ([]string, error) {
 		return nil, m.closedErr()
 	}
 	m.cur = c
-	m.urc = nil
 	m.mu.Unlock()
 
 	// A line feed after AT+CMGS=<n> would become the first PDU character.
@@ -549,7 +548,7 @@ func (m *Modem) handleLine(b []byte) {
 
 	if p := m.urc; p != nil {
 		m.urc = nil
-		if isHex(s) {
+		if p.takes(s) {
 			m.finishURC(p, s)
 			return
 		}

@@ -480,3 +480,36 @@ func TestURCPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestCommand_CMTHeaderBeforeCommandPDUAfter(t *testing.T) {
+	// The +CMT header arrives, then a command is sent, then the PDU line:
+	// the PDU still belongs to the URC, not to the command's answer.
+	f := newFake(t).on("AT+CGMM\r\n", deliverPDU+"\r\n\r\nEC25\r\n\r\nOK\r\n")
+	m := mustModem(t, f, Config{})
+	f.inject("\r\n+CMT: ,24\r\n")
+	info, err := m.Command(ctxT(t), "AT+CGMM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(info, []string{"EC25"}) {
+		t.Errorf("info = %q", info)
+	}
+	if e := mustEvent(t, m); e.Kind != EventDeliver || e.PDU != deliverPDU || e.Length != 24 {
+		t.Errorf("event = %+v", e)
+	}
+}
+
+func TestCommand_CMTWithoutPDULine(t *testing.T) {
+	// A header whose PDU line never comes is reported without a PDU and
+	// does not eat the next answer.
+	f := newFake(t).on("AT+CGMM\r\n", "\r\nEC25\r\n\r\nOK\r\n")
+	m := mustModem(t, f, Config{})
+	f.inject("\r\n+CDS: 25\r\n")
+	info, err := m.Command(ctxT(t), "AT+CGMM")
+	if err != nil || !slices.Equal(info, []string{"EC25"}) {
+		t.Fatalf("info = %q, %v", info, err)
+	}
+	if e := mustEvent(t, m); e.Kind != EventStatusReport || e.PDU != "" {
+		t.Errorf("event = %+v", e)
+	}
+}

@@ -36,6 +36,7 @@ type CMEError struct {
 	Text string
 }
 
+// Error prints the code as the modem does, with its text when known.
 func (e CMEError) Error() string {
 	if e.Code < 0 {
 		return "+CME ERROR: " + e.Text
@@ -73,6 +74,7 @@ type CMSError struct {
 	Text string
 }
 
+// Error prints the code as the modem does, with its text when known.
 func (e CMSError) Error() string {
 	if e.Code < 0 {
 		return "+CMS ERROR: " + e.Text

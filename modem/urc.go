@@ -75,6 +75,14 @@ var urcTable = []urcSpec{
 type pendingURC struct {
 	spec   urcSpec
 	header string
+	length int // announced TPDU length, -1 when unknown
+}
+
+// takes reports whether s is the PDU line the header announced. A short
+// hex-looking answer ("EC25") must not be taken for it: a PDU holds at
+// least the announced TPDU octets.
+func (p *pendingURC) takes(s string) bool {
+	return isHex(s) && len(s)%2 == 0 && (p.length < 0 || len(s)/2 >= p.length)
 }
 
 // urcPrefix returns the "+XXX:" prefix of s, or "" when s does not look
@@ -159,7 +167,11 @@ func hasPrefixFold(s, prefix string) bool {
 
 func (m *Modem) startURC(u urcSpec, s string) {
 	if u.trailing > 0 {
-		m.urc = &pendingURC{spec: u, header: s}
+		lengthFirst := false
+		if p := m.profile.Load(); p != nil && u.prefix == "+CMT:" {
+			lengthFirst = p.CMTLengthFirst
+		}
+		m.urc = &pendingURC{spec: u, header: s, length: pduLength(strings.TrimSpace(s[len(u.prefix):]), lengthFirst)}
 		return
 	}
 	arg := strings.TrimSpace(s[len(u.prefix):])
@@ -205,13 +217,7 @@ func (m *Modem) startURC(u urcSpec, s string) {
 
 // finishURC emits a two-line URC once its PDU line arrived ("" if it did not).
 func (m *Modem) finishURC(p *pendingURC, pdu string) {
-	arg := strings.TrimSpace(p.header[len(p.spec.prefix):])
-	e := Event{Kind: p.spec.kind, Line: p.header, PDU: pdu, Length: -1}
-	lengthFirst := false
-	if prof := m.profile.Load(); prof != nil && p.spec.prefix == "+CMT:" {
-		lengthFirst = prof.CMTLengthFirst
-	}
-	e.Length = pduLength(arg, lengthFirst)
+	e := Event{Kind: p.spec.kind, Line: p.header, PDU: pdu, Length: p.length}
 	if pdu != "" && e.Length >= 0 && !pduMatchesLength(pdu, e.Length) {
 		m.log.Debug("at pdu length mismatch", "line", p.header, "length", e.Length, "hex_chars", len(pdu))
 	}
