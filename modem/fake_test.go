@@ -3,7 +3,6 @@ package modem
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"strconv"
@@ -239,5 +238,3 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }

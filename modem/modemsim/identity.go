@@ -48,7 +48,7 @@ func luhnValid(s string) bool {
 // fillDefaults completes cfg for the i-th modem (1-based) of a network.
 func fillDefaults(cfg Config, i int) Config {
 	if cfg.Number == "" {
-		cfg.Number = fmt.Sprintf("+1555%07d", i)
+		cfg.Number = defaultNumber(i)
 	}
 	if cfg.IMEI == "" {
 		// TAC 35000000 is not allocated to a real device family.
@@ -80,3 +80,8 @@ func fillDefaults(cfg Config, i int) Config {
 	}
 	return cfg
 }
+
+// defaultNumber is the i-th generated SIM number, in the NANP range
+// 202-555-0100…0199 reserved for fiction: real libraries (libphonenumber)
+// accept it as valid, and it reaches nobody.
+func defaultNumber(i int) string { return fmt.Sprintf("+1202555%04d", 100+i%100) }

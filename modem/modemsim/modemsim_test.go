@@ -105,7 +105,7 @@ func TestIdentity(t *testing.T) {
 		{"AT+CIMI", []string{cfg.IMSI}},
 		{"AT+CCID", []string{"+CCID: " + cfg.ICCID}},
 		{"AT+ICCID", []string{"+ICCID: " + cfg.ICCID}},
-		{"AT+CNUM", []string{`+CNUM: "","+15550000001",145`}},
+		{"AT+CNUM", []string{`+CNUM: "","+12025550101",145`}},
 		{"AT+GCAP", []string{"+GCAP: +CGSM"}},
 	}
 	for _, tt := range tests {
@@ -119,7 +119,7 @@ func TestIdentity(t *testing.T) {
 
 	t.Run("defaults", func(t *testing.T) {
 		a, b := ms[0].Config(), ms[1].Config()
-		if a.Number != "+15550000001" || b.Number != "+15550000002" {
+		if a.Number != "+12025550101" || b.Number != "+12025550102" {
 			t.Errorf("numbers %q, %q", a.Number, b.Number)
 		}
 		for _, cfg := range []Config{a, b} {
@@ -332,14 +332,14 @@ func TestSend(t *testing.T) {
 	c.mustOK("AT+CMGF=0")
 
 	t.Run("single", func(t *testing.T) {
-		segs := mustSubmit(t, "+15550000002", "hello there", pdu.SubmitOptions{})
+		segs := mustSubmit(t, "+12025550102", "hello there", pdu.SubmitOptions{})
 		mrs := mustSend(t, c, segs)
 		recs := n.Records()
 		if len(recs) != 1 {
 			t.Fatalf("got %d records, want 1", len(recs))
 		}
 		r := recs[0]
-		want := Record{From: "+15550000001", FromIMEI: ms[0].IMEI(), To: "+15550000002", Text: "hello there",
+		want := Record{From: "+12025550101", FromIMEI: ms[0].IMEI(), To: "+12025550102", Text: "hello there",
 			PDU: segs[0].PDU, MR: mrs[0], Part: 1, Total: 1, Encoding: "gsm7", Local: true}
 		r.At = time.Time{}
 		if fmt.Sprint(r) != fmt.Sprint(want) {

@@ -26,7 +26,7 @@ var ErrUnplugged = errors.New("modemsim: modem unplugged")
 // Config describes one virtual modem and its SIM. Zero fields get generated
 // defaults (see AddModem).
 type Config struct {
-	Number       string // the SIM's own number, E.164 ("+15550000001")
+	Number       string // the SIM's own number, E.164 ("+12025550101")
 	IMEI         string
 	IMSI         string
 	ICCID        string
@@ -119,7 +119,8 @@ func NewNetwork(opts ...Option) *Network {
 }
 
 // AddModem adds a powered-on modem; zero Config fields get generated
-// defaults: numbers +15550000001, +15550000002, …, IMEIs and ICCIDs with a
+// defaults: numbers +12025550101, +12025550102, … (the fictional 555-01XX range, which
+// number validators accept), IMEIs and ICCIDs with a
 // valid Luhn digit, IMSIs on the test PLMN 001/01, operator
 // DefaultOperator. It panics when the number is already taken.
 func (n *Network) AddModem(cfg Config) *Modem {
@@ -127,7 +128,7 @@ func (n *Network) AddModem(cfg Config) *Modem {
 	defer n.mu.Unlock()
 	i := len(n.modems) + 1
 	if cfg.Number == "" {
-		for n.lookupLocked(fmt.Sprintf("+1555%07d", i)) != nil {
+		for n.lookupLocked(defaultNumber(i)) != nil {
 			i++
 		}
 	}
@@ -325,8 +326,8 @@ func (n *Network) lookupLocked(number string) *Modem {
 	return nil
 }
 
-// normalize keys numbers on their digits, so "+15550000002" submitted as
-// international and "15550000002" as unknown type reach the same modem.
+// normalize keys numbers on their digits, so "+12025550102" submitted as
+// international and "12025550102" as unknown type reach the same modem.
 func normalize(number string) string {
 	return strings.TrimPrefix(number, "+")
 }

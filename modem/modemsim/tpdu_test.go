@@ -11,7 +11,7 @@ import (
 
 func TestSubmitToDeliver(t *testing.T) {
 	scts := time.Date(2026, 3, 14, 15, 9, 26, 0, time.FixedZone("", -5*3600))
-	from := pdu.Address{Number: "+15550000001", TOA: pdu.TOAInternational}
+	from := pdu.Address{Number: "+12025550101", TOA: pdu.TOAInternational}
 	tests := []struct {
 		name   string
 		submit string // as written after the prompt
