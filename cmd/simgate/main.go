@@ -60,6 +60,11 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "run the gateway: HTTP API, queue, modems", runServe},
+		{"apikey", "create, list or revoke API keys (apikey create --name NAME)", runAPIKey},
+		{"send", "send an SMS through a running gateway", runSend},
+		{"inbox", "list received SMS from a running gateway", runInbox},
+		{"modems", "list a running gateway's modems", runModems},
 		{"sim", "run virtual modems on pseudo-terminals and print their device paths", runSim},
 		{"probe", "open one modem and print its identity, SIM, network and signal", runProbe},
 		{"pdu", "decode or encode SMS PDUs (pdu decode HEX | pdu encode --to N --text T)", runPDU},

@@ -1,17 +1,30 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/modem/modemsim"
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N]")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]...")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
+	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
+	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
+	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
+	var fails stringList
+	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -19,52 +32,209 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("sim: unexpected argument %q", pos[0])
 	}
-	if *latency < 0 {
-		return usagef("sim: --latency must not be negative")
-	}
 	if *count < 1 || *count > 64 {
 		return usagef("sim: --count must be within 1–64")
 	}
+	if *latency < 0 || *reportDelay < 0 {
+		return usagef("sim: --latency and --report-delay must not be negative")
+	}
 	net := modemsim.NewNetwork()
 	defer net.Close()
-	var modems []*modemsim.Modem
+	net.SetReport("", modemsim.ReportPolicy{Delay: *reportDelay})
+	for _, f := range fails {
+		number, code, ok := strings.Cut(f, ":")
+		c, err := strconv.Atoi(code)
+		if !ok || err != nil || number == "" {
+			return usagef("sim: --fail wants NUMBER:CODE, got %q", f)
+		}
+		net.SetFailure(number, c)
+	}
+	var log io.Writer
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("record log: %w", err)
+		}
+		defer f.Close()
+		log = f
+	}
+	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
 	for range *count {
 		m := net.AddModem(modemsim.Config{})
 		m.SetSendLatency(*latency)
-		path, err := m.OpenPTY(ctx)
-		if err != nil {
+		if _, err := m.OpenPTY(ctx); err != nil {
 			return fmt.Errorf("open pty: %w", err)
 		}
-		modems = append(modems, m)
+		s.modems = append(s.modems, m)
+		if err := s.link(len(s.modems)); err != nil {
+			return err
+		}
 		// stdout carries only the paths, one per line, so scripts can read them.
-		fmt.Fprintln(e.stdout, path)
+		fmt.Fprintln(e.stdout, s.portOf(len(s.modems)))
 	}
-	for i, m := range modems {
+	for i, m := range s.modems {
 		fmt.Fprintf(e.stderr, "virtual modem %d: %s  number %s  IMEI %s\n", i+1, m.Path(), m.Number(), m.IMEI())
 	}
-	fmt.Fprintf(e.stderr, "\nTry:\n  simgate probe %s\n  simgate at %s\n", modems[0].Path(), modems[0].Path())
-	if len(modems) > 1 {
-		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", modems[1].Number())
+	fmt.Fprintf(e.stderr, "\nTry:\n  simgate probe %s\n  simgate at %s\n", s.portOf(1), s.portOf(1))
+	if len(s.modems) > 1 {
+		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
 	}
-	fmt.Fprintf(e.stderr, "Press Ctrl-C to stop.\n\n")
-	return watchRecords(ctx, e, net)
+	fmt.Fprintf(e.stderr, "Commands on stdin: unplug N, replug N, reset N, deliver FROM TO TEXT. Ctrl-C stops.\n\n")
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watchRecords(ctx, log)
+	}()
+	// The stdin reader cannot be interrupted; it ends with stdin or the process.
+	go s.control(ctx, e.stdin)
+	wg.Wait()
+	return nil
 }
 
-// watchRecords prints each message the virtual network accepts until ctx ends.
-func watchRecords(ctx context.Context, e env, net *modemsim.Network) error {
+// simulator is the state of "simgate sim".
+type simulator struct {
+	net     *modemsim.Network
+	modems  []*modemsim.Modem
+	linkDir string
+	stderr  io.Writer
+	mu      sync.Mutex // serialises control commands and the links
+}
+
+// portOf is what a serial tool should open for modem i (1-based): the
+// stable link if there is one, else the pty.
+func (s *simulator) portOf(i int) string {
+	if s.linkDir != "" {
+		return filepath.Join(s.linkDir, "modem"+strconv.Itoa(i))
+	}
+	return s.modems[i-1].Path()
+}
+
+// link points DIR/modemN at modem N's current pty, atomically.
+func (s *simulator) link(i int) error {
+	if s.linkDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(s.linkDir, 0o755); err != nil {
+		return fmt.Errorf("link dir: %w", err)
+	}
+	dst := s.portOf(i)
+	tmp := dst + ".new"
+	os.Remove(tmp)
+	if err := os.Symlink(s.modems[i-1].Path(), tmp); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	return nil
+}
+
+// control runs commands read from in: a test or a person pulls a virtual
+// modem out, plugs it back, resets it, or sends an SMS from outside.
+func (s *simulator) control(ctx context.Context, in io.Reader) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.command(ctx, strings.Fields(sc.Text())); err != nil {
+			fmt.Fprintf(s.stderr, "sim: %v\n", err)
+		}
+	}
+}
+
+func (s *simulator) command(ctx context.Context, f []string) error {
+	if len(f) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	modemArg := func() (int, *modemsim.Modem, error) {
+		if len(f) != 2 {
+			return 0, nil, fmt.Errorf("%s wants a modem number", f[0])
+		}
+		i, err := strconv.Atoi(f[1])
+		if err != nil || i < 1 || i > len(s.modems) {
+			return 0, nil, fmt.Errorf("no modem %q", f[1])
+		}
+		return i, s.modems[i-1], nil
+	}
+	switch f[0] {
+	case "unplug":
+		i, m, err := modemArg()
+		if err != nil {
+			return err
+		}
+		m.Unplug()
+		fmt.Fprintf(s.stderr, "modem %d unplugged\n", i)
+	case "replug":
+		i, m, err := modemArg()
+		if err != nil {
+			return err
+		}
+		if err := m.Replug(ctx); err != nil {
+			return err
+		}
+		if err := s.link(i); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stderr, "modem %d replugged on %s\n", i, m.Path())
+	case "reset":
+		i, m, err := modemArg()
+		if err != nil {
+			return err
+		}
+		m.Reset()
+		fmt.Fprintf(s.stderr, "modem %d reset\n", i)
+	case "deliver":
+		if len(f) < 4 {
+			return fmt.Errorf("deliver wants FROM TO TEXT")
+		}
+		return s.net.Deliver(f[1], f[2], strings.Join(f[3:], " "))
+	default:
+		return fmt.Errorf("unknown command %q (unplug N, replug N, reset N, deliver FROM TO TEXT)", f[0])
+	}
+	return nil
+}
+
+// recordJSON is one line of the --log file.
+type recordJSON struct {
+	From     string    `json:"from"`
+	FromIMEI string    `json:"from_imei"`
+	To       string    `json:"to"`
+	Text     string    `json:"text"`
+	MR       int       `json:"mr"`
+	Ref      int       `json:"ref"`
+	Part     int       `json:"part"`
+	Total    int       `json:"total"`
+	Encoding string    `json:"encoding"`
+	SRR      bool      `json:"srr"`
+	At       time.Time `json:"at"`
+}
+
+// watchRecords prints each message the virtual network accepts until ctx
+// ends, and appends it to log when there is one.
+func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 	seen := 0
 	for {
-		recs, err := net.WaitRecords(ctx, seen+1)
+		recs, err := s.net.WaitRecords(ctx, seen+1)
 		if err != nil {
-			return nil // ctx ended: the user pressed Ctrl-C
+			return // ctx ended
 		}
 		for _, r := range recs[seen:] {
 			part := ""
 			if r.Total > 1 {
 				part = fmt.Sprintf(" part %d/%d", r.Part, r.Total)
 			}
-			fmt.Fprintf(e.stderr, "%s  %s -> %s  mr %d%s  %s: %q\n",
+			fmt.Fprintf(s.stderr, "%s  %s -> %s  mr %d%s  %s: %q\n",
 				r.At.Format(time.TimeOnly), r.From, r.To, r.MR, part, r.Encoding, r.Text)
+			if log != nil {
+				b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
+					Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
+				log.Write(append(b, '\n'))
+			}
 		}
 		seen = len(recs)
 	}

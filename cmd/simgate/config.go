@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// config is everything "simgate serve" can be told. Precedence: flags >
+// SIMGATE_* environment > YAML file > defaults (DESIGN.md §3).
+type config struct {
+	Listen   string   `yaml:"listen"`
+	Data     string   `yaml:"data"`
+	LogLevel string   `yaml:"log_level"`
+	Modems   []string `yaml:"modems"`
+	Sim      int      `yaml:"sim"`
+	PIN      string   `yaml:"pin"`
+
+	Region          string        `yaml:"region"`
+	AllowShortCodes bool          `yaml:"allow_short_codes"`
+	MaxSegments     int           `yaml:"max_segments"`
+	DefaultTTL      time.Duration `yaml:"default_ttl"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+
+	PollInterval time.Duration `yaml:"poll_interval"`
+	SendInterval time.Duration `yaml:"send_interval"`
+	DailyCap     int           `yaml:"daily_cap"`
+}
+
+func defaultConfig() config {
+	return config{
+		Listen:       "127.0.0.1:8080",
+		Data:         "./data",
+		LogLevel:     "info",
+		Region:       "US",
+		MaxSegments:  10,
+		MaxBodyBytes: 64 << 10,
+		PollInterval: 30 * time.Second,
+	}
+}
+
+// configError names the setting that is wrong and where it came from.
+type configError struct {
+	Source string // "flag", "env SIMGATE_X", "file F"
+	Field  string
+	Err    error
+}
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("config: %s (%s): %v", e.Field, e.Source, e.Err)
+}
+
+func (e *configError) Unwrap() error { return e.Err }
+
+// loadConfig builds the configuration of "simgate serve" from its arguments,
+// the environment and the file named by --config or SIMGATE_CONFIG.
+func loadConfig(e env, args []string) (config, error) {
+	cfg := defaultConfig()
+	fs := newFlagSet(e, "serve", "[--config FILE] [--listen ADDR] [--data DIR] [--modem PORT]... [--sim N]")
+	var (
+		file   = fs.String("config", "", "YAML configuration file (default $SIMGATE_CONFIG)")
+		listen = fs.String("listen", "", "HTTP listen address (default 127.0.0.1:8080)")
+		data   = fs.String("data", "", "data directory holding the database and keys (default ./data)")
+		sim    = fs.Int("sim", -1, "add N virtual modems on one virtual network")
+		pin    = fs.String("pin", "", "SIM PIN for modems that ask")
+		level  = fs.String("log-level", "", "debug, info, warn or error")
+		modems stringList
+	)
+	fs.Var(&modems, "modem", "serial port of a modem (repeatable; default: discover)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return cfg, err
+	}
+	if len(pos) != 0 {
+		return cfg, usagef("serve: unexpected argument %q", pos[0])
+	}
+
+	if *file == "" {
+		*file = e.getenv("SIMGATE_CONFIG")
+	}
+	if *file != "" {
+		if err := loadConfigFile(&cfg, *file); err != nil {
+			return cfg, err
+		}
+	}
+	if err := applyEnv(&cfg, e.getenv); err != nil {
+		return cfg, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["listen"] {
+		cfg.Listen = *listen
+	}
+	if set["data"] {
+		cfg.Data = *data
+	}
+	if set["sim"] {
+		cfg.Sim = *sim
+	}
+	if set["pin"] {
+		cfg.PIN = *pin
+	}
+	if set["log-level"] {
+		cfg.LogLevel = *level
+	}
+	if set["modem"] {
+		cfg.Modems = modems
+	}
+	return cfg, cfg.validate()
+}
+
+func loadConfigFile(cfg *config, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a silent default
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// applyEnv reads SIMGATE_<FIELD> for each setting.
+func applyEnv(cfg *config, getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	num := func(name string, dst *int) error {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return &configError{"env " + name, strings.ToLower(strings.TrimPrefix(name, "SIMGATE_")), err}
+			}
+			*dst = n
+		}
+		return nil
+	}
+	dur := func(name string, dst *time.Duration) error {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return &configError{"env " + name, strings.ToLower(strings.TrimPrefix(name, "SIMGATE_")), err}
+			}
+			*dst = d
+		}
+		return nil
+	}
+	str("SIMGATE_LISTEN", &cfg.Listen)
+	str("SIMGATE_DATA", &cfg.Data)
+	str("SIMGATE_LOG_LEVEL", &cfg.LogLevel)
+	str("SIMGATE_PIN", &cfg.PIN)
+	str("SIMGATE_REGION", &cfg.Region)
+	if v := getenv("SIMGATE_MODEMS"); v != "" {
+		cfg.Modems = strings.Split(v, ",")
+	}
+	if v := getenv("SIMGATE_ALLOW_SHORT_CODES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return &configError{"env SIMGATE_ALLOW_SHORT_CODES", "allow_short_codes", err}
+		}
+		cfg.AllowShortCodes = b
+	}
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"SIMGATE_SIM", &cfg.Sim}, {"SIMGATE_MAX_SEGMENTS", &cfg.MaxSegments}, {"SIMGATE_DAILY_CAP", &cfg.DailyCap}} {
+		if err := num(f.name, f.dst); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"SIMGATE_DEFAULT_TTL", &cfg.DefaultTTL}, {"SIMGATE_POLL_INTERVAL", &cfg.PollInterval}, {"SIMGATE_SEND_INTERVAL", &cfg.SendInterval}} {
+		if err := dur(f.name, f.dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c config) validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &configError{"merged", field, fmt.Errorf(format, args...)}
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return bad("listen", "%v", err)
+	}
+	if c.Data == "" {
+		return bad("data", "must not be empty")
+	}
+	if c.Sim < 0 || c.Sim > 64 {
+		return bad("sim", "must be within 0–64, got %d", c.Sim)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if len(c.Region) != 2 {
+		return bad("region", "want a two-letter country code such as US or GB, got %q", c.Region)
+	}
+	if c.MaxSegments < 1 || c.MaxSegments > 255 {
+		return bad("max_segments", "must be within 1–255, got %d", c.MaxSegments)
+	}
+	if c.MaxBodyBytes < 1024 {
+		return bad("max_body_bytes", "must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	if c.PollInterval < time.Second {
+		return bad("poll_interval", "must be at least 1s, got %v", c.PollInterval)
+	}
+	if c.SendInterval < 0 || c.DailyCap < 0 || c.DefaultTTL < 0 {
+		return bad("send_interval/daily_cap/default_ttl", "must not be negative")
+	}
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Clock gives business timestamps; tests inject their own.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Device is the gateway's view of one GSM modem. Package modemdev adapts a
+// modem.Modem to it; the gateway never imports the driver.
+type Device interface {
+	Init(ctx context.Context) error
+	Identity(ctx context.Context) (DeviceIdentity, error)
+	Health(ctx context.Context) (DeviceHealth, error)
+	// SendPDU sends one SMS-SUBMIT (hex with the 00 SMSC prefix) and returns
+	// the TP-MR the modem answered. Errors are *DeviceError or wrap
+	// ErrDeviceGone.
+	SendPDU(ctx context.Context, tpduLen int, pduHex string) (mr int, err error)
+	// ListMessages lists every message stored on the SIM/ME (AT+CMGL=4).
+	ListMessages(ctx context.Context) ([]StoredSMS, error)
+	// ReadMessage reads one stored message; mem "SR" is the status-report store.
+	ReadMessage(ctx context.Context, mem string, index int) (StoredSMS, error)
+	DeleteMessage(ctx context.Context, mem string, index int) error
+	// Events delivers unsolicited results in order; closed after Done.
+	Events() <-chan DeviceEvent
+	// Done is closed once the port is gone (unplugged, closed).
+	Done() <-chan struct{}
+	Close() error
+}
+
+// Opener opens the modem on a serial port.
+type Opener func(ctx context.Context, port string) (Device, error)
+
+// DeviceIdentity is who a modem and its SIM are.
+type DeviceIdentity struct {
+	Manufacturer, Model, Revision, IMEI, IMSI, ICCID, Number string
+}
+
+// DeviceHealth is a modem's radio state at one moment.
+type DeviceHealth struct {
+	Operator     string
+	Registration string // "registered", "roaming", "searching", "denied", "not_registered", "unknown"
+	Registered   bool   // home, roaming or SMS-only
+	Roaming      bool
+	CSQ, DBM     int
+	Bars         int
+	SignalKnown  bool
+}
+
+// StoredSMS is one message in a modem's storage, as hex.
+type StoredSMS struct {
+	Mem   string
+	Index int
+	Stat  int
+	PDU   string
+}
+
+// DeviceEventKind names an unsolicited result.
+type DeviceEventKind int
+
+// Unsolicited results the gateway acts on.
+const (
+	EventSMSStored      DeviceEventKind = iota + 1 // +CMTI: read Mem/Index, commit, delete
+	EventSMS                                       // +CMT: PDU delivered directly (already acknowledged)
+	EventReport                                    // +CDS: status report PDU
+	EventReportStored                              // +CDSI: read Mem/Index
+	EventRegistration                              // +CREG/+CGREG/+CEREG changed
+	EventReset                                     // the modem rebooted: run Init again
+)
+
+// DeviceEvent is one unsolicited result.
+type DeviceEvent struct {
+	Kind  DeviceEventKind
+	Mem   string
+	Index int
+	PDU   string
+}
+
+// ErrorClass says what a send error means for the message.
+type ErrorClass string
+
+// Send error classes (after at-pdu.md §3.8).
+const (
+	ClassPermanent  ErrorClass = "permanent"   // number or subscription: fail, no retry
+	ClassBadPDU     ErrorClass = "bad_pdu"     // our PDU was refused: fail
+	ClassTransient  ErrorClass = "transient"   // network busy: retry with backoff
+	ClassModemState ErrorClass = "modem_state" // SIM/modem not ready: not the message's fault
+	ClassUnknown    ErrorClass = "unknown"     // a few retries, then fail
+)
+
+// DeviceError is a send error classified by the adapter.
+type DeviceError struct {
+	Class ErrorClass
+	Code  int // +CMS/+CME code, -1 when none
+	Err   error
+}
+
+func (e *DeviceError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the driver's error.
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// ErrDeviceGone means the modem's port went away mid-operation.
+var ErrDeviceGone = errors.New("modem gone")
+
+// Init errors the supervisor turns into a modem state; Device
+// implementations wrap them.
+var (
+	ErrNoSIM       = errors.New("no sim")           // state no_sim
+	ErrPINRequired = errors.New("sim pin required") // state pin_required
+	ErrPUKRequired = errors.New("sim puk required") // state pin_required; never entered by simgate
+)

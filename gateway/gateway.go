@@ -1,0 +1,273 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Status is the state of a message or of one of its parts (DESIGN.md §4).
+type Status string
+
+// Message and part states. A part goes queued → sending → sent →
+// delivered | failed, and back to queued on a retryable error; a message's
+// status is derived from its parts.
+const (
+	StatusQueued    Status = "queued"
+	StatusSending   Status = "sending"
+	StatusSent      Status = "sent"
+	StatusDelivered Status = "delivered"
+	StatusFailed    Status = "failed"
+	StatusExpired   Status = "expired"
+	StatusCanceled  Status = "canceled"
+)
+
+// Final reports whether no further transition can happen.
+func (s Status) Final() bool {
+	switch s {
+	case StatusDelivered, StatusFailed, StatusExpired, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// Priority orders the queue: OTP goes high and never waits behind bulk.
+type Priority int
+
+// Priorities, stored as integers so that ORDER BY priority DESC works.
+const (
+	PriorityLow    Priority = 0
+	PriorityNormal Priority = 1
+	PriorityHigh   Priority = 2
+)
+
+// Message is one outbound SMS, possibly of several parts.
+type Message struct {
+	ID           string // "msg_" + 26 Crockford base32 characters, time-ordered
+	To           string // E.164
+	Text         string
+	Encoding     string // "gsm7" | "ucs2"
+	Segments     int
+	Priority     Priority
+	Pin          string // IMEI of the only modem allowed to send it; "" for any
+	StatusReport bool   // request delivery reports (TP-SRR)
+	Status       Status
+	Error        string // reason of the last failure, for people
+	Attempts     int    // claims that ended in an error
+	ConcatRef    int    // concatenation reference, fixed at enqueue (0–255)
+	Modem        string // IMEI of the modem that sent (or is sending) it
+	APIKey       string // name of the API key that submitted it, for audit
+
+	CreatedAt   time.Time
+	SendAt      time.Time // not before; zero = now
+	ExpiresAt   time.Time // zero = never; a queued message past it becomes expired
+	NextAttempt time.Time // retry backoff; zero = now
+	SentAt      time.Time // every part accepted by the SMSC
+	DeliveredAt time.Time // every part delivered
+	FinishedAt  time.Time // reached a final status
+
+	Parts []Part
+}
+
+// Part is one segment of a Message.
+type Part struct {
+	Index       int // 1-based
+	Status      Status
+	MR          int  // TP-MR answered by +CMGS; valid when HasMR
+	HasMR       bool
+	Modem       string // IMEI that sent this part
+	SentAt      time.Time
+	DeliveredAt time.Time // when the status report said delivered
+	ReportCode  int       // last TP-Status, -1 when none
+	Error       string
+}
+
+// IdempotencyKey scopes an Idempotency-Key header to the API key that sent it.
+type IdempotencyKey struct {
+	APIKey string // name of the API key
+	Key    string // the header value; "" when none
+	Hash   string // hash of the request body, to refuse a reused key with another body
+}
+
+// MessageFilter selects messages for listing, newest first.
+type MessageFilter struct {
+	Status Status // "" = any
+	To     string // E.164; "" = any
+	Limit  int    // 1–500
+	Cursor string // opaque, from a previous page; "" = first page
+}
+
+// Claim is a worker's request for the next message to send.
+type Claim struct {
+	Modem string        // the claiming modem's IMEI
+	Now   time.Time
+	Lease time.Duration // how long the claim holds before another worker may take it
+}
+
+// Report is a delivery report (SMS-STATUS-REPORT) to match to a part.
+type Report struct {
+	Modem     string // IMEI of the modem that received it
+	MR        int
+	Recipient string // as the SMSC printed it; matched on trailing digits
+	Code      int    // TP-Status
+	Class     string // "delivered" | "pending" | "failed"
+	At        time.Time
+	Window    time.Duration // how far back to look for the part (MR wraps at 256)
+}
+
+// InboundPart is one received SMS-DELIVER, stored raw before anything else,
+// so that the parts of a concatenated message straddling a restart still join.
+type InboundPart struct {
+	ID         int64 // assigned by the store
+	Modem      string
+	From       string
+	PDU        string // hex as the modem printed it
+	Ref        int    // 0 when not concatenated
+	Part       int    // 1 when not concatenated
+	Total      int    // 1 when not concatenated
+	RefBits    int    // 8 or 16; 0 when not concatenated
+	SCTS       time.Time
+	ReceivedAt time.Time
+}
+
+// InboundMessage is a received SMS, joined from its parts.
+type InboundMessage struct {
+	ID         string // "in_" + 26 characters, time-ordered
+	Modem      string
+	From       string
+	Text       string
+	Parts      int
+	Missing    int // parts that never came (an incomplete set given up on)
+	SCTS       time.Time
+	ReceivedAt time.Time
+}
+
+// ModemInfo is what the gateway knows about a modem, by IMEI.
+type ModemInfo struct {
+	IMEI         string
+	Port         string
+	Manufacturer string
+	Model        string
+	Revision     string
+	IMSI         string
+	ICCID        string
+	Number       string
+	Operator     string
+	Registration string // modem.RegState names
+	Roaming      bool
+	CSQ          int
+	DBM          int
+	Bars         int
+	SignalKnown  bool
+	State        ModemState
+	LastError    string
+	LastErrorAt  time.Time
+	UpdatedAt    time.Time
+}
+
+// ModemState is a modem's health as the status page and /api/v1/modems show it.
+type ModemState string
+
+// Modem states.
+const (
+	ModemOnline        ModemState = "online"
+	ModemOffline       ModemState = "offline"
+	ModemNoSIM         ModemState = "no_sim"
+	ModemPINRequired   ModemState = "pin_required"
+	ModemNotRegistered ModemState = "not_registered"
+	ModemError         ModemState = "error"
+)
+
+// ModemCounters are a modem's sends for one day.
+type ModemCounters struct {
+	QueueDepth int // queued messages pinned to it, plus unpinned ones (shared)
+	Sent       int // parts sent today
+	Failed     int // messages failed today
+}
+
+// APIKey is an API client's credential; only its hash is stored.
+type APIKey struct {
+	ID        int64
+	Name      string
+	Hash      string // hex SHA-256 of the key
+	Scopes    []string
+	CreatedAt time.Time
+	LastUsed  time.Time
+	RevokedAt time.Time
+}
+
+// Errors callers branch on; the store returns them wrapped.
+var (
+	ErrNotFound          = errors.New("not found")
+	ErrConflict          = errors.New("conflict")           // e.g. cancel of a message already sending
+	ErrIdempotencyReused = errors.New("idempotency key reused with a different request")
+	ErrInvalid           = errors.New("invalid")             // wrapped by *ValidationError
+	ErrUnauthorized      = errors.New("unauthorized")
+)
+
+// Store persists everything the gateway owns. Times are passed in: the store
+// never reads a clock. Implemented by package store on SQLite.
+type Store interface {
+	// CreateMessage commits m (ID, parts and CreatedAt set by the caller).
+	// With a non-empty idem.Key already used by the same API key it returns
+	// the existing message and true, or ErrIdempotencyReused when the body
+	// hash differs.
+	CreateMessage(ctx context.Context, m *Message, idem IdempotencyKey) (*Message, bool, error)
+	Message(ctx context.Context, id string) (*Message, error)
+	Messages(ctx context.Context, f MessageFilter) (msgs []*Message, next string, err error)
+	// CancelMessage cancels a queued message (ErrConflict once it is sending
+	// or final).
+	CancelMessage(ctx context.Context, id string, now time.Time) (*Message, error)
+
+	// ClaimNext picks, in one UPDATE … RETURNING, the next message c.Modem
+	// may send — pinned to it or unpinned; status queued; send_at,
+	// next_attempt and expiry respected; by priority then age — marks it
+	// sending with a lease until c.Now+c.Lease, and returns it with its
+	// parts. A message whose lease expired (a crash mid-send) is claimable
+	// again. nil, nil when there is none.
+	ClaimNext(ctx context.Context, c Claim) (*Message, error)
+	// PartSent records a part's TP-MR the moment +CMGS answers.
+	PartSent(ctx context.Context, id string, part int, modem string, mr int, now time.Time) error
+	// Sent marks a claimed message sent once every part is. Without a status
+	// report request, sent is as far as it goes.
+	Sent(ctx context.Context, id string, now time.Time) error
+	// Retry returns a claimed message to the queue for another attempt at
+	// next, releasing its lease; countAttempt is false when the message was
+	// not at fault (the modem went away, shutdown). Parts already sent keep
+	// their MR and are not sent again.
+	Retry(ctx context.Context, id string, next time.Time, reason string, countAttempt bool) error
+	// Fail ends a message (and its unsent parts) as failed with reason.
+	Fail(ctx context.Context, id string, reason string, now time.Time) error
+	// ExpireDue turns queued messages past their expiry into expired.
+	ExpireDue(ctx context.Context, now time.Time) (int, error)
+	// NextDue is the earliest time after now at which a queued message
+	// becomes claimable (send_at, next_attempt, lease end); zero if none.
+	NextDue(ctx context.Context, now time.Time) (time.Time, error)
+	// ApplyReport matches r to the newest open part sent by r.Modem with
+	// r.MR to r.Recipient within r.Window, records it and updates the
+	// message; ErrNotFound when nothing matches.
+	ApplyReport(ctx context.Context, r Report) (*Message, error)
+
+	// AddInboundPart stores a received part (a duplicate of one already held
+	// is ignored) and returns every part held for the same (modem, from,
+	// ref, total, bits) set, this one included.
+	AddInboundPart(ctx context.Context, p InboundPart) ([]InboundPart, error)
+	// SaveInbound commits a joined message and drops the parts it consumed.
+	SaveInbound(ctx context.Context, m *InboundMessage, parts []int64) error
+	// StaleInboundParts returns held parts older than before, for sets that
+	// will never complete.
+	StaleInboundParts(ctx context.Context, before time.Time) ([]InboundPart, error)
+	Inbox(ctx context.Context, since time.Time, limit int) ([]*InboundMessage, error)
+
+	UpsertModem(ctx context.Context, m ModemInfo) error
+	Modems(ctx context.Context) ([]ModemInfo, error)
+	ModemCounters(ctx context.Context, imei string, dayStart time.Time) (ModemCounters, error)
+	// SentSince counts parts a modem sent since t, for its daily cap.
+	SentSince(ctx context.Context, imei string, t time.Time) (int, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	APIKeys(ctx context.Context) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, name string, now time.Time) error
+	TouchAPIKey(ctx context.Context, id int64, now time.Time) error
+}

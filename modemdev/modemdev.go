@@ -1,0 +1,284 @@
+package modemdev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/modem"
+)
+
+// Device is a modem.Modem seen through gateway.Device.
+type Device struct {
+	m      *modem.Modem
+	events chan gateway.DeviceEvent
+	quit   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+}
+
+var _ gateway.Device = (*Device)(nil)
+
+// New adapts m. The Device owns m: Close closes it. A goroutine converts
+// m's events until m's event channel closes or Close is called.
+func New(m *modem.Modem) *Device {
+	d := &Device{
+		m: m,
+		// Unbuffered is enough: the driver queues events without bound, so
+		// a slow consumer never makes it drop one.
+		events: make(chan gateway.DeviceEvent),
+		quit:   make(chan struct{}),
+	}
+	d.wg.Go(d.convert)
+	return d
+}
+
+// Opener returns a gateway.Opener that opens a serial port with
+// modem.Open and cfg.
+func Opener(cfg modem.Config) gateway.Opener {
+	return func(ctx context.Context, port string) (gateway.Device, error) {
+		m, err := modem.Open(ctx, port, cfg)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		return New(m), nil
+	}
+}
+
+// Modem returns the driver, for commands the gateway has no use for
+// (USSD, the AT console).
+func (d *Device) Modem() *modem.Modem { return d.m }
+
+func (d *Device) convert() {
+	defer close(d.events)
+	for ev := range d.m.Events() {
+		de, ok := convertEvent(ev)
+		if !ok {
+			continue
+		}
+		select {
+		case d.events <- de:
+		case <-d.quit:
+			return
+		}
+	}
+}
+
+func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
+	de := gateway.DeviceEvent{Mem: ev.Mem, Index: ev.Index, PDU: ev.PDU}
+	switch ev.Kind {
+	case modem.EventNewMessage:
+		de.Kind = gateway.EventSMSStored
+	case modem.EventDeliver:
+		de.Kind = gateway.EventSMS
+	case modem.EventStatusReport:
+		de.Kind = gateway.EventReport
+	case modem.EventStatusReportStored:
+		de.Kind = gateway.EventReportStored
+	case modem.EventRegistration:
+		de.Kind = gateway.EventRegistration
+	case modem.EventReset:
+		de.Kind = gateway.EventReset
+	default:
+		// RING, ^RSSI and the like: nothing the gateway acts on.
+		return gateway.DeviceEvent{}, false
+	}
+	return de, true
+}
+
+// Init runs the driver's Init. A missing SIM, a PIN or a PUK request wrap
+// gateway.ErrNoSIM, ErrPINRequired or ErrPUKRequired.
+func (d *Device) Init(ctx context.Context) error {
+	return mapErr(d.m.Init(ctx))
+}
+
+// Identity reads the modem's and SIM's identity.
+func (d *Device) Identity(ctx context.Context) (gateway.DeviceIdentity, error) {
+	id, err := d.m.Identity(ctx)
+	if err != nil {
+		return gateway.DeviceIdentity{}, mapErr(err)
+	}
+	return gateway.DeviceIdentity{
+		Manufacturer: id.Manufacturer,
+		Model:        id.Model,
+		Revision:     id.Revision,
+		IMEI:         id.IMEI,
+		IMSI:         id.IMSI,
+		ICCID:        id.ICCID,
+		Number:       id.Number,
+	}, nil
+}
+
+// Health reads registration, operator and signal. Only the registration
+// decides whether the reading is usable, so only its failure (or a lost
+// port) is returned; a modem that will not name its operator or signal
+// (common while it searches for a network) leaves those fields empty and
+// SignalKnown false. The health read so far is returned with any error.
+func (d *Device) Health(ctx context.Context) (gateway.DeviceHealth, error) {
+	var h gateway.DeviceHealth
+	reg, err := d.m.Registration(ctx)
+	if err != nil {
+		h.Registration = string(modem.RegUnknown)
+		return h, fmt.Errorf("health: %w", mapErr(err))
+	}
+	h.Registration = string(reg.State)
+	h.Registered = reg.Registered()
+	h.Roaming = reg.Roaming
+	if op, err := d.m.Operator(ctx); err == nil {
+		h.Operator = op.Name
+	} else if gone(err) {
+		return h, fmt.Errorf("health: %w", mapErr(err))
+	}
+	if sig, err := d.m.Signal(ctx); err == nil {
+		h.CSQ, h.DBM, h.Bars, h.SignalKnown = sig.CSQ, sig.DBM, sig.Bars, sig.Known
+	} else if gone(err) {
+		return h, fmt.Errorf("health: %w", mapErr(err))
+	}
+	return h, nil
+}
+
+// SendPDU sends one SMS-SUBMIT. Errors are *gateway.DeviceError, or wrap
+// gateway.ErrDeviceGone, or the context's error.
+func (d *Device) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
+	mr, err := d.m.SendPDU(ctx, tpduLen, pduHex)
+	if err == nil {
+		return mr, nil
+	}
+	return 0, classify(err)
+}
+
+// classify turns a send error into what the dispatcher branches on.
+func classify(err error) error {
+	var cms modem.CMSError
+	var cme modem.CMEError
+	switch {
+	case gone(err):
+		return mapErr(err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The caller gave up (shutdown); not the message's nor the modem's
+		// fault.
+		return err
+	case errors.As(err, &cms):
+		return &gateway.DeviceError{Class: cmsClass(cms.Class()), Code: cms.Code, Err: err}
+	case errors.As(err, &cme):
+		// +CME during a send reports the SIM or the registration (10 no SIM,
+		// 11 PIN, 30 no network…), never the message; 100 is "unknown".
+		class := gateway.ClassModemState
+		if cme.Code == 100 || cme.Code < 0 {
+			class = gateway.ClassUnknown
+		}
+		return &gateway.DeviceError{Class: class, Code: cme.Code, Err: err}
+	case errors.Is(err, modem.ErrPromptTimeout):
+		// ESC aborted the command before the PDU went out: the modem is
+		// wedged, the message is innocent.
+		return &gateway.DeviceError{Class: gateway.ClassModemState, Code: -1, Err: err}
+	default:
+		// ErrTimeout (the SMS may have gone out), a plain ERROR: a few
+		// retries, then give up on the message.
+		return &gateway.DeviceError{Class: gateway.ClassUnknown, Code: -1, Err: err}
+	}
+}
+
+func cmsClass(c modem.ErrorClass) gateway.ErrorClass {
+	switch c {
+	case modem.ClassPermanent:
+		return gateway.ClassPermanent
+	case modem.ClassBadPDU:
+		return gateway.ClassBadPDU
+	case modem.ClassTransient:
+		return gateway.ClassTransient
+	case modem.ClassModemState:
+		return gateway.ClassModemState
+	}
+	// Vendor codes get "a few retries, then fail" (at-pdu.md §3.8), which
+	// is what unknown means to the dispatcher.
+	return gateway.ClassUnknown
+}
+
+// ListMessages lists every message in the read storage (AT+CMGL=4).
+func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) {
+	list, err := d.m.ListMessages(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]gateway.StoredSMS, len(list))
+	for i, sm := range list {
+		out[i] = stored(sm)
+	}
+	return out, nil
+}
+
+// ReadMessage reads one stored message. Mem "SR" (a +CDSI) goes through
+// the driver's ReadStatusReport, which switches storage, reads and deletes
+// under one hold of the command line — the report is gone from the modem
+// once this returns, so DeleteMessage("SR", …) has nothing left to do.
+// Any other mem is read from the storage Init selected, which is where
+// +CMTI points.
+func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gateway.StoredSMS, error) {
+	var (
+		sm  modem.StoredMessage
+		err error
+	)
+	if mem == "SR" {
+		sm, err = d.m.ReadStatusReport(ctx, mem, index)
+	} else {
+		sm, err = d.m.ReadMessage(ctx, index)
+	}
+	if err != nil {
+		return gateway.StoredSMS{}, mapErr(err)
+	}
+	if sm.Mem == "" {
+		sm.Mem = mem
+	}
+	return stored(sm), nil
+}
+
+// DeleteMessage deletes a stored message; a status report read from "SR"
+// was already deleted by ReadMessage.
+func (d *Device) DeleteMessage(ctx context.Context, mem string, index int) error {
+	if mem == "SR" {
+		return nil
+	}
+	return mapErr(d.m.DeleteMessage(ctx, index))
+}
+
+func stored(sm modem.StoredMessage) gateway.StoredSMS {
+	return gateway.StoredSMS{Mem: sm.Mem, Index: sm.Index, Stat: sm.Stat, PDU: sm.PDU}
+}
+
+// Events delivers the modem's unsolicited results in order; it is closed
+// once the driver's event channel is, after Done, or at Close.
+func (d *Device) Events() <-chan gateway.DeviceEvent { return d.events }
+
+// Done is closed once the port is gone.
+func (d *Device) Done() <-chan struct{} { return d.m.Done() }
+
+// Close closes the modem and waits for the event goroutine.
+func (d *Device) Close() error {
+	d.once.Do(func() { close(d.quit) })
+	err := d.m.Close()
+	d.wg.Wait()
+	return err
+}
+
+func gone(err error) bool { return errors.Is(err, modem.ErrClosed) }
+
+// mapErr adds the gateway's sentinel for the driver errors the gateway
+// branches on, keeping the driver's error in the chain.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case gone(err):
+		return fmt.Errorf("%w: %w", gateway.ErrDeviceGone, err)
+	case errors.Is(err, modem.ErrNoSIM):
+		return fmt.Errorf("%w: %w", gateway.ErrNoSIM, err)
+	case errors.Is(err, modem.ErrPUKRequired):
+		return fmt.Errorf("%w: %w", gateway.ErrPUKRequired, err)
+	case errors.Is(err, modem.ErrPINRequired):
+		return fmt.Errorf("%w: %w", gateway.ErrPINRequired, err)
+	}
+	return err
+}

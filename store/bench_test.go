@@ -1,0 +1,149 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+func BenchmarkCreateMessage(b *testing.B) {
+	for _, idem := range []bool{false, true} {
+		b.Run(fmt.Sprintf("idempotency=%v", idem), func(b *testing.B) {
+			s := mustOpen(b)
+			i := 0
+			for b.Loop() {
+				m := newMessage(msgID(i), time.Duration(i))
+				m.Segments = 2
+				var k gateway.IdempotencyKey
+				if idem {
+					k = gateway.IdempotencyKey{APIKey: "app", Key: m.ID, Hash: "h"}
+				}
+				if _, _, err := s.CreateMessage(b.Context(), m, k); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkClaimNext claims from a queue kept at about `queued` messages.
+// With pinned-elsewhere, as many again are pinned to another modem ahead of
+// them, which the claim must not walk through.
+func BenchmarkClaimNext(b *testing.B) {
+	for _, bc := range []struct {
+		name           string
+		queued, pinned int
+	}{
+		{"queued=10k", 10_000, 0},
+		{"queued=100k", 100_000, 0},
+		{"queued=10k/pinned-elsewhere=10k", 10_000, 10_000},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := mustOpen(b)
+			next := 0
+			fill := func(n int, pin string) {
+				b.Helper()
+				tx, err := s.w.BeginTx(b.Context(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range n {
+					_, err := tx.ExecContext(b.Context(), `INSERT INTO messages (id, recipient, body, encoding,
+						segments, priority, pin, status_report, status, concat_ref, created_at)
+						VALUES (?, '+14155550101', 'hello', 'gsm7', 1, 1, ?, 1, 'queued', 0, ?)`,
+						msgID(next), pin, fmtTime(t0.Add(time.Duration(next)*time.Millisecond)))
+					if err == nil {
+						_, err = tx.ExecContext(b.Context(), `INSERT INTO parts (message_id, idx, status) VALUES (?, 1, 'queued')`, msgID(next))
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					next++
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			fill(bc.pinned, "imeiZ")
+			fill(bc.queued, "")
+			const batch = 10
+			now := t0.Add(1000 * time.Hour)
+			claimed := 0
+			for b.Loop() {
+				m, err := s.ClaimNext(b.Context(), gateway.Claim{Modem: "imeiA", Now: now, Lease: time.Minute})
+				if err != nil || m == nil {
+					b.Fatalf("claim: %v, %v", m, err)
+				}
+				claimed++
+				if claimed%batch == 0 {
+					// Settle what was claimed (in real life, a worker holds
+					// one lease at a time) and top the queue up.
+					b.StopTimer()
+					if _, err := s.w.ExecContext(b.Context(), `UPDATE messages SET status = 'sent', lease_until = '' WHERE status = 'sending'`); err != nil {
+						b.Fatal(err)
+					}
+					fill(batch, "")
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "claims/s")
+		})
+	}
+}
+
+// BenchmarkClaimCycle is one message's way through the queue:
+// create → claim → part sent → sent.
+func BenchmarkClaimCycle(b *testing.B) {
+	s := mustOpen(b)
+	i := 0
+	for b.Loop() {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		mustCreate(b, s, newMessage(msgID(i), now.Sub(t0)))
+		m := mustClaim(b, s, "imeiA", now)
+		if m == nil {
+			b.Fatal("nothing claimed")
+		}
+		if err := s.PartSent(b.Context(), m.ID, 1, "imeiA", i%256, now); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Sent(b.Context(), m.ID, now); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkApplyReport matches reports among many sent parts with wrapped
+// MRs.
+func BenchmarkApplyReport(b *testing.B) {
+	s := mustOpen(b)
+	const n = 5000
+	for i := range n {
+		now := t0.Add(time.Duration(i) * time.Second)
+		m := newMessage(msgID(i), now.Sub(t0))
+		m.To = fmt.Sprintf("+1415555%04d", i%100)
+		mustCreate(b, s, m)
+		mustClaim(b, s, "imeiA", now)
+		if err := s.PartSent(b.Context(), m.ID, 1, "imeiA", i%256, now); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Sent(b.Context(), m.ID, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		k := n - 1 - i%n
+		r := gateway.Report{Modem: "imeiA", MR: k % 256, Recipient: fmt.Sprintf("+1415555%04d", k%100),
+			Class: "pending", Code: 0x20, At: t0.Add(n * time.Second), Window: 48 * time.Hour}
+		if _, err := s.ApplyReport(b.Context(), r); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+const inboundPartCols = `id, modem, sender, pdu, ref, part, total, ref_bits, scts, received_at`
+
+func scanInboundPart(sc scanner) (gateway.InboundPart, error) {
+	var p gateway.InboundPart
+	err := sc.Scan(&p.ID, &p.Modem, &p.From, &p.PDU, &p.Ref, &p.Part, &p.Total, &p.RefBits,
+		timeCol{&p.SCTS}, timeCol{&p.ReceivedAt})
+	return p, err
+}
+
+// AddInboundPart stores p unless the very same part (same set, number and
+// PDU) is already held, which happens when the SIM is listed again after a
+// restart, and returns every part held for p's set ordered by part number.
+// A message of one part is a set of its own: two single SMS from one sender
+// held at once are not returned together.
+func (s *Store) AddInboundPart(ctx context.Context, p gateway.InboundPart) ([]gateway.InboundPart, error) {
+	if p.Total < 1 || p.Part < 1 || p.Part > p.Total || p.ReceivedAt.IsZero() {
+		return nil, fmt.Errorf("add inbound part: part %d of %d: %w", p.Part, p.Total, gateway.ErrInvalid)
+	}
+	var parts []gateway.InboundPart
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbound_parts (modem, sender, pdu, ref, part, total, ref_bits, scts, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (modem, sender, ref, total, ref_bits, part, pdu) DO NOTHING`,
+			p.Modem, p.From, p.PDU, p.Ref, p.Part, p.Total, p.RefBits, fmtTime(p.SCTS), fmtTime(p.ReceivedAt))
+		if err != nil {
+			return err
+		}
+		q := `SELECT ` + inboundPartCols + ` FROM inbound_parts
+			WHERE modem = ? AND sender = ? AND ref = ? AND total = ? AND ref_bits = ?`
+		args := []any{p.Modem, p.From, p.Ref, p.Total, p.RefBits}
+		if p.Total == 1 {
+			q += ` AND part = 1 AND pdu = ?`
+			args = append(args, p.PDU)
+		}
+		rows, err := tx.QueryContext(ctx, q+` ORDER BY part, id`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			ip, err := scanInboundPart(rows)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, ip)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add inbound part: %w", err)
+	}
+	return parts, nil
+}
+
+// SaveInbound commits m and drops the held parts it was joined from, in one
+// transaction, so that a crash leaves either the parts or the message.
+func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, parts []int64) error {
+	if m.ID == "" || m.ReceivedAt.IsZero() {
+		return fmt.Errorf("save inbound: id %q: %w", m.ID, gateway.ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbound (id, modem, sender, body, parts, missing, scts, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.Modem, m.From, m.Text, m.Parts, m.Missing, fmtTime(m.SCTS), fmtTime(m.ReceivedAt))
+		if isUnique(err) {
+			return fmt.Errorf("inbound %s exists: %w", m.ID, gateway.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+		args := make([]any, len(parts))
+		for i, id := range parts {
+			args[i] = id
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM inbound_parts WHERE id IN (`+strings.Repeat(",?", len(parts))[1:]+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save inbound: %w", err)
+	}
+	return nil
+}
+
+// StaleInboundParts returns the held parts received before before, oldest
+// first, for the caller to give their sets up as incomplete.
+func (s *Store) StaleInboundParts(ctx context.Context, before time.Time) ([]gateway.InboundPart, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+inboundPartCols+` FROM inbound_parts
+		WHERE received_at < ? ORDER BY received_at, id`, fmtTime(before))
+	if err != nil {
+		return nil, fmt.Errorf("stale inbound parts: %w", err)
+	}
+	defer rows.Close()
+	var parts []gateway.InboundPart
+	for rows.Next() {
+		p, err := scanInboundPart(rows)
+		if err != nil {
+			return nil, fmt.Errorf("stale inbound parts: %w", err)
+		}
+		parts = append(parts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stale inbound parts: %w", err)
+	}
+	return parts, nil
+}
+
+// Inbox returns received messages newer than since (all when zero), newest
+// first; limit defaults to 50 and is capped at 500.
+func (s *Store) Inbox(ctx context.Context, since time.Time, limit int) ([]*gateway.InboundMessage, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at
+		FROM inbound WHERE received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?`, fmtTime(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	defer rows.Close()
+	var msgs []*gateway.InboundMessage
+	for rows.Next() {
+		var m gateway.InboundMessage
+		if err := rows.Scan(&m.ID, &m.Modem, &m.From, &m.Text, &m.Parts, &m.Missing,
+			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		msgs = append(msgs, &m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	return msgs, nil
+}

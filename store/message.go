@@ -1,0 +1,373 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// Listing limits of Messages and Inbox.
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+// messageCols is the column list scanMessage reads, in order.
+const messageCols = `id, recipient, body, encoding, segments, priority, pin, status_report,
+	status, error, attempts, concat_ref, modem, api_key, created_at, send_at, expires_at,
+	next_attempt, sent_at, delivered_at, finished_at`
+
+// partCols is the column list scanPart reads, in order.
+const partCols = `message_id, idx, status, mr, modem, sent_at, delivered_at, report_code, error`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMessage(sc scanner) (*gateway.Message, error) {
+	var m gateway.Message
+	var srr int
+	err := sc.Scan(&m.ID, &m.To, &m.Text, &m.Encoding, &m.Segments, &m.Priority, &m.Pin, &srr,
+		&m.Status, &m.Error, &m.Attempts, &m.ConcatRef, &m.Modem, &m.APIKey,
+		timeCol{&m.CreatedAt}, timeCol{&m.SendAt}, timeCol{&m.ExpiresAt}, timeCol{&m.NextAttempt},
+		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt})
+	if err != nil {
+		return nil, err
+	}
+	m.StatusReport = srr != 0
+	return &m, nil
+}
+
+func scanPart(sc scanner) (string, gateway.Part, error) {
+	var (
+		id string
+		p  gateway.Part
+		mr sql.NullInt64
+	)
+	err := sc.Scan(&id, &p.Index, &p.Status, &mr, &p.Modem,
+		timeCol{&p.SentAt}, timeCol{&p.DeliveredAt}, &p.ReportCode, &p.Error)
+	p.MR, p.HasMR = int(mr.Int64), mr.Valid
+	return id, p, err
+}
+
+// querier is what reading a message needs: the read pool or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// loadMessage reads one message with its parts; ErrNotFound when absent.
+func loadMessage(ctx context.Context, q querier, id string) (*gateway.Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := loadParts(ctx, q, []*gateway.Message{m}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// loadParts fills the parts of msgs in one query.
+func loadParts(ctx context.Context, q querier, msgs []*gateway.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*gateway.Message, len(msgs))
+	args := make([]any, len(msgs))
+	for i, m := range msgs {
+		byID[m.ID] = m
+		m.Parts = m.Parts[:0]
+		args[i] = m.ID
+	}
+	marks := strings.Repeat(",?", len(msgs))[1:]
+	rows, err := q.QueryContext(ctx,
+		`SELECT `+partCols+` FROM parts WHERE message_id IN (`+marks+`) ORDER BY message_id, idx`, args...)
+	if err != nil {
+		return fmt.Errorf("load parts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		id, p, err := scanPart(rows)
+		if err != nil {
+			return fmt.Errorf("load parts: %w", err)
+		}
+		if m := byID[id]; m != nil {
+			m.Parts = append(m.Parts, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load parts: %w", err)
+	}
+	return nil
+}
+
+// CreateMessage commits m with its parts and, when idem.Key is set, its
+// idempotency record, in one transaction. Parts are made from m.Segments
+// when m.Parts is empty. A key already used by the same API key returns the
+// message it created and true, or ErrIdempotencyReused when the body hash
+// differs; the same key under another API key is unrelated.
+func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gateway.IdempotencyKey) (*gateway.Message, bool, error) {
+	if err := validNewMessage(m); err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	status := m.Status
+	if status == "" {
+		status = gateway.StatusQueued
+	}
+	parts := m.Parts
+	if len(parts) == 0 {
+		parts = make([]gateway.Part, m.Segments)
+		for i := range parts {
+			parts[i] = gateway.Part{Index: i + 1, Status: status, ReportCode: -1}
+		}
+	}
+
+	var (
+		existing string
+		replayed bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if idem.Key != "" {
+			var hash, id string
+			err := tx.QueryRowContext(ctx,
+				`SELECT body_hash, message_id FROM idempotency WHERE api_key = ? AND key = ?`,
+				idem.APIKey, idem.Key).Scan(&hash, &id)
+			switch {
+			case err == nil:
+				if hash != idem.Hash {
+					return gateway.ErrIdempotencyReused
+				}
+				existing, replayed = id, true
+				return nil
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.To, m.Text, m.Encoding, m.Segments, int(m.Priority), m.Pin, boolInt(m.StatusReport),
+			string(status), m.Error, m.Attempts, m.ConcatRef, m.Modem, m.APIKey,
+			fmtTime(m.CreatedAt), fmtTime(m.SendAt), fmtTime(m.ExpiresAt), fmtTime(m.NextAttempt),
+			fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt))
+		if isUnique(err) {
+			return fmt.Errorf("message %s exists: %w", m.ID, gateway.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			ps := p.Status
+			if ps == "" {
+				ps = status
+			}
+			var mr any
+			if p.HasMR {
+				mr = p.MR
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO parts (`+partCols+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				m.ID, p.Index, string(ps), mr, p.Modem, fmtTime(p.SentAt), fmtTime(p.DeliveredAt),
+				p.ReportCode, p.Error); err != nil {
+				return err
+			}
+		}
+		if idem.Key != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (api_key, key, body_hash, message_id, created_at)
+				VALUES (?, ?, ?, ?, ?)`, idem.APIKey, idem.Key, idem.Hash, m.ID, fmtTime(m.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	id := m.ID
+	if replayed {
+		id = existing
+	}
+	got, err := loadMessage(ctx, s.r, id)
+	if err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	return got, replayed, nil
+}
+
+func validNewMessage(m *gateway.Message) error {
+	var reason string
+	switch {
+	case m.ID == "":
+		reason = "empty id"
+	case m.CreatedAt.IsZero():
+		reason = "zero created_at"
+	case m.Segments < 1:
+		reason = "segments < 1"
+	case len(m.Parts) != 0 && len(m.Parts) != m.Segments:
+		reason = fmt.Sprintf("%d parts for %d segments", len(m.Parts), m.Segments)
+	}
+	if reason != "" {
+		return fmt.Errorf("%s: %w", reason, gateway.ErrInvalid)
+	}
+	return nil
+}
+
+// Message returns the message id with its parts.
+func (s *Store) Message(ctx context.Context, id string) (*gateway.Message, error) {
+	m, err := loadMessage(ctx, s.r, id)
+	if err != nil {
+		return nil, fmt.Errorf("get message: %w", err)
+	}
+	return m, nil
+}
+
+// Messages lists messages newest first with their parts. The cursor is the
+// (created_at, id) of the last row of the previous page, so pages stay
+// stable while new messages arrive; next is "" on the last page.
+func (s *Store) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gateway.Message, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+
+	var (
+		where []string
+		args  []any
+	)
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.To != "" {
+		where = append(where, "recipient = ?")
+		args = append(args, f.To)
+	}
+	if f.Cursor != "" {
+		created, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list messages: %w", err)
+		}
+		where = append(where, "(created_at, id) < (?, ?)")
+		args = append(args, created, id)
+	}
+	q := `SELECT ` + messageCols + ` FROM messages`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var msgs []*gateway.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list messages: %w", err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
+	}
+	rows.Close()
+
+	var next string
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		last := msgs[limit-1]
+		next = encodeCursor(fmtTime(last.CreatedAt), last.ID)
+	}
+	if err := loadParts(ctx, s.r, msgs); err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
+	}
+	return msgs, next, nil
+}
+
+func encodeCursor(created, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(created + "|" + id))
+}
+
+func decodeCursor(c string) (created, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", "", fmt.Errorf("cursor: %w", gateway.ErrInvalid)
+	}
+	created, id, ok := strings.Cut(string(b), "|")
+	if !ok || id == "" {
+		return "", "", fmt.Errorf("cursor: %w", gateway.ErrInvalid)
+	}
+	if _, err := parseTime(created); err != nil || created == "" {
+		return "", "", fmt.Errorf("cursor: %w", gateway.ErrInvalid)
+	}
+	return created, id, nil
+}
+
+// CancelMessage cancels a queued message and its unsent parts. A message
+// being sent or already final gives ErrConflict: once a part may be on its
+// way to the SMSC it can no longer be taken back.
+func (s *Store) CancelMessage(ctx context.Context, id string, now time.Time) (*gateway.Message, error) {
+	var m *gateway.Message
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages
+			SET status = 'canceled', finished_at = ?, lease_until = ''
+			WHERE id = ? AND status = 'queued'`, fmtTime(now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return missingOrConflict(ctx, tx, id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'canceled'
+			WHERE message_id = ? AND status IN ('queued', 'sending')`, id); err != nil {
+			return err
+		}
+		m, err = loadMessage(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel message: %w", err)
+	}
+	return m, nil
+}
+
+// missingOrConflict explains why an update guarded by a status matched no
+// row: the message does not exist, or it is in another state.
+func missingOrConflict(ctx context.Context, tx *sql.Tx, id string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM messages WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("message %s is %s: %w", id, status, gateway.ErrConflict)
+}
+
+// PruneIdempotency forgets idempotency keys recorded before t, so that the
+// table does not grow forever; the messages stay.
+func (s *Store) PruneIdempotency(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE created_at < ?`, fmtTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune idempotency: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune idempotency: %w", err)
+	}
+	return int(n), nil
+}

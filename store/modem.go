@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// UpsertModem records m's identity and last status under its IMEI, so that
+// a modem renumbered by a replug keeps its row. An empty State is stored as
+// offline.
+func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
+	if m.IMEI == "" {
+		return fmt.Errorf("upsert modem: empty imei: %w", gateway.ErrInvalid)
+	}
+	state := m.State
+	if state == "" {
+		state = gateway.ModemOffline
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO modems (imei, port, manufacturer, model, revision, imsi, iccid,
+			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
+			last_error_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (imei) DO UPDATE SET port = excluded.port, manufacturer = excluded.manufacturer,
+			model = excluded.model, revision = excluded.revision, imsi = excluded.imsi,
+			iccid = excluded.iccid, number = excluded.number, operator = excluded.operator,
+			registration = excluded.registration, roaming = excluded.roaming, csq = excluded.csq,
+			dbm = excluded.dbm, bars = excluded.bars, signal_known = excluded.signal_known,
+			state = excluded.state, last_error = excluded.last_error,
+			last_error_at = excluded.last_error_at, updated_at = excluded.updated_at`,
+		m.IMEI, m.Port, m.Manufacturer, m.Model, m.Revision, m.IMSI, m.ICCID, m.Number, m.Operator,
+		m.Registration, boolInt(m.Roaming), m.CSQ, m.DBM, m.Bars, boolInt(m.SignalKnown), string(state),
+		m.LastError, fmtTime(m.LastErrorAt), fmtTime(m.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("upsert modem: %w", err)
+	}
+	return nil
+}
+
+// Modems returns every modem ever seen, by IMEI.
+func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT imei, port, manufacturer, model, revision, imsi, iccid,
+			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
+			last_error_at, updated_at
+		FROM modems ORDER BY imei`)
+	if err != nil {
+		return nil, fmt.Errorf("list modems: %w", err)
+	}
+	defer rows.Close()
+	var ms []gateway.ModemInfo
+	for rows.Next() {
+		var (
+			m              gateway.ModemInfo
+			roaming, known int
+		)
+		if err := rows.Scan(&m.IMEI, &m.Port, &m.Manufacturer, &m.Model, &m.Revision, &m.IMSI, &m.ICCID,
+			&m.Number, &m.Operator, &m.Registration, &roaming, &m.CSQ, &m.DBM, &m.Bars, &known, &m.State,
+			&m.LastError, timeCol{&m.LastErrorAt}, timeCol{&m.UpdatedAt}); err != nil {
+			return nil, fmt.Errorf("list modems: %w", err)
+		}
+		m.Roaming, m.SignalKnown = roaming != 0, known != 0
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list modems: %w", err)
+	}
+	return ms, nil
+}
+
+// ModemCounters returns imei's counters since dayStart. QueueDepth is what
+// the modem may send next: queued messages pinned to it or unpinned (shared
+// with every other modem), plus the messages it is sending now. Sent counts
+// parts it sent; Failed counts messages it sent (or tried to) that failed.
+func (s *Store) ModemCounters(ctx context.Context, imei string, dayStart time.Time) (gateway.ModemCounters, error) {
+	var c gateway.ModemCounters
+	ts := fmtTime(dayStart)
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM messages WHERE status IN ('queued', 'sending') AND
+			((status = 'queued' AND pin IN ('', ?1)) OR (status = 'sending' AND modem = ?1))),
+		(SELECT count(*) FROM parts WHERE modem = ?1 AND sent_at <> '' AND sent_at >= ?2),
+		(SELECT count(*) FROM messages WHERE status = 'failed' AND modem = ?1 AND finished_at >= ?2)`,
+		imei, ts).Scan(&c.QueueDepth, &c.Sent, &c.Failed)
+	if err != nil {
+		return gateway.ModemCounters{}, fmt.Errorf("modem counters: %w", err)
+	}
+	return c, nil
+}
+
+// SentSince counts the parts imei sent at or after t, for its daily cap.
+func (s *Store) SentSince(ctx context.Context, imei string, t time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM parts WHERE modem = ? AND sent_at <> '' AND sent_at >= ?`,
+		imei, fmtTime(t)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sent since: %w", err)
+	}
+	return n, nil
+}

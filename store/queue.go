@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// claimable is the condition under which a message may be claimed at ?2:
+// queued and due and not expired, or left sending by a claim whose lease ran
+// out (a crash mid-send). The leading status term repeats the WHERE of the
+// messages_claim partial index word for word, which is what lets SQLite use
+// that index.
+const claimable = `status IN ('queued', 'sending') AND (
+	(status = 'queued' AND send_at <= ?2 AND next_attempt <= ?2 AND (expires_at = '' OR expires_at > ?2))
+	OR (status = 'sending' AND lease_until <= ?2))`
+
+// claimSQL takes the best claimable message among the unpinned ones and
+// those pinned to the claiming modem (?1), each found by walking
+// messages_claim in queue order, and leases it, in one statement. Being one
+// UPDATE, the pick and the take cannot be split by another writer, so two
+// workers never get the same message; a backlog pinned to other modems is
+// never scanned.
+const claimSQL = `UPDATE messages SET status = 'sending', modem = ?1, lease_until = ?3
+WHERE id = (
+	SELECT id FROM (
+		SELECT * FROM (SELECT id, priority, created_at FROM messages
+			WHERE pin = '' AND ` + claimable + `
+			ORDER BY priority DESC, created_at, id LIMIT 1)
+		UNION ALL
+		SELECT * FROM (SELECT id, priority, created_at FROM messages
+			WHERE pin = ?1 AND ` + claimable + `
+			ORDER BY priority DESC, created_at, id LIMIT 1)
+	)
+	ORDER BY priority DESC, created_at, id LIMIT 1)
+RETURNING ` + messageCols
+
+// ClaimNext leases the next message c.Modem may send until c.Now+c.Lease and
+// marks its unsent parts sending; nil, nil when there is none.
+func (s *Store) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Message, error) {
+	if c.Modem == "" || c.Lease <= 0 || c.Now.IsZero() {
+		return nil, fmt.Errorf("claim: modem %q, lease %v, now %v: %w", c.Modem, c.Lease, c.Now, gateway.ErrInvalid)
+	}
+	var m *gateway.Message
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = scanMessage(tx.QueryRowContext(ctx, claimSQL, c.Modem, fmtTime(c.Now), fmtTime(c.Now.Add(c.Lease))))
+		if errors.Is(err, sql.ErrNoRows) {
+			m = nil
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'sending'
+			WHERE message_id = ? AND status = 'queued'`, m.ID); err != nil {
+			return err
+		}
+		return loadParts(ctx, tx, []*gateway.Message{m})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return m, nil
+}
+
+// PartSent records that part of message id went out through modem with
+// TP-MR mr. A part sent again (after a lost lease) takes the newer MR, which
+// is the one its delivery report will carry.
+func (s *Store) PartSent(ctx context.Context, id string, part int, modem string, mr int, now time.Time) error {
+	if mr < 0 || mr > 255 {
+		return fmt.Errorf("part sent: mr %d: %w", mr, gateway.ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE parts
+			SET status = 'sent', mr = ?, modem = ?, sent_at = ?, error = ''
+			WHERE message_id = ? AND idx = ? AND status IN ('queued', 'sending', 'sent')`,
+			mr, modem, fmtTime(now), id, part)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n > 0 {
+			return nil
+		}
+		var status string
+		err = tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("message %s part %d: %w", id, part, gateway.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("message %s part %d is %s: %w", id, part, status, gateway.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("part sent: %w", err)
+	}
+	return nil
+}
+
+// Sent marks a claimed message sent and releases its lease. Every part must
+// have been recorded by PartSent (ErrConflict otherwise). A message that a
+// quick delivery report already finished is left as it is, so that Sent
+// never undoes a report.
+func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var unsent int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM parts
+			WHERE message_id = ? AND status IN ('queued', 'sending')`, id).Scan(&unsent); err != nil {
+			return err
+		}
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM messages WHERE id = ?`, id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		switch gateway.Status(status) {
+		case gateway.StatusSending:
+			if unsent > 0 {
+				return fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = ''
+				WHERE id = ?`, fmtTime(now), id)
+			return err
+		case gateway.StatusSent, gateway.StatusDelivered, gateway.StatusFailed:
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET lease_until = '',
+				sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END WHERE id = ?`, fmtTime(now), id)
+			return err
+		}
+		return fmt.Errorf("message %s is %s: %w", id, status, gateway.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("sent: %w", err)
+	}
+	return nil
+}
+
+// Retry puts a claimed message back in the queue, due at next, and releases
+// its lease. Parts already sent keep their status and MR, so that they are
+// not sent twice.
+func (s *Store) Retry(ctx context.Context, id string, next time.Time, reason string, countAttempt bool) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages
+			SET status = 'queued', next_attempt = ?, error = ?, attempts = attempts + ?, lease_until = ''
+			WHERE id = ? AND status = 'sending'`, fmtTime(next), reason, boolInt(countAttempt), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return missingOrConflict(ctx, tx, id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE parts SET status = 'queued'
+			WHERE message_id = ? AND status = 'sending'`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	return nil
+}
+
+// Fail ends a message as failed with reason; its unsent parts fail too,
+// while parts already sent keep waiting for their reports. A message
+// already final gives ErrConflict.
+func (s *Store) Fail(ctx context.Context, id string, reason string, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages
+			SET status = 'failed', error = ?, finished_at = ?, lease_until = ''
+			WHERE id = ? AND status IN ('queued', 'sending', 'sent')`, reason, fmtTime(now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return missingOrConflict(ctx, tx, id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE parts SET status = 'failed', error = ?
+			WHERE message_id = ? AND status IN ('queued', 'sending')`, reason, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("fail: %w", err)
+	}
+	return nil
+}
+
+// ExpireDue turns queued messages whose expiry is at or before now into
+// expired, with their unsent parts, and returns how many there were.
+func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ts := fmtTime(now)
+		// Parts first, while their messages are still found by the same
+		// condition (and its partial index).
+		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'expired'
+			WHERE status IN ('queued', 'sending') AND message_id IN (
+				SELECT id FROM messages WHERE status = 'queued' AND expires_at <> '' AND expires_at <= ?)`, ts); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE messages
+			SET status = 'expired', finished_at = ?, error = 'expired before it could be sent'
+			WHERE status = 'queued' AND expires_at <> '' AND expires_at <= ?`, ts, ts)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expire due: %w", err)
+	}
+	return int(n), nil
+}
+
+// NextDue returns the earliest time strictly after now at which a queued
+// message becomes due (the later of send_at and next_attempt) or a lease
+// ends; zero when nothing is waiting on a timer.
+func (s *Store) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
+	var next time.Time
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(min(t), '') FROM (
+			SELECT max(send_at, next_attempt) AS t FROM messages
+				WHERE status IN ('queued', 'sending') AND status = 'queued'
+			UNION ALL
+			SELECT lease_until FROM messages
+				WHERE status IN ('queued', 'sending') AND status = 'sending'
+		) WHERE t > ?`, fmtTime(now)).Scan(timeCol{&next})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next due: %w", err)
+	}
+	return next, nil
+}

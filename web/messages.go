@@ -1,0 +1,414 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+const (
+	headerIdempotencyKey      = "Idempotency-Key"
+	headerIdempotentReplayed  = "Idempotent-Replayed"
+	maxIdempotencyKeyLen      = 255
+	defaultPageSize           = 50
+	maxPageSize               = 500
+	maxTTLSeconds             = math.MaxInt64 / int64(time.Second)
+	errTTLFormat              = `must be whole seconds (3600) or a duration ("1h", "90m", "45s")`
+	errSendAtFormat           = `must be an RFC 3339 time ("2026-01-02T15:04:05Z")`
+	errMessageStatusParameter = "must be one of queued, sending, sent, delivered, failed, expired, canceled"
+)
+
+// Reasons a ttl is refused, as the errors list shows them.
+var (
+	errTTL         = errors.New(errTTLFormat)
+	errTTLNegative = errors.New("must not be negative")
+	errTTLTooLong  = errors.New("is too long")
+)
+
+// sendRequest is the body of POST /api/v1/messages.
+type sendRequest struct {
+	To           string `json:"to"`
+	Text         string `json:"text"`
+	Priority     string `json:"priority"`      // "high" | "normal" | "low"; default normal
+	Modem        string `json:"modem"`         // IMEI to send from; default any
+	StatusReport *bool  `json:"status_report"` // default true
+	// TTL is how long the message may wait in the queue before it expires:
+	// a JSON integer of seconds (3600), or a string holding either seconds
+	// ("3600") or a Go duration ("1h", "90m", "1h30m"). 0 or absent: no limit.
+	TTL json.RawMessage `json:"ttl"`
+	// SendAt is an RFC 3339 time before which the message is not sent.
+	SendAt string `json:"send_at"`
+
+	ttl    time.Duration
+	sendAt time.Time
+}
+
+// Valid checks what the gateway cannot see once the request is decoded,
+// parsing ttl and send_at on the way; the gateway checks the rest (number,
+// priority, modem, lengths).
+func (r *sendRequest) Valid(context.Context) map[string]string {
+	problems := make(map[string]string)
+	if strings.TrimSpace(r.To) == "" {
+		problems["to"] = "is required"
+	}
+	if r.Text == "" {
+		problems["text"] = "is required"
+	}
+	if ttl, err := parseTTL(r.TTL); err != nil {
+		problems["ttl"] = err.Error()
+	} else {
+		r.ttl = ttl
+	}
+	if r.SendAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, r.SendAt)
+		if err != nil {
+			problems["send_at"] = errSendAtFormat
+		}
+		r.sendAt = t
+	}
+	return problems
+}
+
+// parseTTL reads the ttl field: seconds as a JSON integer or a string, or a
+// Go duration string. null is no ttl.
+func parseTTL(raw json.RawMessage) (time.Duration, error) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, errTTL
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return 0, nil
+		}
+		if !isAllDigits(s) {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return 0, errTTL
+			}
+			if d < 0 {
+				return 0, errTTLNegative
+			}
+			return d, nil
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case err != nil && strings.HasPrefix(s, "-"):
+		return 0, errTTLNegative
+	case err != nil:
+		return 0, errTTL
+	case n < 0:
+		return 0, errTTLNegative
+	case n > maxTTLSeconds:
+		return 0, errTTLTooLong
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func isAllDigits(s string) bool {
+	for i := range len(s) {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// bodyHash identifies the request for idempotency. It hashes the decoded
+// fields, not the bytes, so a retry that serialises the same request with
+// other spacing or key order is still the same request.
+func (r *sendRequest) bodyHash() string {
+	sr := true
+	if r.StatusReport != nil {
+		sr = *r.StatusReport
+	}
+	var sendAt int64
+	if !r.sendAt.IsZero() {
+		sendAt = r.sendAt.UnixNano()
+	}
+	canon, _ := json.Marshal([]any{r.To, r.Text, r.Priority, r.Modem, sr, int64(r.ttl), sendAt})
+	sum := sha256.Sum256(canon)
+	return hex.EncodeToString(sum[:])
+}
+
+// sendResponse is the 202 answer to POST /api/v1/messages.
+type sendResponse struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	To       string `json:"to"`
+	Segments int    `json:"segments"`
+	Encoding string `json:"encoding"`
+}
+
+type sender interface {
+	Send(ctx context.Context, r gateway.SendRequest) (*gateway.Message, bool, error)
+}
+
+// handleSend queues a message. The answer is 202 once the message is
+// committed; a replay of an Idempotency-Key gets the same answer the first
+// request got (status "queued", whatever happened since) and the header
+// Idempotent-Replayed: true. GET the message for where it is now.
+func handleSend(svc sender) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		idemKey := c.Request().Header.Get(headerIdempotencyKey)
+		if len(idemKey) > maxIdempotencyKeyLen || !printableASCII(idemKey) {
+			return badRequest("the Idempotency-Key header must be at most 255 printable ASCII characters",
+				fieldError{Field: headerIdempotencyKey, Reason: "must be at most 255 printable ASCII characters"})
+		}
+		var req sendRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
+			return invalid(sortedFields(problems)...)
+		}
+		m, replayed, err := svc.Send(c.Request().Context(), gateway.SendRequest{
+			To:             req.To,
+			Text:           req.Text,
+			Priority:       req.Priority,
+			Modem:          req.Modem,
+			StatusReport:   req.StatusReport,
+			TTL:            req.ttl,
+			SendAt:         req.sendAt,
+			APIKey:         apiKeyOf(c),
+			IdempotencyKey: idemKey,
+			BodyHash:       req.bodyHash(),
+		})
+		if err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		status := string(m.Status)
+		if replayed {
+			c.Response().Header().Set(headerIdempotentReplayed, "true")
+			status = string(gateway.StatusQueued)
+		}
+		return c.JSON(http.StatusAccepted, sendResponse{
+			ID:       m.ID,
+			Status:   status,
+			To:       m.To,
+			Segments: m.Segments,
+			Encoding: m.Encoding,
+		})
+	}
+}
+
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// messageJSON is a message as GET, DELETE and the list show it.
+type messageJSON struct {
+	ID           string     `json:"id"`
+	Status       string     `json:"status"`
+	To           string     `json:"to"`
+	Text         string     `json:"text"`
+	Segments     int        `json:"segments"`
+	Encoding     string     `json:"encoding"`
+	Modem        *string    `json:"modem"`
+	Priority     string     `json:"priority"`
+	StatusReport bool       `json:"status_report"`
+	CreatedAt    *time.Time `json:"created_at"`
+	SendAt       *time.Time `json:"send_at"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	SentAt       *time.Time `json:"sent_at"`
+	DeliveredAt  *time.Time `json:"delivered_at"`
+	Error        string     `json:"error,omitempty"`
+	Parts        []partJSON `json:"parts"`
+}
+
+// partJSON is one segment of a message.
+type partJSON struct {
+	Index       int        `json:"index"`
+	Status      string     `json:"status"`
+	MR          *int       `json:"mr"`
+	SentAt      *time.Time `json:"sent_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+	Error       string     `json:"error,omitempty"`
+}
+
+func newMessageJSON(m *gateway.Message) messageJSON {
+	out := messageJSON{
+		ID:           m.ID,
+		Status:       string(m.Status),
+		To:           m.To,
+		Text:         m.Text,
+		Segments:     m.Segments,
+		Encoding:     m.Encoding,
+		Modem:        optString(m.Modem),
+		Priority:     priorityName(m.Priority),
+		StatusReport: m.StatusReport,
+		CreatedAt:    optTime(m.CreatedAt),
+		SendAt:       optTime(m.SendAt),
+		ExpiresAt:    optTime(m.ExpiresAt),
+		SentAt:       optTime(m.SentAt),
+		DeliveredAt:  optTime(m.DeliveredAt),
+		Error:        m.Error,
+		Parts:        make([]partJSON, 0, len(m.Parts)),
+	}
+	for _, p := range m.Parts {
+		pj := partJSON{
+			Index:       p.Index,
+			Status:      string(p.Status),
+			SentAt:      optTime(p.SentAt),
+			DeliveredAt: optTime(p.DeliveredAt),
+			Error:       p.Error,
+		}
+		if p.HasMR {
+			mr := p.MR
+			pj.MR = &mr
+		}
+		out.Parts = append(out.Parts, pj)
+	}
+	return out
+}
+
+func priorityName(p gateway.Priority) string {
+	switch p {
+	case gateway.PriorityHigh:
+		return "high"
+	case gateway.PriorityLow:
+		return "low"
+	}
+	return "normal"
+}
+
+// optTime is t in UTC, or nil (JSON null) when it has not happened.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+type messageGetter interface {
+	Message(ctx context.Context, id string) (*gateway.Message, error)
+}
+
+func handleGetMessage(svc messageGetter) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m, err := svc.Message(c.Request().Context(), c.Param("id"))
+		if err != nil {
+			return fmt.Errorf("get message: %w", err)
+		}
+		return c.JSON(http.StatusOK, newMessageJSON(m))
+	}
+}
+
+type canceler interface {
+	Cancel(ctx context.Context, id string) (*gateway.Message, error)
+}
+
+// handleCancelMessage cancels a queued message and answers with it; 409
+// once it is sending or final.
+func handleCancelMessage(svc canceler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m, err := svc.Cancel(c.Request().Context(), c.Param("id"))
+		if err != nil {
+			return fmt.Errorf("cancel message: %w", err)
+		}
+		return c.JSON(http.StatusOK, newMessageJSON(m))
+	}
+}
+
+// messageList is a page of messages, newest first. NextCursor is null on
+// the last page.
+type messageList struct {
+	Messages   []messageJSON `json:"messages"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+type messageLister interface {
+	Messages(ctx context.Context, f gateway.MessageFilter) ([]*gateway.Message, string, error)
+}
+
+func handleListMessages(svc messageLister) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var fields []fieldError
+		f := gateway.MessageFilter{
+			To:     queryNumber(c.QueryParam("to")),
+			Cursor: c.QueryParam("cursor"),
+		}
+		if s := c.QueryParam("status"); s != "" {
+			if !knownStatus(gateway.Status(s)) {
+				fields = append(fields, fieldError{Field: "status", Reason: errMessageStatusParameter})
+			}
+			f.Status = gateway.Status(s)
+		}
+		limit, err := pageSize(c.QueryParam("limit"))
+		if err != nil {
+			fields = append(fields, *err)
+		}
+		f.Limit = limit
+		if len(fields) > 0 {
+			return badRequest("invalid query parameters", fields...)
+		}
+		msgs, next, lerr := svc.Messages(c.Request().Context(), f)
+		if lerr != nil {
+			return fmt.Errorf("list messages: %w", lerr)
+		}
+		out := messageList{Messages: make([]messageJSON, 0, len(msgs)), NextCursor: optString(next)}
+		for _, m := range msgs {
+			out.Messages = append(out.Messages, newMessageJSON(m))
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+}
+
+// queryNumber undoes the commonest client slip: an unescaped "+" in
+// ?to=+12025550123 reaches us as a space.
+func queryNumber(s string) string {
+	if rest, ok := strings.CutPrefix(s, " "); ok && isAllDigits(rest) {
+		return "+" + rest
+	}
+	return strings.TrimSpace(s)
+}
+
+func knownStatus(s gateway.Status) bool {
+	switch s {
+	case gateway.StatusQueued, gateway.StatusSending, gateway.StatusSent, gateway.StatusDelivered,
+		gateway.StatusFailed, gateway.StatusExpired, gateway.StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// pageSize reads limit: 1–500, 50 when absent.
+func pageSize(s string) (int, *fieldError) {
+	if s == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, &fieldError{Field: "limit", Reason: fmt.Sprintf("must be an integer from 1 to %d", maxPageSize)}
+	}
+	return n, nil
+}

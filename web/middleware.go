@@ -1,0 +1,258 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// Keys of the values middleware leaves in the echo.Context.
+const (
+	ctxRequestID = "simgate.request_id"
+	ctxAPIKey    = "simgate.api_key" // name of the authenticated key
+)
+
+// maxLoggedQueryParams bounds what a request with a huge query string can
+// make the log say.
+const maxLoggedQueryParams = 8
+
+func requestIDOf(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+func apiKeyOf(c echo.Context) string {
+	name, _ := c.Get(ctxAPIKey).(string)
+	return name
+}
+
+// routeOf is the route pattern that matched, or "unmatched": labels stay
+// few whatever paths clients try.
+func (s *Server) routeOf(c echo.Context) string {
+	if p := c.Path(); s.routes[p] {
+		return p
+	}
+	return "unmatched"
+}
+
+// requestID keeps the caller's X-Request-Id when it is short and plain (a
+// proxy's id ties the logs together) and makes one otherwise.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !plainID(id) {
+			id = rand.Text()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.Set(ctxRequestID, id)
+		return next(c)
+	}
+}
+
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// observe handles the error of the chain below it, so that the status is
+// final, then logs the request and counts it. It is the only access log.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		latency := time.Since(start)
+		req := c.Request()
+		route := s.routeOf(c)
+		status := c.Response().Status
+		method := methodLabel(req.Method)
+		s.metrics.observe(method, route, status, latency)
+
+		if !s.logger.Enabled(req.Context(), slog.LevelInfo) {
+			return nil
+		}
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("method", method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Duration("latency", latency),
+			slog.String("request_id", requestIDOf(c)),
+		)
+		if name := apiKeyOf(c); name != "" {
+			attrs = append(attrs, slog.String("api_key", name))
+		}
+		if route == "unmatched" {
+			attrs = append(attrs, slog.String("path", clip(maskPhones(req.URL.Path))))
+		}
+		if q := queryAttr(req.URL.RawQuery); q.Key != "" {
+			attrs = append(attrs, q)
+		}
+		s.logger.LogAttrs(req.Context(), slog.LevelInfo, "http request", attrs...)
+		return nil
+	}
+}
+
+// queryAttr is the query string as a group, with phone numbers masked in
+// keys and values alike ("to" is the usual place, but not the only one).
+func queryAttr(raw string) slog.Attr {
+	if raw == "" {
+		return slog.Attr{}
+	}
+	q, _ := url.ParseQuery(raw) // the handler reports a malformed query; the log shows what parsed
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if len(keys) > maxLoggedQueryParams {
+		keys = keys[:maxLoggedQueryParams]
+	}
+	attrs := make([]any, 0, len(keys))
+	for _, k := range keys {
+		attrs = append(attrs, slog.String(clip(maskPhones(k)), clip(maskPhones(q.Get(k)))))
+	}
+	return slog.Group("query", attrs...)
+}
+
+// clip keeps a logged value short.
+func clip(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// methodLabel keeps the metrics' method label to the methods that exist.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// panicError is a panic turned into an error, with the stack for the log.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// recoverPanic turns a handler's panic into a 500 so that one bad request
+// does not take the process down. http.ErrAbortHandler is the handler's way
+// to drop the connection and keeps going up.
+func (s *Server) recoverPanic() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					return
+				}
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				stack := make([]byte, 8<<10)
+				err = &panicError{value: r, stack: stack[:runtime.Stack(stack, false)]}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// limitBody refuses a body whose declared length is over limit before
+// reading any of it, and cuts off one without a length (chunked) after limit
+// bytes, so a 10 MB upload costs at most limit bytes of memory.
+func limitBody(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return tooLarge(limit)
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				// The underlying writer, so that the server closes the
+				// connection instead of draining the rest.
+				req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
+			}
+			return next(c)
+		}
+	}
+}
+
+func tooLarge(limit int64) *problem {
+	return newProblem(http.StatusRequestEntityTooLarge, typeTooLarge,
+		fmt.Sprintf("the request body is larger than %d bytes", limit))
+}
+
+// authenticator is the part of the gateway that checks API keys.
+type authenticator interface {
+	Authenticate(ctx context.Context, key string) (gateway.APIKey, error)
+}
+
+// requireKey admits a request with "Authorization: Bearer <key>" for a key
+// the gateway knows, and leaves the key's name in the context.
+func requireKey(auth authenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			if !ok {
+				return newProblem(http.StatusUnauthorized, typeUnauthorized,
+					`this route needs an API key: send "Authorization: Bearer <key>"`)
+			}
+			key, err := auth.Authenticate(c.Request().Context(), token)
+			if errors.Is(err, gateway.ErrUnauthorized) {
+				p := newProblem(http.StatusUnauthorized, typeUnauthorized, "the API key is not valid or was revoked")
+				p.invalidToken = true
+				return p
+			}
+			if err != nil {
+				return fmt.Errorf("authenticate: %w", err)
+			}
+			c.Set(ctxAPIKey, key.Name)
+			return next(c)
+		}
+	}
+}
+
+// bearerToken parses an RFC 6750 §2.1 credential; the scheme is
+// case-insensitive (RFC 9110 §11.1).
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
