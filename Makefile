@@ -13,10 +13,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/simgate
 
-# Until the gateway exists, run starts two virtual modems on pseudo-terminals
-# and tells how to talk to them.
+# The gateway on its embedded defaults (database under ./data) with two
+# virtual modems; it prints the URL, an API key and a curl to try.
 run: build
-	./$(BIN) sim --count 2
+	./$(BIN) serve --sim 2
 
 # vet, then every test with the race detector. Tests need gammu (see .ci/run).
 test:

@@ -69,12 +69,12 @@ type DeviceEventKind int
 
 // Unsolicited results the gateway acts on.
 const (
-	EventSMSStored      DeviceEventKind = iota + 1 // +CMTI: read Mem/Index, commit, delete
-	EventSMS                                       // +CMT: PDU delivered directly (already acknowledged)
-	EventReport                                    // +CDS: status report PDU
-	EventReportStored                              // +CDSI: read Mem/Index
-	EventRegistration                              // +CREG/+CGREG/+CEREG changed
-	EventReset                                     // the modem rebooted: run Init again
+	EventSMSStored    DeviceEventKind = iota + 1 // +CMTI: read Mem/Index, commit, delete
+	EventSMS                                     // +CMT: PDU delivered directly (already acknowledged)
+	EventReport                                  // +CDS: status report PDU
+	EventReportStored                            // +CDSI: read Mem/Index
+	EventRegistration                            // +CREG/+CGREG/+CEREG changed
+	EventReset                                   // the modem rebooted: run Init again
 )
 
 // DeviceEvent is one unsolicited result.

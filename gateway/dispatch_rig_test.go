@@ -22,6 +22,7 @@ import (
 type sentPDU struct {
 	IMEI string
 	At   time.Time // time.Now() when the call came (fake time in a bubble)
+	End  time.Time // time.Now() when it returned
 	To   string
 	Text string
 	Part int // 1 when single
@@ -104,7 +105,7 @@ func (d *sendDev) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int,
 		mr = d.nextMR % 256
 		d.nextMR++
 	}
-	call.MR, call.Err = mr, err
+	call.MR, call.Err, call.End = mr, err, time.Now()
 	d.sent = append(d.sent, call)
 	d.mu.Unlock()
 	if notify != nil {
@@ -148,9 +149,9 @@ func (d *sendDev) ReadMessage(context.Context, string, int) (gateway.StoredSMS, 
 	return gateway.StoredSMS{}, errors.New("no message")
 }
 func (d *sendDev) DeleteMessage(context.Context, string, int) error { return nil }
-func (d *sendDev) Events() <-chan gateway.DeviceEvent                 { return d.events }
-func (d *sendDev) Done() <-chan struct{}                              { return d.done }
-func (d *sendDev) Close() error                                       { d.unplug(); return nil }
+func (d *sendDev) Events() <-chan gateway.DeviceEvent               { return d.events }
+func (d *sendDev) Done() <-chan struct{}                            { return d.done }
+func (d *sendDev) Close() error                                     { d.unplug(); return nil }
 
 // manualClock is a Clock that moves only when told.
 type manualClock struct {

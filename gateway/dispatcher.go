@@ -88,6 +88,11 @@ type Dispatcher struct {
 	wg    sync.WaitGroup
 }
 
+var (
+	_ Waker     = (*Dispatcher)(nil)
+	_ scheduler = (*Dispatcher)(nil)
+)
+
 // NewDispatcher returns a Dispatcher; nothing runs until Run. A nil clock or
 // logger means the system clock and a discard logger.
 func NewDispatcher(cfg DispatcherConfig, store Store, clock Clock, logger *slog.Logger) *Dispatcher {
@@ -142,7 +147,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Lock()
 	if d.runCtx != nil {
 		d.mu.Unlock()
-		return errors.New("dispatcher: run twice")
+		return errors.New("run dispatcher: already run")
 	}
 	d.runCtx = ctx
 	for _, w := range d.workers {
@@ -368,6 +373,7 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		if m == nil {
+			w.faults = 0 // the store answers and nothing is failing
 			if !w.idle(ctx) {
 				return
 			}
@@ -470,10 +476,11 @@ func (w *worker) send(ctx context.Context, m *Message) step {
 	for k := 0; k < len(todo); k++ {
 		i := todo[k]
 		if ctx.Err() != nil {
-			return w.release(bg, m, w.d.clock.Now(), "gateway shutting down", stepStop)
+			// Not a failure: the message keeps the error it had.
+			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop)
 		}
 		if !w.pace(ctx) {
-			return w.release(bg, m, w.d.clock.Now(), "gateway shutting down", stepStop)
+			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop)
 		}
 		if t := w.d.clock.Now(); k > 0 && t.Add(w.d.cfg.SendTimeout).After(leaseEnd) {
 			// The next part might outlive the lease, and another worker
@@ -482,7 +489,7 @@ func (w *worker) send(ctx context.Context, m *Message) step {
 			// being first in the queue, it almost always comes straight back
 			// (a new OTP may go first, which is welcome).
 			log.Debug("lease nearly over, claiming again", "part", i+1)
-			if err := w.d.store.Retry(bg, m.ID, t, "lease renewal", false); err != nil {
+			if err := w.d.store.Retry(bg, m.ID, t, m.Error, false); err != nil {
 				log.Error("return message to the queue", "err", err)
 				return stepPause
 			}
@@ -586,7 +593,7 @@ func (w *worker) capReached(ctx context.Context, m *Message, now time.Time, log 
 // sendFailed applies the retry policy of at-pdu.md §3.8 to a SendPDU error.
 func (w *worker) sendFailed(ctx context.Context, m *Message, part int, err error, log *slog.Logger) step {
 	v, class, pause := judge(err)
-	reason := err.Error()
+	reason := reasonOf(err)
 	now := w.d.clock.Now()
 	switch v {
 	case verdictFail:

@@ -750,3 +750,67 @@ func TestDispatcher_StoreErrorsDoNotSpin(t *testing.T) {
 		}
 	})
 }
+
+func TestDispatcher_LongMessageKeepsItsLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 41 s per part, a 2 min lease: the third part would outlive it.
+		// (Not 40 s: a renewal at a multiple of the 5 s poll would meet the
+		// poll's wake-up of B, the window doc.go admits.)
+		r := newRig(t, rigOptions{dispatcher: gateway.DispatcherConfig{Lease: 2 * time.Minute}})
+		a, b := newSendDev(imeiA), newSendDev(imeiB)
+		a.latency = 41 * time.Second
+		r.addModem(a, gateway.ModemLimits{})
+		synctest.Wait()
+		m := r.send(gateway.SendRequest{To: numOK, Text: long + long}) // six parts
+		synctest.Wait()                                                // part 1 in flight
+		r.addModem(b, gateway.ModemLimits{})                           // idle, eager
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+
+		if n := len(b.Calls()); n != 0 {
+			t.Errorf("modem B sent %d parts of A's message", n)
+		}
+		sent := a.Sent()
+		if len(sent) != 6 {
+			t.Fatalf("modem A sent %d parts, want 6 (each once)", len(sent))
+		}
+		for i, s := range sent {
+			if s.Part != i+1 {
+				t.Errorf("send %d was part %d", i, s.Part)
+			}
+		}
+		got := r.message(m.ID)
+		if got.Status != gateway.StatusSent || got.Attempts != 0 {
+			t.Errorf("%s after %d attempts, want sent after 0", got.Status, got.Attempts)
+		}
+	})
+}
+
+func TestDispatcher_TimeoutRetriesAndPauses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOptions{dispatcher: gateway.DispatcherConfig{SendTimeout: 20 * time.Second}})
+		a := newSendDev(imeiA)
+		a.gate = make(chan struct{}) // never answers: the send times out
+		r.addModem(a, gateway.ModemLimits{})
+		start := time.Now()
+		m := r.send(gateway.SendRequest{To: numOK, Text: "hi"})
+		time.Sleep(21 * time.Second)
+		synctest.Wait()
+		got := r.message(m.ID)
+		if got.Status != gateway.StatusQueued || got.Attempts != 1 {
+			t.Fatalf("after a timeout: %s, %d attempts; want queued, 1", got.Status, got.Attempts)
+		}
+		if want := start.Add(20*time.Second + 30*time.Second); !got.NextAttempt.Equal(want) {
+			t.Errorf("next attempt %v, want %v", got.NextAttempt, want)
+		}
+		if !strings.Contains(got.Error, "deadline exceeded") {
+			t.Errorf("error %q", got.Error)
+		}
+		close(a.gate)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := r.message(m.ID); got.Status != gateway.StatusSent {
+			t.Errorf("after the retry: %s", got.Status)
+		}
+	})
+}

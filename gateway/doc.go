@@ -62,7 +62,9 @@
 //
 // The store cannot extend a lease. Before a part that could outlive the
 // lease, the worker returns the message (uncounted, unannounced) and claims
-// again; the message, first in the queue, normally comes straight back.
+// again; the message, first in the queue, normally comes straight back. An
+// idle worker woken in that instant (by an enqueue or the poll) may take it
+// instead and send it whole, as above.
 //
 // A crash mid-send leaves the message sending until its lease ends; it is
 // then claimed again and the part in flight at the crash may go twice

@@ -73,7 +73,7 @@ type Message struct {
 type Part struct {
 	Index       int // 1-based
 	Status      Status
-	MR          int  // TP-MR answered by +CMGS; valid when HasMR
+	MR          int // TP-MR answered by +CMGS; valid when HasMR
 	HasMR       bool
 	Modem       string // IMEI that sent this part
 	SentAt      time.Time
@@ -99,7 +99,7 @@ type MessageFilter struct {
 
 // Claim is a worker's request for the next message to send.
 type Claim struct {
-	Modem string        // the claiming modem's IMEI
+	Modem string // the claiming modem's IMEI
 	Now   time.Time
 	Lease time.Duration // how long the claim holds before another worker may take it
 }
@@ -199,9 +199,9 @@ type APIKey struct {
 // Errors callers branch on; the store returns them wrapped.
 var (
 	ErrNotFound          = errors.New("not found")
-	ErrConflict          = errors.New("conflict")           // e.g. cancel of a message already sending
+	ErrConflict          = errors.New("conflict") // e.g. cancel of a message already sending
 	ErrIdempotencyReused = errors.New("idempotency key reused with a different request")
-	ErrInvalid           = errors.New("invalid")             // wrapped by *ValidationError
+	ErrInvalid           = errors.New("invalid") // wrapped by *ValidationError
 	ErrUnauthorized      = errors.New("unauthorized")
 )
 

@@ -15,6 +15,11 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // millisecond still sort in the order they were made.
 var ids idSource
 
+// maxStepBack is how far behind the last ID's time (ms) a new one may be and
+// still be ordered after it. Further back is a time given on purpose (an
+// injected clock, a clock set right), which the ID then carries.
+const maxStepBack = 1000
+
 // idSource is a ULID generator (48-bit Unix milliseconds, then 80 random
 // bits) that is monotonic within the process: when the clock does not move
 // forward, the previous random part is incremented instead of drawn again.
@@ -27,8 +32,8 @@ type idSource struct {
 
 // NewID returns prefix followed by 26 Crockford base32 characters: a
 // ULID-like identifier that sorts by creation time (to the millisecond, and
-// in creation order within the process) and carries 80 bits from
-// crypto/rand. Messages use "msg_", inbound messages "in_".
+// in creation order within the process, across clock jitter of up to a
+// second) and carries 80 bits from crypto/rand. Messages use "msg_", inbound messages "in_".
 func NewID(prefix string, now time.Time) string {
 	ms := uint64(max(now.UnixMilli(), 0))
 	hi, lo, ms := ids.next(ms)
@@ -46,7 +51,7 @@ func NewID(prefix string, now time.Time) string {
 func (s *idSource) next(ms uint64) (uint16, uint64, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ms > s.lastMS {
+	if ms > s.lastMS || s.lastMS-ms > maxStepBack {
 		var r [10]byte
 		_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 		s.lastMS = ms
@@ -54,9 +59,9 @@ func (s *idSource) next(ms uint64) (uint16, uint64, uint64) {
 		s.lo = binary.BigEndian.Uint64(r[2:])
 		return s.hi, s.lo, ms
 	}
-	// Same millisecond, or the clock stepped back: keep the last time and
-	// count up, so order never inverts. 80 bits do not overflow in practice;
-	// if they did, the millisecond moves on.
+	// Same millisecond, or the clock stepped back a little: keep the last
+	// time and count up, so order never inverts. 80 bits do not overflow in
+	// practice; if they did, the millisecond moves on.
 	s.lo++
 	if s.lo == 0 {
 		s.hi++

@@ -25,15 +25,15 @@ type receiver struct {
 	onReport  func(context.Context, *Message)
 }
 
-// PDUError is a received PDU that does not decode. The PDU stays in the
+// pduError is a received PDU that does not decode. The PDU stays in the
 // modem's storage, so that nothing is lost while someone looks at it.
-type PDUError struct {
+type pduError struct {
 	Mem   string // storage, "" for a PDU routed directly (+CMT, +CDS)
 	Index int
 	Err   error
 }
 
-func (e *PDUError) Error() string {
+func (e *pduError) Error() string {
 	if e.Mem == "" {
 		return fmt.Sprintf("undecodable pdu: %v", e.Err)
 	}
@@ -41,17 +41,18 @@ func (e *PDUError) Error() string {
 }
 
 // Unwrap returns the decoder's error.
-func (e *PDUError) Unwrap() error { return e.Err }
+func (e *pduError) Unwrap() error { return e.Err }
 
 // handle commits one received PDU (hex as the modem printed it, SMSC
 // prefix included). deletable is true once the PDU is committed and the
 // modem's copy may go; an SMS-SUBMIT someone stored on the SIM is not ours
-// and stays. err is a *PDUError for a PDU that does not decode, or a store
-// error.
+// and stays. err is a *pduError for a PDU that does not decode, an
+// *unmatchedError for a status report that matched no part (deletable), or
+// a store error.
 func (r *receiver) handle(ctx context.Context, imei string, sms StoredSMS) (deletable bool, err error) {
 	m, err := pdu.Decode(sms.PDU)
 	if err != nil {
-		return false, &PDUError{Mem: sms.Mem, Index: sms.Index, Err: err}
+		return false, &pduError{Mem: sms.Mem, Index: sms.Index, Err: err}
 	}
 	switch m.Type {
 	case pdu.TypeDeliver:
@@ -60,10 +61,14 @@ func (r *receiver) handle(ctx context.Context, imei string, sms StoredSMS) (dele
 		}
 		return true, nil
 	case pdu.TypeStatusReport:
-		if err := r.report(ctx, imei, m); err != nil {
+		err := r.report(ctx, imei, m)
+		var ue *unmatchedError
+		if err != nil && !errors.As(err, &ue) {
 			return false, err
 		}
-		return true, nil
+		// Unmatched, it is held in memory for another try: a report is
+		// worth less than a full storage that makes the SC hold back SMS.
+		return true, err
 	}
 	r.log.Debug("leaving stored message alone", "modem", imei, "mem", sms.Mem, "index", sms.Index, "type", string(m.Type))
 	return false, nil

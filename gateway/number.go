@@ -90,21 +90,24 @@ func invalidReason(n *phonenumbers.PhoneNumber, s, region string) error {
 	if where == "" || where == "ZZ" {
 		where = fmt.Sprintf("+%d", n.GetCountryCode())
 	}
-	national := !strings.HasPrefix(s, "+")
+	var reason string
 	switch phonenumbers.IsPossibleNumberWithReason(n) {
 	case phonenumbers.TOO_SHORT:
-		return fmt.Errorf("is too short for a number in %s", where)
+		reason = "is too short for a number in " + where
 	case phonenumbers.TOO_LONG:
-		return fmt.Errorf("is too long for a number in %s", where)
+		reason = "is too long for a number in " + where
 	case phonenumbers.INVALID_COUNTRY_CODE:
 		return errors.New("has an unknown country code")
 	case phonenumbers.INVALID_LENGTH:
-		return fmt.Errorf("has the wrong length for a number in %s", where)
+		reason = "has the wrong length for a number in " + where
+	default:
+		reason = "is not a valid number in " + where
 	}
-	if national {
-		return fmt.Errorf("is not a valid number in %s (read as national with default region %s; write it as +<country code>…)", where, region)
+	if !strings.HasPrefix(s, "+") {
+		// The most common mistake: a foreign number without its country code.
+		reason += fmt.Sprintf(" (read as a national number of %s; write others as +<country code>…)", region)
 	}
-	return fmt.Errorf("is not a valid number in %s", where)
+	return errors.New(reason)
 }
 
 // MaskNumber shortens a phone number for logs above debug ("+1415…0101"),

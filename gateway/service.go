@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +44,7 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error returns "field: reason".
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
 
 // Is makes errors.Is(err, ErrInvalid) true.
@@ -543,13 +546,11 @@ func (s *Service) Ready(ctx context.Context) error {
 		states[m.State]++
 	}
 	var b strings.Builder
-	for _, st := range []ModemState{ModemOffline, ModemNoSIM, ModemPINRequired, ModemNotRegistered, ModemError} {
-		if n := states[st]; n > 0 {
-			if b.Len() > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%d %s", n, st)
+	for _, st := range slices.Sorted(maps.Keys(states)) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
 		}
+		fmt.Fprintf(&b, "%d %s", states[st], st)
 	}
 	return fmt.Errorf("no modem online (%s)", b.String())
 }

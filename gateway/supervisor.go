@@ -274,8 +274,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // session runs one open-to-gone life of the modem on p.port. up reports
-// whether the modem got online (or not_registered) and was handed to the
-// dispatcher; openFailed that the port could not even be opened.
+// whether the modem got identified and served (online or not_registered);
+// openFailed that the port could not even be opened.
 func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed bool) {
 	dev, err := s.open(ctx, p.port)
 	if err != nil {
@@ -317,7 +317,8 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 			"port", p.port, "other_port", other, "modem", id.IMEI)
 		return false, false
 	}
-	ss := &modemSession{s: s, p: p, dev: dev}
+	ss := &modemSession{s: s, p: p, dev: dev, unmatched: newUnmatchedReports()}
+	defer ss.unmatched.stop()
 	ss.info = p.info
 	ss.info.Port = p.port
 	setIdentity(&ss.info, id)
@@ -332,7 +333,7 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 		p.info = ss.info
 	}()
 	err = ss.run(ctx)
-	return ss.attached, false
+	return ss.up, false
 }
 
 func setIdentity(info *ModemInfo, id DeviceIdentity) {
@@ -428,7 +429,10 @@ type logLimiter struct {
 	last  map[string]time.Time
 }
 
-const logEvery = time.Minute
+const (
+	logEvery   = time.Minute
+	maxLogKeys = 64
+)
 
 func newLogLimiter(c Clock) *logLimiter {
 	return &logLimiter{clock: c, last: map[string]time.Time{}}
@@ -440,6 +444,9 @@ func (l *logLimiter) log(log *slog.Logger, key, msg string, args ...any) {
 	last, seen := l.last[key]
 	loud := !seen || now.Sub(last) >= logEvery
 	if loud {
+		if len(l.last) >= maxLogKeys {
+			clear(l.last) // keys carry error texts: keep the map small
+		}
 		l.last[key] = now
 	}
 	l.mu.Unlock()
@@ -452,11 +459,13 @@ func (l *logLimiter) log(log *slog.Logger, key, msg string, args ...any) {
 
 // modemSession is one modem from Init to gone.
 type modemSession struct {
-	s        *Supervisor
-	p        *portState
-	dev      Device
-	info     ModemInfo
-	attached bool
+	s         *Supervisor
+	p         *portState
+	dev       Device
+	info      ModemInfo
+	up        bool // identified, recorded and serving events
+	attached  bool // handed to the dispatcher
+	unmatched *unmatchedReports
 }
 
 // run brings the modem up and serves it until ctx ends (nil) or the modem
@@ -471,8 +480,8 @@ func (ss *modemSession) run(ctx context.Context) error {
 	ss.applyHealth(h, err)
 	s.upsert(ctx, ss.p.port, ss.info, prev)
 	ss.p.failures = 0
-	s.d.Attach(ss.info.IMEI, ss.dev, s.limits(ss.info.IMEI))
-	ss.attached = true
+	ss.up = true
+	ss.attach()
 	if err := ss.catchUp(ctx); err != nil {
 		return err
 	}
@@ -480,6 +489,10 @@ func (ss *modemSession) run(ctx context.Context) error {
 	defer poll.Stop()
 	for {
 		select {
+		case <-ss.unmatched.C():
+			for _, e := range ss.unmatched.due(time.Now()) {
+				ss.retryReport(ctx, e)
+			}
 		case <-ctx.Done():
 			return nil
 		case <-ss.dev.Done():
@@ -551,8 +564,13 @@ func (ss *modemSession) catchUp(ctx context.Context) error {
 func (ss *modemSession) process(ctx context.Context, sms StoredSMS) error {
 	s := ss.s
 	deletable, err := s.recv.handle(ctx, ss.info.IMEI, sms)
-	var pe *PDUError
+	var (
+		pe *pduError
+		ue *unmatchedError
+	)
 	switch {
+	case errors.As(err, &ue):
+		ss.unmatched.hold(ue, time.Now(), s.log, ss.info.IMEI)
 	case errors.As(err, &pe):
 		ss.p.limit.log(s.log, "pdu", "received pdu kept on the modem", "modem", ss.info.IMEI,
 			"mem", sms.Mem, "index", sms.Index, "err", pe.Err)
@@ -572,6 +590,18 @@ func (ss *modemSession) process(ctx context.Context, sms StoredSMS) error {
 		return ss.deviceErr(ctx, "delete stored sms", err)
 	}
 	return nil
+}
+
+// retryReport tries an unmatched status report again.
+func (ss *modemSession) retryReport(ctx context.Context, e *unmatchedError) {
+	err := ss.s.recv.report(ctx, ss.info.IMEI, e.report)
+	var ue *unmatchedError
+	switch {
+	case errors.As(err, &ue):
+		ss.unmatched.hold(e, time.Now(), ss.s.log, ss.info.IMEI)
+	case err != nil && ctx.Err() == nil:
+		ss.p.limit.log(ss.s.log, "commit", "apply status report", "modem", ss.info.IMEI, "err", err)
+	}
 }
 
 // deviceErr passes on an error that ends the session (the modem is gone)
@@ -601,7 +631,23 @@ func (ss *modemSession) refresh(ctx context.Context) error {
 	prev := ss.info.State
 	ss.applyHealth(h, nil)
 	ss.s.upsert(ctx, ss.p.port, ss.info, prev)
+	ss.attach()
 	return nil
+}
+
+// attach gives the modem to the dispatcher while it is registered, and
+// takes it back while it is not: a send without a network fails and would
+// count against the message, while detached its unpinned messages go to
+// other modems and its pinned ones wait.
+func (ss *modemSession) attach() {
+	online := ss.info.State == ModemOnline
+	switch {
+	case online && !ss.attached:
+		ss.s.d.Attach(ss.info.IMEI, ss.dev, ss.s.limits(ss.info.IMEI))
+	case !online && ss.attached:
+		ss.s.d.Detach(ss.info.IMEI)
+	}
+	ss.attached = online
 }
 
 func (ss *modemSession) applyHealth(h DeviceHealth, err error) {

@@ -60,7 +60,7 @@ func mustSupStore(t *testing.T, dir string) *store.Store {
 // supClock is a wall clock that tests can move forward.
 type supClock struct{ skew atomic.Int64 }
 
-func (c *supClock) Now() time.Time           { return time.Now().Add(time.Duration(c.skew.Load())) }
+func (c *supClock) Now() time.Time          { return time.Now().Add(time.Duration(c.skew.Load())) }
 func (c *supClock) Advance(d time.Duration) { c.skew.Add(int64(d)) }
 
 // supAttacher records what the supervisor hands the dispatcher.
@@ -277,16 +277,19 @@ func TestSupervisor_Online(t *testing.T) {
 	if got := r.waitState(gateway.ModemNotRegistered); got.Registration != "searching" {
 		t.Errorf("registration = %q, want searching", got.Registration)
 	}
+	// Without a network it sends nothing: other modems take its messages.
+	supEventually(t, "detach while not registered", func() bool { n, _, _ := r.att.counts(); return n == 0 })
 	r.sim.SetRegistration(modemsim.RegHome)
 	r.waitState(gateway.ModemOnline)
+	supEventually(t, "attach once registered", func() bool { n, _, _ := r.att.counts(); return n == 1 })
 
 	r.stop()
 	info, _ = r.modemInfo()
 	if info.State != gateway.ModemOffline {
 		t.Errorf("state after Run returned = %s, want offline", info.State)
 	}
-	if n, _, detaches := r.att.counts(); n != 0 || detaches != 1 {
-		t.Errorf("after Run: %d attached, %d detaches; want 0, 1", n, detaches)
+	if n, attaches, detaches := r.att.counts(); n != 0 || attaches != 2 || detaches < 2 {
+		t.Errorf("after Run: %d attached, %d attaches, %d detaches; want 0, 2, at least 2", n, attaches, detaches)
 	}
 }
 
@@ -646,9 +649,8 @@ func TestSupervisor_UnplugReplug(t *testing.T) {
 		t.Fatalf("Replug: %v", err)
 	}
 	r.waitState(gateway.ModemOnline)
-	if _, attaches, _ := r.att.counts(); attaches != 2 {
-		t.Errorf("attaches = %d, want 2", attaches)
-	}
+	// Attach follows the online record.
+	supEventually(t, "attached again", func() bool { n, attaches, _ := r.att.counts(); return n == 1 && attaches == 2 })
 	// And it works: an SMS sent while it was unplugged waited in the
 	// network and arrives now.
 	r.deliver("+447700900123", "welcome back")
@@ -691,8 +693,8 @@ func TestSupervisor_StatusReports(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	dDone := make(chan struct{})
 	go func() { d.Run(ctx); close(dDone) }()
-	r.start(r.config(), d, nil)
 	t.Cleanup(func() { cancel(); <-dDone }) // after the supervisor stopped
+	r.start(r.config(), d, nil)
 	r.waitState(gateway.ModemOnline)
 
 	send := func(text string) string {
@@ -784,4 +786,75 @@ func TestSupervisor_PTY(t *testing.T) {
 		in, err := st.Inbox(context.Background(), time.Time{}, 10)
 		return err == nil && len(in) == 1 && in[0].Text == supLong
 	})
+}
+
+// A report that overtakes the commit of its part's MR (a fast SC, +CDS
+// racing the dispatcher's PartSent) is tried again until it matches.
+func TestSupervisor_ReportBeforePartSent(t *testing.T) {
+	st := &supCountingStore{Store: mustSupStore(t, t.TempDir())}
+	dev := newSupDevice("356938035643809")
+	var opened atomic.Int32
+	startSupFake(t, st, func(context.Context, string) (gateway.Device, error) {
+		if opened.Add(1) > 1 {
+			return nil, errors.New("one session is enough")
+		}
+		return dev, nil
+	})
+	supEventually(t, "online", func() bool {
+		info, ok := supModem(t, st, dev.imei)
+		return ok && info.State == gateway.ModemOnline
+	})
+
+	now := time.Now()
+	const to = "+447700900123"
+	report, err := pdu.EncodeStatusReport(pdu.StatusReport{
+		MR:        77,
+		Recipient: pdu.Address{Number: to, TOA: pdu.TOAInternational},
+		SCTS:      now,
+		Status:    0x00,
+	})
+	if err != nil {
+		t.Fatalf("EncodeStatusReport: %v", err)
+	}
+	select {
+	case dev.events <- gateway.DeviceEvent{Kind: gateway.EventReport, PDU: report}:
+	case <-time.After(supWait):
+		t.Fatal("supervisor does not read events")
+	}
+
+	supEventually(t, "a first try of the report", func() bool { return st.reports.Load() > 0 })
+	// Only now does the part get its MR.
+	m := &gateway.Message{
+		ID: gateway.NewID("msg_", now), To: to, Text: "hi", Encoding: "gsm7", Segments: 1,
+		StatusReport: true, Status: gateway.StatusQueued, CreatedAt: now,
+		Parts: []gateway.Part{{Index: 1, Status: gateway.StatusQueued, ReportCode: -1}},
+	}
+	ctx := t.Context()
+	if _, _, err := st.CreateMessage(ctx, m, gateway.IdempotencyKey{}); err != nil {
+		t.Fatalf("CreateMessage: %v", err)
+	}
+	if c, err := st.ClaimNext(ctx, gateway.Claim{Modem: dev.imei, Now: now, Lease: time.Minute}); err != nil || c == nil {
+		t.Fatalf("ClaimNext = %v, %v", c, err)
+	}
+	if err := st.PartSent(ctx, m.ID, 1, dev.imei, 77, now); err != nil {
+		t.Fatalf("PartSent: %v", err)
+	}
+	if err := st.Sent(ctx, m.ID, now); err != nil {
+		t.Fatalf("Sent: %v", err)
+	}
+	supEventually(t, "the held report applied", func() bool {
+		got, err := st.Message(context.Background(), m.ID)
+		return err == nil && got.Status == gateway.StatusDelivered
+	})
+}
+
+// supCountingStore is the real store, counting ApplyReport calls.
+type supCountingStore struct {
+	gateway.Store
+	reports atomic.Int32
+}
+
+func (s *supCountingStore) ApplyReport(ctx context.Context, r gateway.Report) (*gateway.Message, error) {
+	defer s.reports.Add(1)
+	return s.Store.ApplyReport(ctx, r)
 }

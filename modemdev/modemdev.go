@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/simgate/simgate/gateway"
@@ -17,6 +18,8 @@ type Device struct {
 	quit   chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
+	// pinRefused, set by Opener, stops the PIN being entered again.
+	pinRefused func()
 }
 
 var _ gateway.Device = (*Device)(nil)
@@ -37,13 +40,36 @@ func New(m *modem.Modem) *Device {
 
 // Opener returns a gateway.Opener that opens a serial port with
 // modem.Open and cfg.
+//
+// A SIM allows three PIN tries, and the supervisor reopens a failing modem
+// forever: once Init ends asking for the PIN (or the PUK) although
+// cfg.PIN was entered, that port is opened without the PIN for the rest of
+// the process, so a wrong PIN costs one try, never the SIM.
 func Opener(cfg modem.Config) gateway.Opener {
+	var (
+		mu      sync.Mutex
+		refused = map[string]bool{}
+	)
 	return func(ctx context.Context, port string) (gateway.Device, error) {
-		m, err := modem.Open(ctx, port, cfg)
+		c := cfg
+		mu.Lock()
+		if refused[port] {
+			c.PIN = ""
+		}
+		mu.Unlock()
+		m, err := modem.Open(ctx, port, c)
 		if err != nil {
 			return nil, mapErr(err)
 		}
-		return New(m), nil
+		d := New(m)
+		if c.PIN != "" {
+			d.pinRefused = func() {
+				mu.Lock()
+				refused[port] = true
+				mu.Unlock()
+			}
+		}
+		return d, nil
 	}
 }
 
@@ -91,7 +117,12 @@ func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
 // Init runs the driver's Init. A missing SIM, a PIN or a PUK request wrap
 // gateway.ErrNoSIM, ErrPINRequired or ErrPUKRequired.
 func (d *Device) Init(ctx context.Context) error {
-	return mapErr(d.m.Init(ctx))
+	err := mapErr(d.m.Init(ctx))
+	if d.pinRefused != nil && (errors.Is(err, gateway.ErrPINRequired) || errors.Is(err, gateway.ErrPUKRequired)) {
+		d.pinRefused()
+		return fmt.Errorf("%w (the configured pin is not entered again on this port)", err)
+	}
+	return err
 }
 
 // Identity reads the modem's and SIM's identity.
@@ -214,8 +245,8 @@ func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) 
 // the driver's ReadStatusReport, which switches storage, reads and deletes
 // under one hold of the command line — the report is gone from the modem
 // once this returns, so DeleteMessage("SR", …) has nothing left to do.
-// Any other mem is read from the storage Init selected, which is where
-// +CMTI points.
+// Any other mem is read from the driver's read storage; a mem that is not
+// it is refused rather than read from the wrong slot.
 func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gateway.StoredSMS, error) {
 	var (
 		sm  modem.StoredMessage
@@ -228,6 +259,11 @@ func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gatewa
 	}
 	if err != nil {
 		return gateway.StoredSMS{}, mapErr(err)
+	}
+	if mem != "" && sm.Mem != "" && !strings.EqualFold(mem, sm.Mem) {
+		// The driver reads only its read storage; what it read is another
+		// slot than the one announced, which stays for the next listing.
+		return gateway.StoredSMS{}, fmt.Errorf("read message %s/%d: read storage is %s", mem, index, sm.Mem)
 	}
 	if sm.Mem == "" {
 		sm.Mem = mem

@@ -350,3 +350,27 @@ func TestDevice_CloseWithoutReader(t *testing.T) {
 		t.Fatal("Close blocked")
 	}
 }
+
+// A wrong PIN is entered once per port, whatever the supervisor retries:
+// the SIM allows three tries before it wants the PUK.
+func TestOpener_WrongPINOnce(t *testing.T) {
+	n := modemsim.NewNetwork()
+	t.Cleanup(func() { n.Close() })
+	sim := n.AddModem(modemsim.Config{PIN: "1234"})
+	path, err := sim.OpenPTY(t.Context())
+	if err != nil {
+		t.Skipf("no pty here: %v", err)
+	}
+	open := Opener(modem.Config{PIN: "0000"})
+	for i := range 4 {
+		dev, err := open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		err = dev.Init(t.Context())
+		dev.Close()
+		if errors.Is(err, gateway.ErrPUKRequired) || !errors.Is(err, gateway.ErrPINRequired) {
+			t.Fatalf("Init %d = %v, want ErrPINRequired and never the PUK", i, err)
+		}
+	}
+}

@@ -55,11 +55,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k gateway.APIKey) (gateway.API
 	return k, nil
 }
 
+var apiKeyByHashSQL = readStmt(`SELECT ` + apiKeyCols + ` FROM api_keys WHERE hash = ? AND revoked_at = ''`)
+
 // APIKeyByHash returns the live key with hash; ErrNotFound for an unknown
 // or revoked one.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (gateway.APIKey, error) {
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx,
-		`SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ? AND revoked_at = ''`, hash))
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, apiKeyByHashSQL, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return gateway.APIKey{}, fmt.Errorf("api key by hash: %w", gateway.ErrNotFound)
 	}

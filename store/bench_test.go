@@ -47,26 +47,8 @@ func BenchmarkClaimNext(b *testing.B) {
 			next := 0
 			fill := func(n int, pin string) {
 				b.Helper()
-				tx, err := s.w.BeginTx(b.Context(), nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for range n {
-					_, err := tx.ExecContext(b.Context(), `INSERT INTO messages (id, recipient, body, encoding,
-						segments, priority, pin, status_report, status, concat_ref, created_at)
-						VALUES (?, '+14155550101', 'hello', 'gsm7', 1, 1, ?, 1, 'queued', 0, ?)`,
-						msgID(next), pin, fmtTime(t0.Add(time.Duration(next)*time.Millisecond)))
-					if err == nil {
-						_, err = tx.ExecContext(b.Context(), `INSERT INTO parts (message_id, idx, status) VALUES (?, 1, 'queued')`, msgID(next))
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					next++
-				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				mustFill(b, s, next, n, pin)
+				next += n
 			}
 			fill(bc.pinned, "imeiZ")
 			fill(bc.queued, "")

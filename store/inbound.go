@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +28,7 @@ func (s *Store) AddInboundPart(ctx context.Context, p gateway.InboundPart) ([]ga
 		return nil, fmt.Errorf("add inbound part: part %d of %d: %w", p.Part, p.Total, gateway.ErrInvalid)
 	}
 	var parts []gateway.InboundPart
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO inbound_parts (modem, sender, pdu, ref, part, total, ref_bits, scts, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (modem, sender, ref, total, ref_bits, part, pdu) DO NOTHING`,
@@ -70,7 +69,7 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 	if m.ID == "" || m.ReceivedAt.IsZero() {
 		return fmt.Errorf("save inbound: id %q: %w", m.ID, gateway.ErrInvalid)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO inbound (id, modem, sender, body, parts, missing, scts, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ID, m.Modem, m.From, m.Text, m.Parts, m.Missing, fmtTime(m.SCTS), fmtTime(m.ReceivedAt))

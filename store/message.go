@@ -60,9 +60,19 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+var messageByIDSQL = bothStmt(`SELECT ` + messageCols + ` FROM messages WHERE id = ?`)
+
+// The parts of one message are loaded with every message read.
+var _ = bothStmt(partsSQL(1))
+
+// partsSQL selects the parts of n messages.
+func partsSQL(n int) string {
+	return `SELECT ` + partCols + ` FROM parts WHERE message_id IN (` + strings.Repeat(",?", n)[1:] + `) ORDER BY message_id, idx`
+}
+
 // loadMessage reads one message with its parts; ErrNotFound when absent.
 func loadMessage(ctx context.Context, q querier, id string) (*gateway.Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+	m, err := scanMessage(q.QueryRowContext(ctx, messageByIDSQL, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
 	}
@@ -87,9 +97,7 @@ func loadParts(ctx context.Context, q querier, msgs []*gateway.Message) error {
 		m.Parts = m.Parts[:0]
 		args[i] = m.ID
 	}
-	marks := strings.Repeat(",?", len(msgs))[1:]
-	rows, err := q.QueryContext(ctx,
-		`SELECT `+partCols+` FROM parts WHERE message_id IN (`+marks+`) ORDER BY message_id, idx`, args...)
+	rows, err := q.QueryContext(ctx, partsSQL(len(msgs)), args...)
 	if err != nil {
 		return fmt.Errorf("load parts: %w", err)
 	}
@@ -108,6 +116,15 @@ func loadParts(ctx context.Context, q querier, msgs []*gateway.Message) error {
 	}
 	return nil
 }
+
+var (
+	idemSelectSQL = writeStmt(`SELECT body_hash, message_id FROM idempotency WHERE api_key = ? AND key = ?`)
+	idemInsertSQL = writeStmt(`INSERT INTO idempotency (api_key, key, body_hash, message_id, created_at)
+		VALUES (?, ?, ?, ?, ?)`)
+	messageInsertSQL = writeStmt(`INSERT INTO messages (` + messageCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	partInsertSQL = writeStmt(`INSERT INTO parts (` + partCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+)
 
 // CreateMessage commits m with its parts and, when idem.Key is set, its
 // idempotency record, in one transaction. Parts are made from m.Segments
@@ -134,12 +151,10 @@ func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gate
 		existing string
 		replayed bool
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		if idem.Key != "" {
 			var hash, id string
-			err := tx.QueryRowContext(ctx,
-				`SELECT body_hash, message_id FROM idempotency WHERE api_key = ? AND key = ?`,
-				idem.APIKey, idem.Key).Scan(&hash, &id)
+			err := tx.QueryRowContext(ctx, idemSelectSQL, idem.APIKey, idem.Key).Scan(&hash, &id)
 			switch {
 			case err == nil:
 				if hash != idem.Hash {
@@ -151,8 +166,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gate
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, messageInsertSQL,
 			m.ID, m.To, m.Text, m.Encoding, m.Segments, int(m.Priority), m.Pin, boolInt(m.StatusReport),
 			string(status), m.Error, m.Attempts, m.ConcatRef, m.Modem, m.APIKey,
 			fmtTime(m.CreatedAt), fmtTime(m.SendAt), fmtTime(m.ExpiresAt), fmtTime(m.NextAttempt),
@@ -172,16 +186,14 @@ func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gate
 			if p.HasMR {
 				mr = p.MR
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO parts (`+partCols+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, partInsertSQL,
 				m.ID, p.Index, string(ps), mr, p.Modem, fmtTime(p.SentAt), fmtTime(p.DeliveredAt),
 				p.ReportCode, p.Error); err != nil {
 				return err
 			}
 		}
 		if idem.Key != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (api_key, key, body_hash, message_id, created_at)
-				VALUES (?, ?, ?, ?, ?)`, idem.APIKey, idem.Key, idem.Hash, m.ID, fmtTime(m.CreatedAt)); err != nil {
+			if _, err := tx.ExecContext(ctx, idemInsertSQL, idem.APIKey, idem.Key, idem.Hash, m.ID, fmtTime(m.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -319,7 +331,7 @@ func decodeCursor(c string) (created, id string, err error) {
 // way to the SMSC it can no longer be taken back.
 func (s *Store) CancelMessage(ctx context.Context, id string, now time.Time) (*gateway.Message, error) {
 	var m *gateway.Message
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages
 			SET status = 'canceled', finished_at = ?, lease_until = ''
 			WHERE id = ? AND status = 'queued'`, fmtTime(now), id)
@@ -346,7 +358,7 @@ func (s *Store) CancelMessage(ctx context.Context, id string, now time.Time) (*g
 
 // missingOrConflict explains why an update guarded by a status matched no
 // row: the message does not exist, or it is in another state.
-func missingOrConflict(ctx context.Context, tx *sql.Tx, id string) error {
+func missingOrConflict(ctx context.Context, tx wtx, id string) error {
 	var status string
 	err := tx.QueryRowContext(ctx, `SELECT status FROM messages WHERE id = ?`, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -88,11 +88,12 @@ func (s *Store) ModemCounters(ctx context.Context, imei string, dayStart time.Ti
 	return c, nil
 }
 
+var sentSinceSQL = readStmt(`SELECT count(*) FROM parts WHERE modem = ? AND sent_at <> '' AND sent_at >= ?`)
+
 // SentSince counts the parts imei sent at or after t, for its daily cap.
 func (s *Store) SentSince(ctx context.Context, imei string, t time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM parts WHERE modem = ? AND sent_at <> '' AND sent_at >= ?`,
-		imei, fmtTime(t)).Scan(&n)
+	err := s.r.QueryRowContext(ctx, sentSinceSQL, imei, fmtTime(t)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sent since: %w", err)
 	}

@@ -25,7 +25,7 @@ const claimable = `status IN ('queued', 'sending') AND (
 // UPDATE, the pick and the take cannot be split by another writer, so two
 // workers never get the same message; a backlog pinned to other modems is
 // never scanned.
-const claimSQL = `UPDATE messages SET status = 'sending', modem = ?1, lease_until = ?3
+var claimSQL = writeStmt(`UPDATE messages SET status = 'sending', modem = ?1, lease_until = ?3
 WHERE id = (
 	SELECT id FROM (
 		SELECT * FROM (SELECT id, priority, created_at FROM messages
@@ -37,7 +37,16 @@ WHERE id = (
 			ORDER BY priority DESC, created_at, id LIMIT 1)
 	)
 	ORDER BY priority DESC, created_at, id LIMIT 1)
-RETURNING ` + messageCols
+RETURNING ` + messageCols)
+
+var (
+	claimPartsSQL = writeStmt(`UPDATE parts SET status = 'sending' WHERE message_id = ? AND status = 'queued'`)
+	partSentSQL   = writeStmt(`UPDATE parts SET status = 'sent', mr = ?, modem = ?, sent_at = ?, error = ''
+		WHERE message_id = ? AND idx = ? AND status IN ('queued', 'sending', 'sent')`)
+	unsentSQL        = writeStmt(`SELECT count(*) FROM parts WHERE message_id = ? AND status IN ('queued', 'sending')`)
+	messageStatusSQL = writeStmt(`SELECT status FROM messages WHERE id = ?`)
+	sentSQL          = writeStmt(`UPDATE messages SET status = 'sent', sent_at = ?, lease_until = '' WHERE id = ?`)
+)
 
 // ClaimNext leases the next message c.Modem may send until c.Now+c.Lease and
 // marks its unsent parts sending; nil, nil when there is none.
@@ -46,7 +55,7 @@ func (s *Store) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Messag
 		return nil, fmt.Errorf("claim: modem %q, lease %v, now %v: %w", c.Modem, c.Lease, c.Now, gateway.ErrInvalid)
 	}
 	var m *gateway.Message
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		var err error
 		m, err = scanMessage(tx.QueryRowContext(ctx, claimSQL, c.Modem, fmtTime(c.Now), fmtTime(c.Now.Add(c.Lease))))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -56,8 +65,7 @@ func (s *Store) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Messag
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'sending'
-			WHERE message_id = ? AND status = 'queued'`, m.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, claimPartsSQL, m.ID); err != nil {
 			return err
 		}
 		return loadParts(ctx, tx, []*gateway.Message{m})
@@ -75,11 +83,8 @@ func (s *Store) PartSent(ctx context.Context, id string, part int, modem string,
 	if mr < 0 || mr > 255 {
 		return fmt.Errorf("part sent: mr %d: %w", mr, gateway.ErrInvalid)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE parts
-			SET status = 'sent', mr = ?, modem = ?, sent_at = ?, error = ''
-			WHERE message_id = ? AND idx = ? AND status IN ('queued', 'sending', 'sent')`,
-			mr, modem, fmtTime(now), id, part)
+	err := s.inTx(ctx, func(tx wtx) error {
+		res, err := tx.ExecContext(ctx, partSentSQL, mr, modem, fmtTime(now), id, part)
 		if err != nil {
 			return err
 		}
@@ -109,14 +114,13 @@ func (s *Store) PartSent(ctx context.Context, id string, part int, modem string,
 // quick delivery report already finished is left as it is, so that Sent
 // never undoes a report.
 func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		var unsent int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM parts
-			WHERE message_id = ? AND status IN ('queued', 'sending')`, id).Scan(&unsent); err != nil {
+		if err := tx.QueryRowContext(ctx, unsentSQL, id).Scan(&unsent); err != nil {
 			return err
 		}
 		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM messages WHERE id = ?`, id).Scan(&status)
+		err := tx.QueryRowContext(ctx, messageStatusSQL, id).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
 		}
@@ -128,8 +132,7 @@ func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
 			if unsent > 0 {
 				return fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = ''
-				WHERE id = ?`, fmtTime(now), id)
+			_, err = tx.ExecContext(ctx, sentSQL, fmtTime(now), id)
 			return err
 		case gateway.StatusSent, gateway.StatusDelivered, gateway.StatusFailed:
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET lease_until = '',
@@ -148,7 +151,7 @@ func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
 // its lease. Parts already sent keep their status and MR, so that they are
 // not sent twice.
 func (s *Store) Retry(ctx context.Context, id string, next time.Time, reason string, countAttempt bool) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages
 			SET status = 'queued', next_attempt = ?, error = ?, attempts = attempts + ?, lease_until = ''
 			WHERE id = ? AND status = 'sending'`, fmtTime(next), reason, boolInt(countAttempt), id)
@@ -174,7 +177,7 @@ func (s *Store) Retry(ctx context.Context, id string, next time.Time, reason str
 // while parts already sent keep waiting for their reports. A message
 // already final gives ErrConflict.
 func (s *Store) Fail(ctx context.Context, id string, reason string, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages
 			SET status = 'failed', error = ?, finished_at = ?, lease_until = ''
 			WHERE id = ? AND status IN ('queued', 'sending', 'sent')`, reason, fmtTime(now), id)
@@ -200,7 +203,7 @@ func (s *Store) Fail(ctx context.Context, id string, reason string, now time.Tim
 // expired, with their unsent parts, and returns how many there were.
 func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		ts := fmtTime(now)
 		// Parts first, while their messages are still found by the same
 		// condition (and its partial index).
@@ -220,6 +223,34 @@ func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("expire due: %w", err)
+	}
+	return int(n), nil
+}
+
+// RecoverLeases puts every message left sending back in the queue, due at
+// once, without counting an attempt, and returns how many there were. It
+// is for startup when the caller knows that no other gateway shares the
+// database (serve holds the data directory's lock): any lease then was left
+// by a crash, and waiting for it to run out would only delay the message.
+// Parts already sent keep their MR; a part in flight at the crash goes again.
+func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx wtx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'queued' WHERE status = 'sending'`); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE messages
+			SET status = 'queued', lease_until = '',
+				next_attempt = CASE WHEN next_attempt > ?1 THEN ?1 ELSE next_attempt END
+			WHERE status IN ('queued', 'sending') AND status = 'sending'`, fmtTime(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recover leases: %w", err)
 	}
 	return int(n), nil
 }

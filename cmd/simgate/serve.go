@@ -53,11 +53,23 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // dispatcher (the part in flight finishes or its lease is released), modems,
 // database (DESIGN.md §1, STYLE.md §6).
 func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	unlock, err := lockDataDir(cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	db, err := store.Open(ctx, filepath.Join(cfg.Data, dbFile), logger.With("component", "store"))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
+	// Holding the lock, no other gateway is sending: every lease in the
+	// database was left by a crash, and its message may go again at once.
+	if n, err := db.RecoverLeases(ctx, time.Now()); err != nil {
+		return fmt.Errorf("recover leases: %w", err)
+	} else if n > 0 {
+		logger.Warn("messages were being sent when the gateway stopped; they go again (a part in flight may be sent twice)", "messages", n)
+	}
 
 	clock := gateway.SystemClock{}
 	disp := gateway.NewDispatcher(gateway.DispatcherConfig{}, db, clock, logger.With("component", "dispatcher"))

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfig_Precedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "simgate.yaml")
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:9000\ndata: /from/file\nregion: GB\ndaily_cap: 50\nmodems: [/dev/a, /dev/b]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"SIMGATE_CONFIG": file, "SIMGATE_DATA": "/from/env", "SIMGATE_SEND_INTERVAL": "2s"}
+	e := env{getenv: func(k string) string { return vars[k] }, stderr: &strings.Builder{}}
+	cfg, err := loadConfig(e, []string{"--listen", "127.0.0.1:9100", "--modem", "/dev/c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"listen (flag over file)", cfg.Listen, "127.0.0.1:9100"},
+		{"data (env over file)", cfg.Data, "/from/env"},
+		{"region (file over default)", cfg.Region, "GB"},
+		{"modems (flag over file)", strings.Join(cfg.Modems, ","), "/dev/c"},
+		{"log level (default)", cfg.LogLevel, "info"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if cfg.DailyCap != 50 || cfg.SendInterval != 2*time.Second {
+		t.Errorf("daily_cap %d send_interval %v, want 50 and 2s", cfg.DailyCap, cfg.SendInterval)
+	}
+}
+
+func TestConfig_Errors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		file string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{"unknown key", "listn: 127.0.0.1:1\n", nil, nil, "listn"},
+		{"bad duration", "poll_interval: often\n", nil, nil, "line 1"},
+		{"bad env number", "", map[string]string{"SIMGATE_SIM": "two"}, nil, "sim"},
+		{"bad listen", "", nil, []string{"--listen", "nowhere"}, "listen"},
+		{"bad level", "log_level: loud\n", nil, nil, "log_level"},
+		{"sim range", "", nil, []string{"--sim", "100"}, "sim"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{}
+			for k, v := range tt.vars {
+				vars[k] = v
+			}
+			if tt.file != "" {
+				vars["SIMGATE_CONFIG"] = write(tt.file)
+			}
+			e := env{getenv: func(k string) string { return vars[k] }, stderr: &strings.Builder{}}
+			_, err := loadConfig(e, tt.args)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfig_Example keeps configs/simgate.yaml loadable and complete: every
+// setting of the config struct is documented there.
+func TestConfig_Example(t *testing.T) {
+	path := filepath.Join("..", "..", "configs", "simgate.yaml")
+	e := env{getenv: func(k string) string {
+		if k == "SIMGATE_CONFIG" {
+			return path
+		}
+		return ""
+	}, stderr: &strings.Builder{}}
+	if _, err := loadConfig(e, nil); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"listen", "data", "log_level", "modems", "sim", "pin", "region", "allow_short_codes",
+		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap"} {
+		if !strings.Contains(string(b), "\n"+key+":") {
+			t.Errorf("configs/simgate.yaml does not document %q", key)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/pdu"
+	"github.com/simgate/simgate/store"
+)
+
+// BenchmarkSupervisor_Inbound measures received SMS committed per second
+// through the supervisor (decode, raw part, join, inbox) into a real SQLite
+// file, fed by a device that routes them directly (+CMT).
+func BenchmarkSupervisor_Inbound(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		text string
+	}{
+		{"single", "your code is 123456"},
+		{"3parts", supLong},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			pdus, err := pdu.EncodeDeliver(pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}, tt.text,
+				pdu.DeliverOptions{SCTS: time.Now(), ConcatRef: 1})
+			if err != nil {
+				b.Fatalf("EncodeDeliver: %v", err)
+			}
+			st, err := store.Open(b.Context(), b.TempDir()+"/simgate.db", nil)
+			if err != nil {
+				b.Fatalf("store.Open: %v", err)
+			}
+			defer st.Close()
+			var saved atomic.Int64
+			allSaved := make(chan struct{})
+			dev := newSupDevice("356938035643809")
+			cfg := gateway.SupervisorConfig{
+				Ports: []string{"fake0"},
+				OnInbound: func(context.Context, *gateway.InboundMessage) {
+					if saved.Add(1) == int64(b.N) {
+						close(allSaved)
+					}
+				},
+			}
+			var opened atomic.Int32
+			open := func(context.Context, string) (gateway.Device, error) {
+				if opened.Add(1) > 1 {
+					return nil, errors.New("one session is enough")
+				}
+				return dev, nil
+			}
+			sup := gateway.NewSupervisor(cfg, st, &supAttacher{}, open, gateway.SystemClock{}, nil)
+			ctx, cancel := context.WithCancel(b.Context())
+			done := make(chan struct{})
+			go func() { sup.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				// The same PDUs every round: one goroutine handles them in
+				// order, so a set is saved before its next copy begins.
+				for _, p := range pdus {
+					dev.events <- gateway.DeviceEvent{Kind: gateway.EventSMS, PDU: p}
+				}
+			}
+			<-allSaved
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sms/s")
+		})
+	}
+}
