@@ -23,7 +23,7 @@ func TestE2E_BadInput(t *testing.T) {
 		name       string
 		body       string
 		key        string // "" = the right key; "-" = none
-		wantStatus int // 400 for what is not JSON of the right shape, 422 for values the gateway refuses
+		wantStatus int    // 400 for what is not JSON of the right shape, 422 for values the gateway refuses
 		wantField  string // in the problem's errors, when set
 	}{
 		{"invalid number", `{"to":"+1202","text":"hi"}`, "", 422, "to"},
