@@ -129,3 +129,15 @@ func BenchmarkApplyReport(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkNextDue reads the next timer over a large queue, which it scans.
+func BenchmarkNextDue(b *testing.B) {
+	s := mustOpen(b)
+	mustFill(b, s, 0, 100_000, "")
+	now := t0.Add(time.Hour)
+	for b.Loop() {
+		if _, err := s.NextDue(b.Context(), now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

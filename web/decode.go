@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -29,6 +30,20 @@ func decodeJSON(c echo.Context, dst any) error {
 			return tooLarge(mbe.Limit)
 		}
 		return badRequest("the request body could not be read")
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: a message
+	// would go out with text the client never wrote.
+	if !utf8.Valid(body) {
+		i := 0
+		for i < len(body) {
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			i += size
+		}
+		return newProblem(http.StatusBadRequest, typeInvalidJSON,
+			fmt.Sprintf("the body is not valid UTF-8 (offset %d)", i))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

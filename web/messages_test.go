@@ -328,6 +328,7 @@ func TestHandleSend_BadBody(t *testing.T) {
 		{"Truncated", `{"to":"+1202`, "", 400, typeInvalidJSON, "", "ends in the middle"},
 		{"Array", `[1,2]`, "", 400, typeInvalidJSON, "", "must be a JSON object"},
 		{"Trailing", `{"to":"+12025550123","text":"hi"} {"x":1}`, "", 400, typeInvalidJSON, "", "nothing after it"},
+		{"InvalidUTF8", "{\"to\":\"+12025550123\",\"text\":\"ok \xff\"}", "", 400, typeInvalidJSON, "", "not valid UTF-8 (offset 32)"},
 		{"NotJSON", `to=+12025550123&text=hi`, "application/x-www-form-urlencoded", 415, typeMediaType, "", "application/json"},
 		{"MissingFields", `{}`, "", 422, typeValidation, "text", "invalid fields"},
 		{"TTLFraction", `{"to":"+12025550123","text":"hi","ttl":1.5}`, "", 422, typeValidation, "ttl", "ttl: must be whole seconds"},
@@ -406,9 +407,14 @@ func TestHandleSend_TooLarge(t *testing.T) {
 			ts := mustServer(t, &fakeService{}, Config{})
 			// The body stalls after 1 MB until the answer is in: a server
 			// that wanted all 10 MB before answering would never answer.
+			// The deadline turns a server that waits for the whole body into
+			// a failure instead of a hang: the transport waits for the body
+			// writer, which waits for release.
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
 			release := make(chan struct{})
-			body := &stallingBody{size: size, stallAt: 1 << 20, release: release}
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+"/api/v1/messages", body)
+			body := &stallingBody{size: size, stallAt: 1 << 20, release: release, abort: ctx.Done()}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/api/v1/messages", body)
 			if err != nil {
 				t.Fatalf("new request: %v", err)
 			}
@@ -420,7 +426,7 @@ func TestHandleSend_TooLarge(t *testing.T) {
 			req.Header.Set("Content-Type", "application/json")
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()
-			res, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Do(req)
+			res, err := (&http.Client{Transport: tr}).Do(req)
 			close(release)
 			if err != nil {
 				t.Fatalf("post: %v", err)
@@ -442,10 +448,11 @@ func TestHandleSend_TooLarge(t *testing.T) {
 }
 
 // stallingBody is size bytes of JSON-ish filler that blocks after stallAt
-// bytes until release is closed.
+// bytes until release or abort is closed.
 type stallingBody struct {
 	size, stallAt int64
 	release       <-chan struct{}
+	abort         <-chan struct{}
 
 	mu sync.Mutex
 	n  int64
@@ -459,8 +466,12 @@ func (b *stallingBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if n >= b.stallAt {
-		<-b.release
-		return 0, errors.New("stalled body released")
+		select {
+		case <-b.release:
+			return 0, errors.New("stalled body released")
+		case <-b.abort:
+			return 0, errors.New("stalled body aborted")
+		}
 	}
 	k := min(int64(len(p)), b.stallAt-n, b.size-n)
 	for i := range k {

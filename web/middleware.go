@@ -198,7 +198,10 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if false {
+			if req.ContentLength > limit {
+				return tooLarge(limit)
+			}
+			if req.Body != nil && req.Body != http.NoBody {
 				// The underlying writer, so that the server closes the
 				// connection instead of draining the rest.
 				req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
