@@ -30,7 +30,9 @@ type SupervisorConfig struct {
 	// it is called again every DiscoverInterval to find modems plugged in
 	// later. A discovered port whose open fails is dropped until it is
 	// discovered again.
-	Discover         func(ctx context.Context) ([]string, error)
+	// skip reports the ports a session already holds, which Discover must
+	// not probe.
+	Discover         func(ctx context.Context, skip func(port string) bool) ([]string, error)
 	DiscoverInterval time.Duration // default 15 s
 	// PollInterval is how often registration, operator and signal are read
 	// (default 30 s).
@@ -157,7 +159,7 @@ func (s *Supervisor) discoverLoop(ctx context.Context, wg *sync.WaitGroup) {
 	ended := make(chan string)
 	limit := newLogLimiter(s.clock)
 	scan := func() {
-		ports, err := s.cfg.Discover(ctx)
+		ports, err := s.cfg.Discover(ctx, func(port string) bool { return running[port] })
 		if err != nil {
 			if ctx.Err() == nil {
 				limit.log(s.log, "discover", "discover modems", "err", err)

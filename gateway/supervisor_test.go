@@ -665,9 +665,13 @@ func TestSupervisor_Discover(t *testing.T) {
 	cfg := r.config()
 	cfg.Ports = nil
 	cfg.DiscoverInterval = 10 * time.Millisecond
-	cfg.Discover = func(context.Context) ([]string, error) {
+	var skipped atomic.Bool
+	cfg.Discover = func(_ context.Context, skip func(string) bool) ([]string, error) {
 		if scans.Add(1) < 3 {
 			return nil, nil // plugged in a little later
+		}
+		if skip("pipe0") {
+			skipped.Store(true) // held by a session: a real discovery would not probe it
 		}
 		return []string{"pipe0"}, nil
 	}
@@ -681,6 +685,9 @@ func TestSupervisor_Discover(t *testing.T) {
 	supEventually(t, "more scans", func() bool { return scans.Load() > n+3 })
 	if got := r.opens.Load(); got != 1 {
 		t.Errorf("port opened %d times, want 1", got)
+	}
+	if !skipped.Load() {
+		t.Error("rescans did not tell Discover to skip the port in use")
 	}
 }
 

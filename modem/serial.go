@@ -137,9 +137,25 @@ const sysfsRoot = "/sys"
 // number) and the known AT interface of the VID:PID is preferred. Huawei
 // HiLink sticks, which have no tty, are reported with HiLink set.
 func Discover(ctx context.Context, cfg Config) ([]Found, error) {
+	return DiscoverSkipping(ctx, cfg, nil)
+}
+
+// DiscoverSkipping is Discover leaving alone the ports for which skip is
+// true: those a running gateway already holds, whose session an "AT" from
+// a probe would disturb (exclusive open does not stop root).
+func DiscoverSkipping(ctx context.Context, cfg Config, skip func(port string) bool) ([]Found, error) {
 	ports, err := enumerator.GetDetailedPortsList()
 	if err != nil {
 		return nil, fmt.Errorf("discover: list ports: %w", err)
+	}
+	if skip != nil {
+		kept := ports[:0:0]
+		for _, p := range ports {
+			if !skip(p.Name) {
+				kept = append(kept, p)
+			}
+		}
+		ports = kept
 	}
 	probe := func(ctx context.Context, port string) (Found, error) { return Probe(ctx, port, cfg) }
 	found := discover(ctx, ports, probe, func(port string) int { return usbInterface(sysfsRoot, port) })

@@ -255,19 +255,25 @@ func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
 	return int(n), nil
 }
 
+// nextDueSQL splits "the later of send_at and next_attempt" by which of
+// the two is later, so that each half is the first row of an ordered index
+// walk from now; a row past both is due already and plays no part.
+var nextDueSQL = readStmt(`SELECT coalesce(min(t), '') FROM (
+	SELECT * FROM (SELECT send_at AS t FROM messages
+		WHERE status = 'queued' AND send_at > ?1 AND send_at >= next_attempt ORDER BY send_at LIMIT 1)
+	UNION ALL
+	SELECT * FROM (SELECT next_attempt FROM messages
+		WHERE status = 'queued' AND next_attempt > ?1 AND next_attempt > send_at ORDER BY next_attempt LIMIT 1)
+	UNION ALL
+	SELECT * FROM (SELECT lease_until FROM messages
+		WHERE status = 'sending' AND lease_until > ?1 ORDER BY lease_until LIMIT 1))`)
+
 // NextDue returns the earliest time strictly after now at which a queued
 // message becomes due (the later of send_at and next_attempt) or a lease
 // ends; zero when nothing is waiting on a timer.
 func (s *Store) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
 	var next time.Time
-	err := s.r.QueryRowContext(ctx, `SELECT coalesce(min(t), '') FROM (
-			SELECT max(send_at, next_attempt) AS t FROM messages
-				WHERE status IN ('queued', 'sending') AND status = 'queued'
-			UNION ALL
-			SELECT lease_until FROM messages
-				WHERE status IN ('queued', 'sending') AND status = 'sending'
-		) WHERE t > ?`, fmtTime(now)).Scan(timeCol{&next})
-	if err != nil {
+	if err := s.r.QueryRowContext(ctx, nextDueSQL, fmtTime(now)).Scan(timeCol{&next}); err != nil {
 		return time.Time{}, fmt.Errorf("next due: %w", err)
 	}
 	return next, nil

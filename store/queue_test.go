@@ -511,6 +511,27 @@ func TestNextDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("canceled ignored", now.Add(time.Hour))
+
+	m = newMessage("msg_equal", 3*time.Second)
+	m.SendAt, m.NextAttempt = now.Add(30*time.Minute), now.Add(30*time.Minute)
+	mustCreate(t, s, m)
+	check("send_at equal to next_attempt", now.Add(30*time.Minute))
+
+	m = newMessage("msg_retry_only", 4*time.Second)
+	m.NextAttempt = now.Add(5 * time.Minute)
+	mustCreate(t, s, m)
+	check("next_attempt alone", now.Add(5*time.Minute))
+
+	// Each half must walk an index from now, not scan the queue.
+	plan := queryPlan(t, s, nextDueSQL, fmtTime(now))
+	for _, idx := range []string{"messages_send_at", "messages_next_attempt", "messages_lease"} {
+		if !strings.Contains(plan, "INDEX "+idx+" (") {
+			t.Errorf("NextDue plan does not use %s:\n%s", idx, plan)
+		}
+	}
+	if strings.Contains(plan, "SCAN messages") {
+		t.Errorf("NextDue plan scans messages:\n%s", plan)
+	}
 }
 
 func TestRecoverLeases(t *testing.T) {

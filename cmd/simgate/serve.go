@@ -104,8 +104,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		open = simOpener(sims, open)
 	}
 	if len(supCfg.Ports) == 0 {
-		supCfg.Discover = func(ctx context.Context) ([]string, error) {
-			found, err := modem.Discover(ctx, modemCfg)
+		supCfg.Discover = func(ctx context.Context, skip func(string) bool) ([]string, error) {
+			found, err := modem.DiscoverSkipping(ctx, modemCfg, skip)
 			var ports []string
 			for _, f := range found {
 				ports = append(ports, f.Port)
