@@ -48,8 +48,11 @@
 // sending rows), and takes the better of the two heads: a claim reads a
 // handful of index entries however long the queue, and a backlog pinned to
 // an unplugged modem does not slow the others. A message left sending by a
-// crash becomes claimable again when its lease ends; the part being sent at
-// the crash may then go out twice, at most once more per modem.
+// crash becomes claimable again when its lease ends (or at once through
+// RecoverLeases, when the caller knows it is the only gateway); the part
+// being sent at the crash may then go out twice, at most once more per
+// modem. NextDue, the dispatcher's fallback timer, reads the first entry of
+// small partial indexes on send_at, next_attempt and lease_until.
 //
 // Delivery reports (SMS-STATUS-REPORT, TS 23.040 §9.2.2.3) are matched on
 // (modem, TP-MR, trailing digits of the recipient, recency), because the

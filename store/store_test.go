@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"sync"
@@ -176,5 +177,46 @@ func TestTimeRoundTrip(t *testing.T) {
 	a, b := fmtTime(t0), fmtTime(t0.Add(time.Nanosecond))
 	if !(a < b) || !("" < a) {
 		t.Errorf("order broken: %q, %q", a, b)
+	}
+}
+
+// A database made by an older simgate gets the newer migrations at Open,
+// and keeps its rows.
+func TestOpen_Upgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "simgate.db")
+	old, err := sql.Open("sqlite", dsn(path, "_pragma=journal_mode(WAL)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY) STRICT`,
+		string(body),
+		`INSERT INTO schema_migrations VALUES ('0001_init')`,
+		`INSERT INTO messages (id, recipient, body, encoding, segments, priority, status_report, status, concat_ref, created_at)
+			VALUES ('msg_old', '+1', 'x', 'gsm7', 1, 1, 1, 'queued', 0, '2024-01-01T00:00:00.000000000Z')`,
+	} {
+		if _, err := old.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("old schema: %v", err)
+		}
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := mustOpenPath(t, path)
+	var n int
+	if err := s.r.QueryRowContext(t.Context(),
+		`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'messages_next_attempt'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Error("0002 not applied to an 0001 database")
+	}
+	if m := mustMessage(t, s, "msg_old"); m.Status != "queued" {
+		t.Errorf("old row read back as %+v", m)
 	}
 }

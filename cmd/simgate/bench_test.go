@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The gateway's figures, measured on the real binary with virtual modems
+// (issue 3): accept rate, enqueue-to-+CMGS latency, messages per second
+// through one and eight modems, and resident memory idle and under load.
+
+// benchGateway starts "simgate serve --sim n" and returns it with its key.
+func benchGateway(b *testing.B, n int) *gatewayProc {
+	b.Helper()
+	data := b.TempDir()
+	listen := freePort(b)
+	g := startGatewaySim(b, data, listen, n)
+	return g
+}
+
+// startGatewaySim runs "serve --sim n" and reads the demo key it prints.
+func startGatewaySim(t testing.TB, data, listen string, n int) *gatewayProc {
+	t.Helper()
+	p := startProc(t, "serve", "--sim", strconv.Itoa(n), "--data", data, "--listen", listen, "--log-level", "warn")
+	g := &gatewayProc{proc: p, url: "http://" + listen}
+	waitFor(t, 30*time.Second, "the demo key", func() bool {
+		lines := strings.Split(p.stdout.String(), "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, "API key") && i+1 < len(lines) {
+				g.key = strings.TrimSpace(lines[i+1])
+			}
+		}
+		return strings.HasPrefix(g.key, "sg_")
+	})
+	waitFor(t, 30*time.Second, "every modem online", func() bool {
+		var out struct {
+			Modems []struct {
+				State string `json:"state"`
+			} `json:"modems"`
+		}
+		if g.get(t, "/api/v1/modems", &out) != 200 || len(out.Modems) != n {
+			return false
+		}
+		for _, m := range out.Modems {
+			if m.State != "online" {
+				return false
+			}
+		}
+		return true
+	})
+	return g
+}
+
+// rssMB reads a process's resident set (VmRSS) or its peak (VmHWM).
+func rssMB(b *testing.B, pid int, field string) float64 {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatalf("%s not in /proc/%d/status", field, pid)
+	return 0
+}
+
+// queuedOrSending counts messages not yet sent.
+func (g *gatewayProc) pending(b *testing.B) int {
+	total := 0
+	for _, st := range []string{"queued", "sending"} {
+		var out struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		g.get(b, "/api/v1/messages?limit=500&status="+st, &out)
+		total += len(out.Messages)
+	}
+	return total
+}
+
+func (g *gatewayProc) post(body []byte) (int, error) {
+	req, _ := http.NewRequest(http.MethodPost, g.url+"/api/v1/messages", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// BenchmarkGateway_Accept: POST /api/v1/messages, 8 clients, as fast as the
+// gateway commits (the one virtual modem sends meanwhile).
+func BenchmarkGateway_Accept(b *testing.B) {
+	g := benchGateway(b, 1)
+	body, _ := json.Marshal(map[string]any{"to": "+12025550150", "text": "bench", "status_report": false})
+	b.SetParallelism(4) // 4×GOMAXPROCS clients
+	b.ResetTimer()
+	start := time.Now()
+	var failed atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if s, err := g.post(body); err != nil || s != 202 {
+				failed.Add(1)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepted/s")
+	if failed.Load() > 0 {
+		b.Fatalf("%d requests not accepted", failed.Load())
+	}
+}
+
+// BenchmarkGateway_Latency: enqueue to +CMGS answered on an idle modem,
+// from the gateway's own created_at and sent_at of each message.
+func BenchmarkGateway_Latency(b *testing.B) {
+	g := benchGateway(b, 1)
+	body, _ := json.Marshal(map[string]any{"to": "+12025550150", "text": "latency", "status_report": false})
+	var lat []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		req, _ := http.NewRequest(http.MethodPost, g.url+"/api/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+g.key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var s sentJSON
+		json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		var m struct {
+			Status    string    `json:"status"`
+			CreatedAt time.Time `json:"created_at"`
+			SentAt    time.Time `json:"sent_at"`
+		}
+		for {
+			g.get(b, "/api/v1/messages/"+s.ID, &m)
+			if m.Status == "sent" {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		lat = append(lat, m.SentAt.Sub(m.CreatedAt))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
+}
+
+// BenchmarkGateway_Throughput: messages per second from POST to +CMGS
+// answered, through 1 and 8 virtual modems at zero latency over ptys;
+// also the process's RSS idle and its peak under this load.
+func BenchmarkGateway_Throughput(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("modems=%d", n), func(b *testing.B) {
+			g := benchGateway(b, n)
+			time.Sleep(time.Second) // settle, for the idle figure
+			idle := rssMB(b, g.cmd.Process.Pid, "VmRSS")
+			body, _ := json.Marshal(map[string]any{"to": "+12025550150", "text": "throughput", "status_report": false})
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			next := make(chan struct{})
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range next {
+						if s, err := g.post(body); err != nil || s != 202 {
+							b.Errorf("POST: %d %v", s, err)
+						}
+					}
+				}()
+			}
+			for range b.N {
+				next <- struct{}{}
+			}
+			close(next)
+			wg.Wait()
+			for g.pending(b) > 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+			b.ReportMetric(idle, "idle_rss_MB")
+			b.ReportMetric(rssMB(b, g.cmd.Process.Pid, "VmHWM"), "peak_rss_MB")
+		})
+	}
+}
