@@ -21,6 +21,9 @@ func scanInboundPart(sc scanner) (gateway.InboundPart, error) {
 // AddInboundPart stores p unless the very same part (same set, number and
 // PDU) is already held, which happens when the SIM is listed again after a
 // restart, and returns every part held for p's set ordered by part number.
+// A part already joined into a saved message is not returned: it was
+// received before (a crash came between the save and the SIM delete), and
+// the caller only has to delete it from the SIM.
 // A message of one part is a set of its own: two single SMS from one sender
 // held at once are not returned together.
 func (s *Store) AddInboundPart(ctx context.Context, p gateway.InboundPart) ([]gateway.InboundPart, error) {
@@ -37,7 +40,7 @@ func (s *Store) AddInboundPart(ctx context.Context, p gateway.InboundPart) ([]ga
 			return err
 		}
 		q := `SELECT ` + inboundPartCols + ` FROM inbound_parts
-			WHERE modem = ? AND sender = ? AND ref = ? AND total = ? AND ref_bits = ?`
+			WHERE modem = ? AND sender = ? AND ref = ? AND total = ? AND ref_bits = ? AND consumed = ''`
 		args := []any{p.Modem, p.From, p.Ref, p.Total, p.RefBits}
 		if p.Total == 1 {
 			q += ` AND part = 1 AND pdu = ?`
@@ -63,8 +66,9 @@ func (s *Store) AddInboundPart(ctx context.Context, p gateway.InboundPart) ([]ga
 	return parts, nil
 }
 
-// SaveInbound commits m and drops the held parts it was joined from, in one
-// transaction, so that a crash leaves either the parts or the message.
+// SaveInbound commits m and marks the held parts it was joined from as
+// consumed, in one transaction, so that a crash leaves either the parts or
+// the message. Consumed parts stay a week, to recognise a re-read PDU.
 func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, parts []int64) error {
 	if m.ID == "" || m.ReceivedAt.IsZero() {
 		return fmt.Errorf("save inbound: id %q: %w", m.ID, gateway.ErrInvalid)
@@ -86,7 +90,12 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 		for i, id := range parts {
 			args[i] = id
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM inbound_parts WHERE id IN (`+strings.Repeat(",?", len(parts))[1:]+`)`, args...)
+		args = append([]any{m.ID}, args...)
+		if _, err = tx.ExecContext(ctx, `UPDATE inbound_parts SET consumed = ? WHERE id IN (`+strings.Repeat(",?", len(parts))[1:]+`)`, args...); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM inbound_parts WHERE consumed != '' AND received_at < ?`,
+			fmtTime(m.ReceivedAt.Add(-consumedRetention)))
 		return err
 	})
 	if err != nil {
@@ -95,11 +104,19 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 	return nil
 }
 
-// StaleInboundParts returns the held parts received before before, oldest
-// first, for the caller to give their sets up as incomplete.
+// consumedRetention is how long joined parts are kept to recognise a PDU
+// read again from the SIM.
+const consumedRetention = 7 * 24 * time.Hour
+
+// StaleInboundParts returns the held parts of every set whose newest part
+// was received before before, oldest first, for the caller to give those
+// sets up as incomplete. A set still receiving parts is not stale.
 func (s *Store) StaleInboundParts(ctx context.Context, before time.Time) ([]gateway.InboundPart, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+inboundPartCols+` FROM inbound_parts
-		WHERE received_at < ? ORDER BY received_at, id`, fmtTime(before))
+		WHERE consumed = '' AND (modem, sender, ref, total, ref_bits) IN (
+			SELECT modem, sender, ref, total, ref_bits FROM inbound_parts WHERE consumed = ''
+			GROUP BY modem, sender, ref, total, ref_bits HAVING max(received_at) < ?)
+		ORDER BY received_at, id`, fmtTime(before))
 	if err != nil {
 		return nil, fmt.Errorf("stale inbound parts: %w", err)
 	}

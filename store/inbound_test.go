@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -89,8 +90,44 @@ func TestInboundParts(t *testing.T) {
 		t.Errorf("all held parts %v", got)
 	}
 
+	// A crash between the save and the SIM delete: the next listing reads
+	// the joined parts again. They are recognised, not held again.
+	if got := add(part("+1555", 7, 2, 3, "p2", time.Hour)); len(got) != 0 {
+		t.Errorf("re-read of a part already saved returned %v, want nothing held", pdus(got))
+	}
+	if got := add(part("+1555", 7, 1, 3, "p1", time.Hour)); len(got) != 0 {
+		t.Errorf("re-read of a part already saved returned %v, want nothing held", pdus(got))
+	}
+
 	_, err = s.AddInboundPart(t.Context(), gateway.InboundPart{Part: 3, Total: 2, ReceivedAt: t0})
 	wantErr(t, "part beyond total", err, gateway.ErrInvalid)
+}
+
+// A set is stale only when its newest part is old: one that is still
+// receiving parts waits, however old its first part.
+func TestStaleInboundParts_NewestPart(t *testing.T) {
+	s := mustOpen(t)
+	for i, at := range []time.Duration{0, 50 * time.Minute} {
+		p := gateway.InboundPart{Modem: "imeiA", From: "+1555", PDU: fmt.Sprint("p", i+1), Ref: 9, Part: i + 1, Total: 3,
+			RefBits: 8, ReceivedAt: t0.Add(at)}
+		if _, err := s.AddInboundPart(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale, err := s.StaleInboundParts(t.Context(), t0.Add(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stale) != 0 {
+		t.Errorf("a set whose last part came 20 minutes ago is stale after 30: %d parts", len(stale))
+	}
+	stale, err = s.StaleInboundParts(t.Context(), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stale) != 2 {
+		t.Errorf("stale after an hour: %d parts, want both", len(stale))
+	}
 }
 
 func TestInbox(t *testing.T) {
