@@ -49,7 +49,7 @@ var handlers = map[string]handler{
 	})),
 
 	// Control and status (TS 27.007 §8, §9).
-	"+CMEE": cmdCMEE,
+	"+CMEE": intSetting("+CMEE", func(m *Modem) *int { return &m.st.cmee }, 2),
 	"+CFUN": cmdCFUN,
 	"+CPIN": cmdCPIN,
 	"+CSQ":  cmdCSQ,
@@ -64,7 +64,7 @@ var handlers = map[string]handler{
 
 	// SMS (TS 27.005 §3).
 	"+CSMS": cmdCSMS,
-	"+CMGF": cmdCMGF,
+	"+CMGF": intSetting("+CMGF", func(m *Modem) *int { return &m.st.cmgf }, 1),
 	"+CSCA": withSIM(cmdCSCA),
 	"+CPMS": withSIM(cmdCPMS),
 	"+CNMI": cmdCNMI,
@@ -174,20 +174,28 @@ func sRegister(m *Modem, r *reply, c command) error {
 	return errPlain
 }
 
-func cmdCMEE(m *Modem, r *reply, c command) error {
-	switch c.op {
-	case opRead:
-		r.lines(fmt.Sprintf("+CMEE: %d", m.st.cmee))
-	case opTest:
-		r.lines("+CMEE: (0-2)")
-	case opSet, opExec:
-		v, err := c.intArg(0, 0)
-		if err != nil || v < 0 || v > 2 {
-			return errPlain
+// intSetting answers a command whose whole state is one integer within
+// 0..max (+CMEE, +CMGF): read, test, and set (a bare exec sets 0).
+func intSetting(name string, field func(*Modem) *int, max int) handler {
+	return func(m *Modem, r *reply, c command) error {
+		switch c.op {
+		case opRead:
+			r.lines(fmt.Sprintf("%s: %d", name, *field(m)))
+		case opTest:
+			if max == 1 {
+				r.lines(name + ": (0,1)") // as real modems print it
+			} else {
+				r.lines(fmt.Sprintf("%s: (0-%d)", name, max))
+			}
+		case opSet, opExec:
+			v, err := c.intArg(0, 0)
+			if err != nil || v < 0 || v > max {
+				return errPlain
+			}
+			*field(m) = v
 		}
-		m.st.cmee = v
+		return nil
 	}
-	return nil
 }
 
 func cmdCFUN(m *Modem, r *reply, c command) error {
@@ -397,22 +405,6 @@ func cmdCSMS(m *Modem, r *reply, c command) error {
 		r.lines("+CSMS: 1,1,1")
 	default:
 		return errPlain
-	}
-	return nil
-}
-
-func cmdCMGF(m *Modem, r *reply, c command) error {
-	switch c.op {
-	case opRead:
-		r.lines(fmt.Sprintf("+CMGF: %d", m.st.cmgf))
-	case opTest:
-		r.lines("+CMGF: (0,1)")
-	case opSet, opExec:
-		v, err := c.intArg(0, 0)
-		if err != nil || v < 0 || v > 1 {
-			return errPlain
-		}
-		m.st.cmgf = v
 	}
 	return nil
 }
