@@ -205,3 +205,33 @@ func BenchmarkGateway_Throughput(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGateway_IdleGap: how long a busy modem with 2 s of network
+// latency per send sits idle between one +CMGS answer and the next
+// AT+CMGS. The virtual network records each message when it answers
+// +CMGS, 2 s after the PDU came, so the gap is At(i+1) − 2 s − At(i).
+func BenchmarkGateway_IdleGap(b *testing.B) {
+	const latency = 2 * time.Second
+	netw := startNetwork(b, 1, "--latency", latency.String())
+	g := startGateway(b, b.TempDir(), freePort(b), "", netw.ports)
+	body, _ := json.Marshal(map[string]any{"to": "+12025550150", "text": "gap", "status_report": false})
+	var gaps []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		before := len(netw.records(b))
+		for range 4 {
+			if s, err := g.post(body); err != nil || s != 202 {
+				b.Fatalf("POST: %d %v", s, err)
+			}
+		}
+		waitFor(b, 30*time.Second, "four sends", func() bool { return len(netw.records(b)) >= before+4 })
+		recs := netw.records(b)[before:]
+		for i := 1; i < len(recs); i++ {
+			gaps = append(gaps, recs[i].At.Sub(recs[i-1].At)-latency)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(gaps)
+	b.ReportMetric(float64(gaps[len(gaps)/2].Microseconds())/1000, "gap_p50_ms")
+	b.ReportMetric(float64(gaps[len(gaps)-1].Microseconds())/1000, "gap_max_ms")
+}
