@@ -46,10 +46,6 @@ const (
 // DefaultRetryBackoff is the retry schedule after at-pdu.md §3.8.
 var DefaultRetryBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
 
-// storeTimeout bounds the bookkeeping after a claim; it runs detached from
-// the worker's context so that shutdown still records what was sent.
-const storeTimeout = 15 * time.Second
-
 // minTimer keeps a due time in the past from spinning the timer loop.
 const minTimer = time.Millisecond
 
