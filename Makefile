@@ -6,7 +6,7 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test bench fuzz lint clean
+.PHONY: all build run test bench fuzz lint clean screenshots
 
 all: build
 
@@ -39,6 +39,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+
+# The status page's overview as the browser test sees it (headless
+# chromium), kept as docs/status-overview.png for the README.
+screenshots:
+	SIMGATE_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run '^TestStatusPage_Browser$$' ./cmd/simgate
 
 clean:
 	rm -rf bin

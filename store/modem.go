@@ -36,6 +36,9 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 	if err != nil {
 		return fmt.Errorf("upsert modem: %w", err)
 	}
+	if err := s.appendHistory(ctx, m); err != nil { // the status page's charts and errors
+		return fmt.Errorf("upsert modem: %w", err)
+	}
 	return nil
 }
 

@@ -23,4 +23,7 @@ func (s *Server) addRoutes(e *echo.Echo) {
 	v1.DELETE("/messages/:id", handleCancelMessage(s.svc), auth)
 	v1.GET("/inbox", handleInbox(s.svc), auth)
 	v1.GET("/modems", handleModems(s.svc), auth)
+	otpRoutes(v1, s.cfg.OTP, auth)
+
+	uiRoutes(e, s.svc, s.cfg.UI)
 }

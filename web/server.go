@@ -40,6 +40,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
+	// UI is the status page (NewUI); nil serves none.
+	UI *UI
+	// OTP serves /api/v1/otp (a *gateway.OTPService); nil serves none.
+	OTP OTPAPI
 }
 
 // Server is the HTTP API. It is safe for concurrent use once built.

@@ -34,6 +34,9 @@ type config struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	SendInterval time.Duration `yaml:"send_interval"`
 	DailyCap     int           `yaml:"daily_cap"`
+
+	OTP  otpConfig  `yaml:"otp"`
+	SMTP smtpConfig `yaml:"smtp"`
 }
 
 func defaultConfig() config {
@@ -225,7 +228,10 @@ func (c config) validate() error {
 	if c.SendInterval < 0 || c.DailyCap < 0 || c.DefaultTTL < 0 {
 		return bad("send_interval/daily_cap/default_ttl", "must not be negative")
 	}
-	return nil
+	if err := c.OTP.validate(); err != nil {
+		return err
+	}
+	return c.SMTP.validate()
 }
 
 // stringList is a repeatable string flag.

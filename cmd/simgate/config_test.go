@@ -95,9 +95,19 @@ func TestConfig_Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"listen", "data", "log_level", "modems", "sim", "pin", "region", "allow_short_codes",
-		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap"} {
+		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap", "otp", "smtp"} {
 		if !strings.Contains(string(b), "\n"+key+":") {
 			t.Errorf("configs/simgate.yaml does not document %q", key)
+		}
+	}
+	// Every key of the otp: and smtp: sections, nested ones included.
+	for _, key := range []string{"app", "length", "ttl", "max_ttl", "allow_long_ttl", "max_attempts", "max_sends",
+		"resend_interval", "fallback_after", "retention", "default_locale", "templates", "email", "subject", "text", "html",
+		"limits", "number_per_hour", "number_per_day", "api_key_per_minute", "allowed_countries", "refused_types",
+		"prefix_per_hour", "breaker_every", "breaker_window", "breaker_min_verifications", "breaker_min_conversion",
+		"block_for", "host", "port", "username", "password", "from", "tls", "timeout"} {
+		if !strings.Contains(string(b), "\n  "+key+":") && !strings.Contains(string(b), "\n    "+key+":") {
+			t.Errorf("configs/simgate.yaml does not document otp/smtp key %q", key)
 		}
 	}
 }

@@ -22,7 +22,9 @@ func TestDependencies(t *testing.T) {
 		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
 		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, []string{"modem", "store", "web", "modemdev"}},
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, []string{"modem", "web", "modemdev"}},
-		{"web", []string{mod + "gateway", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang"}, []string{"modem", "store", "modemdev"}},
+		{"web", []string{mod + "gateway", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang", "golang.org/x/crypto/bcrypt"}, []string{"modem", "store", "modemdev"}},
+		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
+		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
 	}
 	for _, tt := range tests {

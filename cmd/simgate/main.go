@@ -62,7 +62,9 @@ func commands() []command {
 	return []command{
 		{"serve", "run the gateway: HTTP API, queue, modems", runServe},
 		{"apikey", "create, list or revoke API keys (apikey create --name NAME)", runAPIKey},
+		{"admin", "set the status page's admin password (admin set-password --data DIR < password)", runAdmin},
 		{"send", "send an SMS through a running gateway", runSend},
+		{"otp", "send or check a one-time code through a running gateway (otp send --to N | otp check ID CODE)", runOTP},
 		{"inbox", "list received SMS from a running gateway", runInbox},
 		{"modems", "list a running gateway's modems", runModems},
 		{"sim", "run virtual modems on pseudo-terminals and print their device paths", runSim},

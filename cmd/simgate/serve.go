@@ -71,14 +71,25 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		logger.Warn("messages were being sent when the gateway stopped; they go again (a part in flight may be sent twice)", "messages", n)
 	}
 
+	// OTP texts are sealed in the database under the key file's key; the
+	// dispatcher opens them as it claims them (docs/OTP.md).
+	otpKey, err := loadOTPKey(cfg.Data)
+	if err != nil {
+		return err
+	}
+	sealed := gateway.SealedStore(db, otpKey)
 	clock := gateway.SystemClock{}
-	disp := gateway.NewDispatcher(gateway.DispatcherConfig{}, db, clock, logger.With("component", "dispatcher"))
+	disp := gateway.NewDispatcher(gateway.DispatcherConfig{}, sealed, clock, logger.With("component", "dispatcher"))
 	svc := gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
 		AllowShortCodes: cfg.AllowShortCodes,
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
-	}, db, disp, clock, logger.With("component", "service"))
+	}, sealed, disp, clock, logger.With("component", "service"))
+	otp, err := newOTP(cfg, otpKey, svc, db, clock, logger.With("component", "otp"))
+	if err != nil {
+		return err
+	}
 
 	modemCfg := modem.Config{PIN: cfg.PIN, Logger: logger.With("component", "modem")}
 	open := modemdev.Opener(modemCfg)
@@ -113,8 +124,17 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			return ports, err
 		}
 	}
+	// Status page (issue 5): its password, the registry its modem actions
+	// go through, and the page, whose OTP and "Try it" pages use otp.
+	devices := gateway.NewDevices()
+	open = devices.Wrap(withUSSD(open))
+	ui, err := newStatusPage(ctx, cfg, db, devices, otp, sims, stdout, logger.With("component", "ui"))
+	if err != nil {
+		return err
+	}
+
 	sup := gateway.NewSupervisor(supCfg, db, disp, open, clock, logger.With("component", "supervisor"))
-	srv := web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes}, svc, logger.With("component", "web"))
+	srv := web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: ui, OTP: otp}, svc, logger.With("component", "web"))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -155,6 +175,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	supDone := make(chan struct{})
 	goRun("dispatcher", func() error { defer close(dispDone); return disp.Run(dispCtx) })
 	goRun("supervisor", func() error { defer close(supDone); return sup.Run(supCtx) })
+	// The OTP loop watches SMS the dispatcher sends: it lives as long.
+	goRun("otp", func() error { return otp.Run(dispCtx) })
 	err = srv.Serve(httpCtx, ln)
 	stopHTTP()
 	logger.Info("http stopped; stopping the dispatcher")

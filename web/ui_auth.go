@@ -1,0 +1,269 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// Sessions are server-side: the cookie holds a random token, the database
+// its SHA-256 and the session's CSRF token, so logout and a password change
+// end a session for real, which a signed cookie could not do.
+const (
+	sessionCookie    = "simgate_session"
+	loginCSRFCookie  = "simgate_login_csrf"
+	csrfField        = "csrf"
+	ctxCSRF          = "simgate.csrf"
+	loginBurst       = 5                // attempts an address may make at once
+	loginRefill      = 12 * time.Second // then one more per this
+	loginGlobalBurst = 30               // across addresses: bcrypt is costly on purpose
+	loginGlobalFill  = time.Second
+	maxLimitedAddrs  = 4096
+)
+
+func csrfOf(c echo.Context) string {
+	s, _ := c.Get(ctxCSRF).(string)
+	return s
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// secure reports whether the browser reached us over TLS, directly or
+// through a proxy saying so. Trusting the header is harmless here: a
+// client lying about it only gets a cookie it will not send back over
+// plain HTTP.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func (u *UI) setCookie(c echo.Context, name, value, path string, maxAge int) {
+	c.SetCookie(&http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     path,
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+		Secure:   secure(c.Request()),
+	})
+}
+
+// session returns the CSRF token of the request's live session, "" when it
+// has none.
+func (u *UI) session(c echo.Context) (string, error) {
+	ck, err := c.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", nil
+	}
+	csrf, err := u.store.Session(c.Request().Context(), hashToken(ck.Value), u.cfg.Now())
+	if errors.Is(err, gateway.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read session: %w", err)
+	}
+	return csrf, nil
+}
+
+// requireAdmin sends a request without a live session to the login page,
+// with the page it wanted to come back to.
+func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		csrf, err := u.session(c)
+		if err != nil {
+			return err
+		}
+		if csrf == "" {
+			target := "/login"
+			if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			c.Response().Header().Set("Cache-Control", "no-store")
+			return c.Redirect(http.StatusSeeOther, target)
+		}
+		c.Set(ctxCSRF, csrf)
+		return next(c)
+	}
+}
+
+// checkCSRF refuses a form that does not carry its session's token (the
+// synchronizer token pattern; SameSite=Strict is the second line).
+func (u *UI) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !tokensEqual(c.FormValue(csrfField), csrfOf(c)) {
+			return u.render(c, http.StatusForbidden, "error.html", page{Title: "Forbidden",
+				Error: "This form is stale or did not come from this site (missing or wrong CSRF token). Reload the page and try again."})
+		}
+		return next(c)
+	}
+}
+
+func tokensEqual(a, b string) bool {
+	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// safeNext keeps a post-login redirect on this site: a path, never
+// "//host" or "/\host", which browsers take for another origin.
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+		return "/"
+	}
+	return s
+}
+
+type loginData struct {
+	LoginCSRF string
+	Next      string
+}
+
+func (u *UI) handleLoginForm(c echo.Context) error {
+	if csrf, err := u.session(c); err != nil {
+		return err
+	} else if csrf != "" {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return u.loginPage(c, http.StatusOK, "")
+}
+
+// loginPage renders the form with a fresh login CSRF token, which the form
+// and a cookie both carry (double submit: there is no session yet).
+func (u *UI) loginPage(c echo.Context, status int, msg string) error {
+	token := rand.Text()
+	u.setCookie(c, loginCSRFCookie, token, "/login", 3600)
+	return u.render(c, status, "login.html", page{Title: "Log in", Error: msg,
+		Data: loginData{LoginCSRF: token, Next: safeNext(c.FormValue("next"))}})
+}
+
+func (u *UI) handleLogin(c echo.Context) error {
+	ctx := c.Request().Context()
+	if wait, ok := u.limiter.allow(clientAddr(c.Request())); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return u.loginPage(c, http.StatusTooManyRequests,
+			fmt.Sprintf("Too many login attempts. Wait %d s and try again.", int(wait.Seconds())+1))
+	}
+	ck, err := c.Cookie(loginCSRFCookie)
+	if err != nil || !tokensEqual(c.FormValue(csrfField), ck.Value) {
+		return u.loginPage(c, http.StatusForbidden, "The login form expired. Please try again.")
+	}
+	err = u.store.CheckAdminPassword(ctx, c.FormValue("password"))
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		return u.loginPage(c, http.StatusUnauthorized, "No admin password is set: run simgate admin set-password.")
+	case errors.Is(err, gateway.ErrUnauthorized):
+		u.logger.Warn("admin login refused", "addr", clientAddr(c.Request()))
+		return u.loginPage(c, http.StatusUnauthorized, "Wrong password.")
+	case err != nil:
+		return fmt.Errorf("check admin password: %w", err)
+	}
+	token, csrf := rand.Text()+rand.Text(), rand.Text()
+	now := u.cfg.Now()
+	if err := u.store.CreateSession(ctx, hashToken(token), csrf, now, now.Add(u.cfg.SessionTTL)); err != nil {
+		return fmt.Errorf("log in: %w", err)
+	}
+	u.setCookie(c, sessionCookie, token, "/", int(u.cfg.SessionTTL.Seconds()))
+	u.setCookie(c, loginCSRFCookie, "", "/login", -1)
+	u.logger.Info("admin logged in", "addr", clientAddr(c.Request()))
+	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+}
+
+func (u *UI) handleLogout(c echo.Context) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		if err := u.store.DeleteSession(c.Request().Context(), hashToken(ck.Value)); err != nil {
+			return fmt.Errorf("log out: %w", err)
+		}
+	}
+	u.setCookie(c, sessionCookie, "", "/", -1)
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// clientAddr is the peer's IP. Forwarding headers are ignored: anyone can
+// write them, and a limiter keyed on them limits nothing. Behind a proxy
+// every client shares the proxy's budget, which errs on the safe side.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loginLimiter is a token bucket per address plus one for everyone, so
+// that neither one address guessing nor many addresses together can try
+// more than a few passwords a minute.
+type loginLimiter struct {
+	now    func() time.Time
+	mu     sync.Mutex
+	addrs  map[string]*bucket
+	global bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newLoginLimiter(now func() time.Time) *loginLimiter {
+	return &loginLimiter{now: now, addrs: map[string]*bucket{}, global: bucket{tokens: loginGlobalBurst, at: now()}}
+}
+
+// take refills b to now and takes a token, or says how long until one.
+func (b *bucket) take(now time.Time, burst float64, every time.Duration) (time.Duration, bool) {
+	b.tokens = min(burst, b.tokens+float64(now.Sub(b.at))/float64(every))
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) * float64(every)), false
+}
+
+// allow takes an attempt for addr, or says how long to wait.
+func (l *loginLimiter) allow(addr string) (time.Duration, bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.addrs[addr]
+	if !ok {
+		if len(l.addrs) >= maxLimitedAddrs {
+			l.sweep(now)
+		}
+		b = &bucket{tokens: loginBurst, at: now}
+		l.addrs[addr] = b
+	}
+	// Peek at the address's bucket first so that a blocked address does
+	// not drain everyone's.
+	if wait, ok := b.take(now, loginBurst, loginRefill); !ok {
+		return wait, false
+	}
+	if wait, ok := l.global.take(now, loginGlobalBurst, loginGlobalFill); !ok {
+		b.tokens++ // not this address's fault
+		return wait, false
+	}
+	return 0, true
+}
+
+// sweep forgets addresses whose buckets are full again.
+func (l *loginLimiter) sweep(now time.Time) {
+	for a, b := range l.addrs {
+		if float64(now.Sub(b.at))/float64(loginRefill)+b.tokens >= loginBurst {
+			delete(l.addrs, a)
+		}
+	}
+}
