@@ -30,19 +30,6 @@ var _ OTPAPI = (*gateway.OTPService)(nil)
 
 const typeTooManyRequests = "urn:simgate:problem:too-many-requests"
 
-// otpRoutes registers the OTP API when svc is set.
-func otpRoutes(v1 *echo.Group, svc OTPAPI, auth echo.MiddlewareFunc) {
-	if svc == nil {
-		return
-	}
-	v1.POST("/otp", handleOTPSend(svc), auth)
-	v1.POST("/otp/check", handleOTPCheckByNumber(svc), auth)
-	v1.GET("/otp/:id", handleOTPGet(svc), auth)
-	v1.DELETE("/otp/:id", handleOTPCancel(svc), auth)
-	v1.POST("/otp/:id/check", handleOTPCheck(svc), auth)
-	v1.POST("/otp/:id/resend", handleOTPResend(svc), auth)
-}
-
 // otpSendRequest is the body of POST /api/v1/otp.
 type otpSendRequest struct {
 	To       string          `json:"to"`

@@ -124,45 +124,6 @@ func NewUI(cfg UIConfig, store AdminStore, actions ModemActions, otp OTPConsole,
 	}
 }
 
-// uiRoutes adds the status page's routes; with a nil ui there is none.
-// Authentication is per route (see addRoutes for why not a group).
-func uiRoutes(e *echo.Echo, svc gateway.ServiceAPI, ui *UI) {
-	if ui == nil {
-		return
-	}
-	h := &uiHandlers{UI: ui, svc: svc}
-	admin := ui.requireAdmin
-	csrf := ui.checkCSRF
-
-	static, err := fs.Sub(staticFS, "static")
-	if err != nil {
-		panic(err) // the embed pattern guarantees the directory
-	}
-	files := http.StripPrefix("/static/", http.FileServerFS(static))
-	e.GET("/static/*", echo.WrapHandler(cacheFor(time.Hour, files)))
-	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
-
-	e.GET("/login", ui.handleLoginForm)
-	e.POST("/login", ui.handleLogin)
-	e.POST("/logout", ui.handleLogout, admin, csrf)
-
-	e.GET("/", h.overview, admin)
-	e.GET("/live", h.live, admin)
-	e.GET("/modems/:imei", h.modem, admin)
-	e.POST("/modems/:imei/reinit", h.reinit, admin, csrf)
-	e.POST("/modems/:imei/test-sms", h.testSMS, admin, csrf)
-	e.POST("/modems/:imei/ussd", h.ussd, admin, csrf)
-	e.GET("/messages", h.messages, admin)
-	e.GET("/messages/:id", h.message, admin)
-	e.POST("/messages/:id/cancel", h.cancel, admin, csrf)
-	e.GET("/inbox", h.inbox, admin)
-	e.GET("/otp", h.otpStats, admin)
-	e.GET("/try", h.try, admin)
-	e.POST("/try/send", h.trySend, admin, csrf)
-	e.POST("/try/check", h.tryCheck, admin, csrf)
-	e.GET("/try/phone", h.tryPhone, admin)
-}
-
 // uiHandlers are the pages that read the gateway.
 type uiHandlers struct {
 	*UI
