@@ -88,9 +88,11 @@ func readPassword(r io.Reader) (string, error) {
 
 // ensureAdminPassword makes up a password on the first start, so that the
 // status page is never open without one, and prints it once.
-func ensureAdminPassword(ctx context.Context, db *store.Store, stdout io.Writer) error {
+func ensureAdminPassword(ctx context.Context, db *store.Store, dataDir string, stdout io.Writer) error {
 	_, err := db.AdminPasswordHash(ctx)
 	if err == nil {
+		// The password itself was shown once; say how to get a new one.
+		fmt.Fprintf(stdout, "Status page: log in with the admin password printed at the first start, or set a new one:\n  echo 'a long passphrase' | simgate admin set-password --data %s\n", dataDir)
 		return nil
 	}
 	if !errors.Is(err, gateway.ErrNotFound) {
@@ -132,7 +134,7 @@ var testHookSims func([]*modemsim.Modem)
 // virtual phones of "Try it", and the modem actions.
 func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *gateway.Devices, otp web.OTPConsole,
 	sims []*modemsim.Modem, stdout io.Writer, logger *slog.Logger) (*web.UI, error) {
-	if err := ensureAdminPassword(ctx, db, stdout); err != nil {
+	if err := ensureAdminPassword(ctx, db, cfg.Data, stdout); err != nil {
 		return nil, err
 	}
 	var phones []web.VirtualPhone

@@ -77,7 +77,7 @@ func TestEnsureAdminPassword(t *testing.T) {
 	}
 	defer db.Close()
 	var out syncBuffer
-	if err := ensureAdminPassword(t.Context(), db, &out); err != nil {
+	if err := ensureAdminPassword(t.Context(), db, data, &out); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`shown once.*\n  (\S+)\n`).FindStringSubmatch(out.String())
@@ -90,11 +90,11 @@ func TestEnsureAdminPassword(t *testing.T) {
 	}
 	// Shown once: the next start keeps it and prints nothing.
 	var again syncBuffer
-	if err := ensureAdminPassword(t.Context(), db, &again); err != nil {
+	if err := ensureAdminPassword(t.Context(), db, data, &again); err != nil {
 		t.Fatal(err)
 	}
-	if again.String() != "" {
-		t.Errorf("second start printed %q", again.String())
+	if strings.Contains(again.String(), m[1]) || !strings.Contains(again.String(), "set-password --data "+data) {
+		t.Errorf("second start printed %q; want no password, and how to set one", again.String())
 	}
 	if h2, _ := db.AdminPasswordHash(t.Context()); h2 != h {
 		t.Error("second start replaced the password")
