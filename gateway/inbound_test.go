@@ -24,11 +24,6 @@ func BenchmarkSupervisor_Inbound(b *testing.B) {
 		{"3parts", supLong},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
-			pdus, err := pdu.EncodeDeliver(pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}, tt.text,
-				pdu.DeliverOptions{SCTS: time.Now(), ConcatRef: 1})
-			if err != nil {
-				b.Fatalf("EncodeDeliver: %v", err)
-			}
 			st, err := store.Open(b.Context(), b.TempDir()+"/simgate.db", nil)
 			if err != nil {
 				b.Fatalf("store.Open: %v", err)
@@ -58,11 +53,24 @@ func BenchmarkSupervisor_Inbound(b *testing.B) {
 			go func() { sup.Run(ctx); close(done) }()
 			defer func() { cancel(); <-done }()
 
+			// A new SMS every round (its own timestamp): the same PDU again
+			// would rightly be taken for a re-read and not saved twice.
+			rounds := make([][]string, b.N)
+			base := time.Now()
+			for i := range rounds {
+				pdus, err := pdu.EncodeDeliver(pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}, tt.text,
+					pdu.DeliverOptions{SCTS: base.Add(time.Duration(i) * time.Second), ConcatRef: i % 256})
+				if err != nil {
+					b.Fatalf("EncodeDeliver: %v", err)
+				}
+				rounds[i] = pdus
+			}
+
 			b.ReportAllocs()
 			b.ResetTimer()
-			for range b.N {
-				// The same PDUs every round: one goroutine handles them in
-				// order, so a set is saved before its next copy begins.
+			for _, pdus := range rounds {
+				// One goroutine handles them in order, so a set is saved
+				// before the next begins.
 				for _, p := range pdus {
 					dev.events <- gateway.DeviceEvent{Kind: gateway.EventSMS, PDU: p}
 				}
