@@ -47,18 +47,17 @@ func (s *syncBuffer) String() string {
 // the real modem driver on a virtual modem, with a handset on the same
 // virtual network.
 type otpRig struct {
-	t      *testing.T
-	dir    string
-	st     *store.Store
-	svc    *gateway.Service
-	d      *gateway.Dispatcher
-	otp    *gateway.OTPService
-	clock  *manualClock
-	net    *modemsim.Network
-	modem  *modemsim.Modem
-	phone  *modemsim.Modem
-	logs   *syncBuffer
-	keyDir string
+	t     *testing.T
+	dir   string
+	st    *store.Store
+	svc   *gateway.Service
+	d     *gateway.Dispatcher
+	otp   *gateway.OTPService
+	clock *manualClock
+	net   *modemsim.Network
+	modem *modemsim.Modem
+	phone *modemsim.Modem
+	logs  *syncBuffer
 }
 
 type otpRigOptions struct {
