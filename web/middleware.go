@@ -74,6 +74,10 @@ func plainID(s string) bool {
 	return true
 }
 
+// quietRoutes are logged at debug when they succeed: health probes hit them
+// every few seconds and the status page polls them.
+var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/live": true, "/try/phone": true}
+
 // observe handles the error of the chain below it, so that the status is
 // final, then logs the request and counts it. It is the only access log.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
@@ -89,7 +93,13 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		method := methodLabel(req.Method)
 		s.metrics.observe(method, route, status, latency)
 
-		if !s.logger.Enabled(req.Context(), slog.LevelInfo) {
+		level := slog.LevelInfo
+		if quietRoutes[route] && status < 400 {
+			// Probes and the status page's own polling would bury the
+			// requests an admin wants to read.
+			level = slog.LevelDebug
+		}
+		if !s.logger.Enabled(req.Context(), level) {
 			return nil
 		}
 		attrs := make([]slog.Attr, 0, 9)
@@ -109,7 +119,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if q := queryAttr(req.URL.RawQuery); q.Key != "" {
 			attrs = append(attrs, q)
 		}
-		s.logger.LogAttrs(req.Context(), slog.LevelInfo, "http request", attrs...)
+		s.logger.LogAttrs(req.Context(), level, "http request", attrs...)
 		return nil
 	}
 }

@@ -238,3 +238,14 @@ func TestHandleError_ClientGone(t *testing.T) {
 		t.Errorf("a client hanging up was logged as an error:\n%s", logs)
 	}
 }
+
+// Probes and the status page's polling are logged at debug when they
+// succeed; everything else, and their failures, at info.
+func TestRequestLog_QuietRoutes(t *testing.T) {
+	svc := &fakeService{ReadyFn: func(context.Context) error { return errors.New("no modem online") }}
+	ts := mustServer(t, svc, Config{})
+	ok := ts.do(t, http.MethodGet, "/healthz", "", nil)
+	bad := ts.do(t, http.MethodGet, "/readyz", "", nil)
+	ts.log.waitFor(t, `"msg":"http request"`, ok.Header.Get("X-Request-Id"), `"level":"DEBUG"`, `"route":"/healthz"`)
+	ts.log.waitFor(t, `"msg":"http request"`, bad.Header.Get("X-Request-Id"), `"level":"INFO"`, `"route":"/readyz"`, `"status":503`)
+}
