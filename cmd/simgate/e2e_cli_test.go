@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -18,16 +16,7 @@ func TestE2E_CLI(t *testing.T) {
 	netw := startNetwork(t, 2)
 	data := t.TempDir()
 	g := startGateway(t, data, freePort(t), "", netw.ports)
-	cli := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := exec.Command(simgateBin(t), args...)
-		cmd.Env = append(os.Environ(), "SIMGATE_SERVER="+g.url, "SIMGATE_API_KEY="+g.key)
-		out, err := cmd.Output()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(out) + string(ee.Stderr), err
-		}
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { t.Helper(); return g.cli(t, args...) }
 
 	out, err := cli("send", "--to", netw.numbers[1], "--text", "sent by the CLI", "--modem", netw.imeis[0], "--wait")
 	if err != nil || !strings.Contains(out, "delivered") {

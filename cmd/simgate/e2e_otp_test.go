@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,16 +21,7 @@ func TestE2E_OTP(t *testing.T) {
 	netw := startNetwork(t, 2)
 	data := t.TempDir()
 	g := startGateway(t, data, freePort(t), "", netw.ports, "--log-level", "debug")
-	cli := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := exec.Command(simgateBin(t), args...)
-		cmd.Env = append(os.Environ(), "SIMGATE_SERVER="+g.url, "SIMGATE_API_KEY="+g.key)
-		out, err := cmd.Output()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(out) + string(ee.Stderr), err
-		}
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { t.Helper(); return g.cli(t, args...) }
 	// A phone outside the gateway: sent to one of its own modems, the code
 	// would rightly be in its inbox.
 	to := "+12025550150"

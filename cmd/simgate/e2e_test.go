@@ -264,6 +264,19 @@ func (g *gatewayProc) call(t testing.TB, method, path string, body io.Reader, ou
 	return resp.StatusCode
 }
 
+// cli runs a simgate client command against the gateway, with its URL and
+// key in the environment, and returns stdout (and stderr when it fails).
+func (g *gatewayProc) cli(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(simgateBin(t), args...)
+	cmd.Env = append(os.Environ(), "SIMGATE_SERVER="+g.url, "SIMGATE_API_KEY="+g.key)
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out) + string(ee.Stderr), err
+	}
+	return string(out), err
+}
+
 func (g *gatewayProc) get(t testing.TB, path string, out any) int {
 	t.Helper()
 	return g.call(t, http.MethodGet, path, nil, out)
