@@ -76,16 +76,8 @@ func (s *Store) APIKeys(ctx context.Context) ([]gateway.APIKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
-	defer rows.Close()
-	var keys []gateway.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list api keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
+	keys, err := collect(rows, scanAPIKey)
+	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
 	return keys, nil

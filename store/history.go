@@ -232,16 +232,8 @@ func (s *Store) SearchMessages(ctx context.Context, q gateway.MessageSearch) ([]
 	if err != nil {
 		return nil, false, fmt.Errorf("search messages: %w", err)
 	}
-	defer rows.Close()
-	var msgs []*gateway.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("search messages: %w", err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
+	msgs, err := collect(rows, scanMessage)
+	if err != nil {
 		return nil, false, fmt.Errorf("search messages: %w", err)
 	}
 	rows.Close()

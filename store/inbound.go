@@ -120,16 +120,8 @@ func (s *Store) StaleInboundParts(ctx context.Context, before time.Time) ([]gate
 	if err != nil {
 		return nil, fmt.Errorf("stale inbound parts: %w", err)
 	}
-	defer rows.Close()
-	var parts []gateway.InboundPart
-	for rows.Next() {
-		p, err := scanInboundPart(rows)
-		if err != nil {
-			return nil, fmt.Errorf("stale inbound parts: %w", err)
-		}
-		parts = append(parts, p)
-	}
-	if err := rows.Err(); err != nil {
+	parts, err := collect(rows, scanInboundPart)
+	if err != nil {
 		return nil, fmt.Errorf("stale inbound parts: %w", err)
 	}
 	return parts, nil

@@ -28,6 +28,20 @@ const partCols = `message_id, idx, status, mr, modem, sent_at, delivered_at, rep
 
 type scanner interface{ Scan(dest ...any) error }
 
+// collect scans every row of rows with scan, then closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanMessage(sc scanner) (*gateway.Message, error) {
 	var m gateway.Message
 	var srr int
@@ -281,16 +295,8 @@ func (s *Store) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gatew
 	if err != nil {
 		return nil, "", fmt.Errorf("list messages: %w", err)
 	}
-	defer rows.Close()
-	var msgs []*gateway.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list messages: %w", err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
+	msgs, err := collect(rows, scanMessage)
+	if err != nil {
 		return nil, "", fmt.Errorf("list messages: %w", err)
 	}
 	rows.Close()

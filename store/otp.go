@@ -242,16 +242,8 @@ func (s *Store) WatchedVerifications(ctx context.Context, limit int) ([]*gateway
 	if err != nil {
 		return nil, fmt.Errorf("watched verifications: %w", err)
 	}
-	defer rows.Close()
-	var out []*gateway.OTPRecord
-	for rows.Next() {
-		r, err := scanOTP(rows)
-		if err != nil {
-			return nil, fmt.Errorf("watched verifications: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanOTP)
+	if err != nil {
 		return nil, fmt.Errorf("watched verifications: %w", err)
 	}
 	return out, nil
@@ -388,16 +380,8 @@ func (s *Store) BlockedPrefixes(ctx context.Context, now time.Time) ([]gateway.B
 	if err != nil {
 		return nil, fmt.Errorf("blocked prefixes: %w", err)
 	}
-	defer rows.Close()
-	var out []gateway.BlockedPrefix
-	for rows.Next() {
-		b, err := scanBlocked(rows)
-		if err != nil {
-			return nil, fmt.Errorf("blocked prefixes: %w", err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanBlocked)
+	if err != nil {
 		return nil, fmt.Errorf("blocked prefixes: %w", err)
 	}
 	return out, nil
