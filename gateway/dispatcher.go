@@ -32,6 +32,10 @@ type DispatcherConfig struct {
 	// timeouts; default 90 s. Shutdown waits for the part in flight at most
 	// this long.
 	SendTimeout time.Duration
+	// OnFinished, when set, is called after a message is recorded sent or
+	// failed by a worker, with a copy without its text (an OTP's holds the
+	// code). It runs on the worker's goroutine: it must not block.
+	OnFinished func(ctx context.Context, m *Message)
 }
 
 // Defaults of DispatcherConfig.
@@ -520,6 +524,7 @@ func (w *worker) send(ctx context.Context, m *Message) step {
 		log.Error("record message sent", "err", err)
 		return stepPause
 	}
+	w.finished(bg, m, StatusSent, "")
 	w.faults = 0
 	log.Debug("message sent", "to", MaskNumber(m.To), "parts", len(m.Parts))
 	return stepNext
@@ -621,7 +626,22 @@ func (w *worker) fail(ctx context.Context, m *Message, reason string, log *slog.
 		log.Error("record message failed", "err", err)
 		return stepPause
 	}
+	w.finished(ctx, m, StatusFailed, reason)
 	return stepNext
+}
+
+// finished tells OnFinished that m reached status.
+func (w *worker) finished(ctx context.Context, m *Message, status Status, reason string) {
+	if w.d.cfg.OnFinished == nil {
+		return
+	}
+	c := *m
+	c.Text, c.Parts = "", nil
+	c.Status, c.Error = status, reason
+	if c.Modem == "" {
+		c.Modem = w.imei
+	}
+	w.d.cfg.OnFinished(ctx, &c)
 }
 
 // release gives m back without counting an attempt, claimable at once.

@@ -272,6 +272,9 @@ type OTPConfig struct {
 	Limits OTPLimits
 	// WatchEvery is how often Run looks at the SMS in flight.
 	WatchEvery time.Duration
+	// OnApproved, when set, is called after a check approved a
+	// verification (for webhooks). It runs on the checking request.
+	OnApproved func(ctx context.Context, v *Verification)
 }
 
 // OTPService issues and checks one-time codes. SMS codes travel as normal
@@ -628,6 +631,9 @@ func (s *OTPService) Check(ctx context.Context, id, code string) (*Verification,
 	}
 	if approved {
 		s.log.Info("otp approved", "verification_id", rec.ID, "to", MaskNumber(rec.To), "sends", rec.Sends, "attempts", rec.Attempts)
+		if s.cfg.OnApproved != nil {
+			s.cfg.OnApproved(ctx, &rec.Verification)
+		}
 	} else if rec.Status == OTPMaxAttempts && rec.FinishedAt.Equal(now) {
 		s.log.Info("otp attempts exhausted", "verification_id", rec.ID, "to", MaskNumber(rec.To))
 	}

@@ -31,6 +31,7 @@ func (s *Server) addRoutes(e *echo.Echo) {
 	v1.GET("/inbox", handleInbox(s.svc), auth)
 	v1.GET("/modems", handleModems(s.svc), auth)
 	otpRoutes(v1, s.cfg.OTP, auth)
+	webhookRoutes(v1, s.cfg.Webhooks, auth)
 
 	uiRoutes(e, s.svc, s.cfg.UI)
 }
@@ -85,4 +86,14 @@ func uiRoutes(e *echo.Echo, svc gateway.ServiceAPI, ui *UI) {
 	e.POST("/try/send", h.trySend, admin, csrf)
 	e.POST("/try/check", h.tryCheck, admin, csrf)
 	e.GET("/try/phone", h.tryPhone, admin)
+}
+
+// webhookRoutes registers the webhook endpoints' API when api is set.
+func webhookRoutes(v1 *echo.Group, api WebhookAPI, auth echo.MiddlewareFunc) {
+	if api == nil {
+		return
+	}
+	v1.POST("/webhooks", handleWebhookCreate(api), auth)
+	v1.GET("/webhooks", handleWebhookList(api), auth)
+	v1.DELETE("/webhooks/:id", handleWebhookDelete(api), auth)
 }

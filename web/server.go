@@ -44,6 +44,9 @@ type Config struct {
 	UI *UI
 	// OTP serves /api/v1/otp (a *gateway.OTPService); nil serves none.
 	OTP OTPAPI
+	// Webhooks serves /api/v1/webhooks (a *gateway.Notifier); nil serves
+	// none.
+	Webhooks WebhookAPI
 }
 
 // Server is the HTTP API. It is safe for concurrent use once built.

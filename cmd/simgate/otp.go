@@ -127,7 +127,9 @@ func (c smtpConfig) mailer() (*mailer.Mailer, error) {
 
 // newOTP loads (or creates) the OTP key under the data directory and builds
 // the OTP service on svc, which must have been built on SealedStore(db, key).
-func newOTP(cfg config, key []byte, svc *gateway.Service, st gateway.OTPStore, clock gateway.Clock, logger *slog.Logger) (*gateway.OTPService, error) {
+// onApproved, when set, is told of each approved verification (webhooks).
+func newOTP(cfg config, key []byte, svc *gateway.Service, st gateway.OTPStore, clock gateway.Clock,
+	onApproved func(context.Context, *gateway.Verification), logger *slog.Logger) (*gateway.OTPService, error) {
 	var m gateway.Mailer
 	if cfg.SMTP.Host != "" {
 		mm, err := cfg.SMTP.mailer()
@@ -140,6 +142,7 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st gateway.OTPStore, c
 	if gc.Limits.AllowedCountries == nil {
 		gc.Limits.AllowedCountries = []string{strings.ToUpper(cfg.Region)}
 	}
+	gc.OnApproved = onApproved
 	otp, err := gateway.NewOTPService(gc, svc, st, key, m, clock, logger)
 	if err != nil {
 		return nil, fmt.Errorf("otp: %w", err)

@@ -79,14 +79,17 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	sealed := gateway.SealedStore(db, otpKey)
 	clock := gateway.SystemClock{}
-	disp := gateway.NewDispatcher(gateway.DispatcherConfig{}, sealed, clock, logger.With("component", "dispatcher"))
+	// Webhooks (DESIGN.md §3): the dispatcher's and the supervisor's hooks
+	// commit events to the outbox; notifier.Run delivers them.
+	notifier := gateway.NewNotifier(gateway.NotifierConfig{}, db, clock, logger.With("component", "webhooks"))
+	disp := gateway.NewDispatcher(gateway.DispatcherConfig{OnFinished: notifier.MessageFinished}, sealed, clock, logger.With("component", "dispatcher"))
 	svc := gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
 		AllowShortCodes: cfg.AllowShortCodes,
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
 	}, sealed, disp, clock, logger.With("component", "service"))
-	otp, err := newOTP(cfg, otpKey, svc, db, clock, logger.With("component", "otp"))
+	otp, err := newOTP(cfg, otpKey, svc, db, clock, notifier.OTPApproved, logger.With("component", "otp"))
 	if err != nil {
 		return err
 	}
@@ -99,6 +102,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Limits: func(string) gateway.ModemLimits {
 			return gateway.ModemLimits{SendInterval: cfg.SendInterval, DailyCap: cfg.DailyCap}
 		},
+		OnInbound: notifier.InboundReceived,
+		OnReport:  notifier.MessageReported,
+		OnModem:   notifier.ModemChanged,
 	}
 	var sims []*modemsim.Modem
 	if cfg.Sim > 0 {
@@ -134,7 +140,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 
 	sup := gateway.NewSupervisor(supCfg, db, disp, open, clock, logger.With("component", "supervisor"))
-	srv := web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: ui, OTP: otp}, svc, logger.With("component", "web"))
+	srv := web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: ui, OTP: otp, Webhooks: notifier}, svc, logger.With("component", "web"))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -160,7 +166,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	defer stopHTTP()
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	goRun := func(name string, run func() error) {
 		wg.Add(1)
 		go func() {
@@ -177,6 +183,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	goRun("supervisor", func() error { defer close(supDone); return sup.Run(supCtx) })
 	// The OTP loop watches SMS the dispatcher sends: it lives as long.
 	goRun("otp", func() error { return otp.Run(dispCtx) })
+	// Webhooks report what the dispatcher does: they live as long too. The
+	// events of the final shutdown (modems going offline) stay in the
+	// outbox for the next start.
+	goRun("webhooks", func() error { return notifier.Run(dispCtx) })
 	err = srv.Serve(httpCtx, ln)
 	stopHTTP()
 	logger.Info("http stopped; stopping the dispatcher")

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+var _ gateway.WebhookStore = (*Store)(nil)
+
+const webhookCols = `id, url, events, secret, created_at, disabled_at`
+
+func scanWebhook(sc scanner) (gateway.WebhookEndpoint, error) {
+	var (
+		e      gateway.WebhookEndpoint
+		events string
+	)
+	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}); err != nil {
+		return gateway.WebhookEndpoint{}, err
+	}
+	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
+		return gateway.WebhookEndpoint{}, fmt.Errorf("webhook %s events: %w", e.ID, err)
+	}
+	return e, nil
+}
+
+// CreateWebhook stores a new endpoint; ErrConflict when its ID is taken.
+func (s *Store) CreateWebhook(ctx context.Context, e gateway.WebhookEndpoint) error {
+	if e.ID == "" || e.URL == "" || len(e.Events) == 0 || e.Secret == "" || e.CreatedAt.IsZero() {
+		return fmt.Errorf("create webhook %q: %w", e.ID, gateway.ErrInvalid)
+	}
+	js, err := json.Marshal(e.Events)
+	if err != nil {
+		return fmt.Errorf("create webhook: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt))
+	if isUnique(err) {
+		return fmt.Errorf("create webhook %s: %w", e.ID, gateway.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create webhook: %w", err)
+	}
+	return nil
+}
+
+// Webhooks lists the live endpoints, oldest first.
+func (s *Store) Webhooks(ctx context.Context) ([]gateway.WebhookEndpoint, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhook_endpoints WHERE disabled_at = '' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	es, err := collect(rows, scanWebhook)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	return es, nil
+}
+
+// DeleteWebhook disables a live endpoint and fails its pending rows in the
+// same transaction, so none is sent after the answer.
+func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) error {
+	return s.inTx(ctx, func(tx wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ? AND disabled_at = ''`, fmtTime(now), id)
+		if err != nil {
+			return fmt.Errorf("delete webhook %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete webhook %s: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("delete webhook %s: %w", id, gateway.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_outbox SET status = 'failed', last_error = 'endpoint deleted'
+			WHERE endpoint = ? AND status = 'pending'`, id); err != nil {
+			return fmt.Errorf("delete webhook %s: drop pending: %w", id, err)
+		}
+		return nil
+	})
+}
+
+var subscribedSQL = readStmt(`SELECT id FROM webhook_endpoints
+	WHERE disabled_at = '' AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?) ORDER BY id`)
+
+// EnqueueWebhook adds a pending row, due now, for every live endpoint
+// subscribed to event. The endpoints are looked up on the read pool: most
+// events (each message sent) have none, and then cost no write.
+func (s *Store) EnqueueWebhook(ctx context.Context, event string, payload []byte, now time.Time) (int, error) {
+	rows, err := s.r.QueryContext(ctx, subscribedSQL, event)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue webhook %s: %w", event, err)
+	}
+	ids, err := collect(rows, func(sc scanner) (string, error) {
+		var id string
+		return id, sc.Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue webhook %s: %w", event, err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n := 0
+	err = s.inTx(ctx, func(tx wtx) error {
+		for _, ep := range ids {
+			// An endpoint deleted since the lookup gets no row.
+			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_outbox (id, endpoint, event, payload, next_attempt, created_at)
+				SELECT ?, id, ?, ?, ?, ? FROM webhook_endpoints WHERE id = ? AND disabled_at = ''`,
+				gateway.NewID("evt_", now), event, string(payload), fmtTime(now), fmtTime(now), ep)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue webhook %s: %w", event, err)
+	}
+	return n, nil
+}
+
+// DueWebhooks returns up to limit pending rows of live endpoints due at
+// now, oldest first, with their endpoint's URL and secret.
+func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]gateway.WebhookDelivery, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+			o.attempts, o.next_attempt, o.last_error, o.created_at
+		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
+		WHERE o.status = 'pending' AND o.next_attempt <= ? AND e.disabled_at = ''
+		ORDER BY o.next_attempt, o.id LIMIT ?`, fmtTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due webhooks: %w", err)
+	}
+	ds, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("due webhooks: %w", err)
+	}
+	return ds, nil
+}
+
+func scanDelivery(sc scanner) (gateway.WebhookDelivery, error) {
+	var (
+		d       gateway.WebhookDelivery
+		payload string
+	)
+	err := sc.Scan(&d.ID, &d.Endpoint, &d.URL, &d.Secret, &d.Event, &payload, &d.Status,
+		&d.Attempts, timeCol{&d.NextAttempt}, &d.LastError, timeCol{&d.CreatedAt})
+	d.Payload = []byte(payload)
+	return d, err
+}
+
+// FinishWebhook records an attempt on a row still pending; a row failed
+// meanwhile (its endpoint deleted) stays failed.
+func (s *Store) FinishWebhook(ctx context.Context, d gateway.WebhookDelivery) error {
+	next := d.NextAttempt
+	if d.Status != gateway.WebhookPending {
+		next = time.Time{}
+	}
+	_, err := s.w.ExecContext(ctx, `UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt = coalesce(nullif(?, ''), next_attempt), last_error = ?
+		WHERE id = ? AND status = 'pending'`, d.Status, d.Attempts, fmtTime(next), d.LastError, d.ID)
+	if err != nil {
+		return fmt.Errorf("finish webhook %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// WebhookDeliveries returns the outbox rows of endpoint, oldest first: for
+// tests and inspection.
+func (s *Store) WebhookDeliveries(ctx context.Context, endpoint string) ([]gateway.WebhookDelivery, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+			o.attempts, o.next_attempt, o.last_error, o.created_at
+		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
+		WHERE o.endpoint = ? ORDER BY o.created_at, o.id`, endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("webhook deliveries: %w", err)
+	}
+	ds, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("webhook deliveries: %w", err)
+	}
+	return ds, nil
+}
