@@ -38,6 +38,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod/go.sum: run go mod tidy"; exit 1; }
 	$(GO) run $(STATICCHECK) $(PKGS)
 
 # The status page's overview as the browser test sees it (headless
