@@ -37,6 +37,16 @@ type Device interface {
 	Close() error
 }
 
+// ModemLimits are a modem's sending limits: carriers suspend SIMs that send
+// too fast or too much.
+type ModemLimits struct {
+	// SendInterval is the least time between two parts; 0 = none.
+	SendInterval time.Duration
+	// DailyCap is the most parts a modem sends per local calendar day;
+	// 0 = none.
+	DailyCap int
+}
+
 // Opener opens the modem on a serial port.
 type Opener func(ctx context.Context, port string) (Device, error)
 

@@ -76,9 +76,9 @@ var _ ServiceAPI = (*Service)(nil)
 // Waker is told that the queue changed; the Dispatcher is one.
 type Waker interface{ Wake() }
 
-// scheduler is a Waker that can also be told when a message will become
+// Scheduler is a Waker that can also be told when a message will become
 // claimable, so a scheduled send is not left to the poll fallback.
-type scheduler interface{ WakeAt(t time.Time) }
+type Scheduler interface{ WakeAt(t time.Time) }
 
 // ServiceConfig tunes a Service; zero fields take the defaults.
 type ServiceConfig struct {
@@ -182,12 +182,26 @@ func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, erro
 	return got, replayed, nil
 }
 
+// Queued tells the dispatcher that m, committed by another component in
+// its own transaction (an OTP and its SMS), is in the queue.
+func (s *Service) Queued(m *Message) { s.wake(m, s.clock.Now()) }
+
+// DefaultRegion is the region national numbers are read in.
+func (s *Service) DefaultRegion() string { return s.cfg.DefaultRegion }
+
+// NewMessage checks r and builds the message Send would queue, without
+// committing it: a component that commits it in a transaction of its own
+// (OTP) calls Queued once it has.
+func (s *Service) NewMessage(ctx context.Context, r SendRequest) (*Message, error) {
+	return s.newMessage(ctx, r, s.clock.Now())
+}
+
 func (s *Service) wake(m *Message, now time.Time) {
 	if s.waker == nil {
 		return
 	}
 	if m.SendAt.After(now) {
-		if sc, ok := s.waker.(scheduler); ok {
+		if sc, ok := s.waker.(Scheduler); ok {
 			sc.WakeAt(m.SendAt)
 			return
 		}
@@ -394,7 +408,7 @@ func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list modems: %w", err)
 	}
-	day := dayStart(s.clock.Now())
+	day := DayStart(s.clock.Now())
 	out := make([]ModemView, 0, len(mods))
 	for _, m := range mods {
 		c, err := s.store.ModemCounters(ctx, m.IMEI, day)
@@ -406,9 +420,9 @@ func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
 	return out, nil
 }
 
-// dayStart is local midnight of the day of t: daily caps and counters follow
+// DayStart is local midnight of the day of t: daily caps and counters follow
 // the gateway's calendar, as a carrier's daily limit does.
-func dayStart(t time.Time) time.Time {
+func DayStart(t time.Time) time.Time {
 	t = t.Local()
 	y, mo, d := t.Date()
 	return time.Date(y, mo, d, 0, 0, 0, 0, time.Local)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/internal/testkit"
 )
 
 // countWaker counts Wake and WakeAt calls.
@@ -37,11 +38,19 @@ func (w *countWaker) counts() (int, int) {
 
 var svcNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func newTestService(t *testing.T, cfg gateway.ServiceConfig) (*gateway.Service, *countWaker, *manualClock, gateway.Store) {
+// Two modems' IMEIs (valid Luhn check digits) and a recipient.
+const (
+	imeiA  = "356938035643809"
+	imeiB  = "490154203237518"
+	numOK  = "+12025550101"
+	numOK2 = "+12025550102"
+)
+
+func newTestService(t *testing.T, cfg gateway.ServiceConfig) (*gateway.Service, *countWaker, *testkit.Clock, gateway.Store) {
 	t.Helper()
-	st := mustOpenStore(t)
+	st := testkit.OpenStore(t)
 	w := &countWaker{}
-	clock := &manualClock{now: svcNow}
+	clock := testkit.NewClock(svcNow)
 	return gateway.NewService(cfg, st, w, clock, nil), w, clock, st
 }
 
@@ -246,7 +255,7 @@ func TestService_ConcatRefsDiffer(t *testing.T) {
 	svc, _, _, _ := newTestService(t, gateway.ServiceConfig{})
 	seen := map[int]bool{}
 	for range 10 {
-		m, _, err := svc.Send(t.Context(), gateway.SendRequest{To: numOK, Text: long})
+		m, _, err := svc.Send(t.Context(), gateway.SendRequest{To: numOK, Text: strings.Repeat("0123456789", 40)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,6 +83,9 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 		if err != nil {
 			return err
 		}
+		if err := appendInboundEvent(ctx, tx, m); err != nil {
+			return err
+		}
 		if len(parts) == 0 {
 			return nil
 		}
@@ -107,6 +110,17 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 // consumedRetention is how long joined parts are kept to recognise a PDU
 // read again from the SIM.
 const consumedRetention = 7 * 24 * time.Hour
+
+// appendInboundEvent appends sms.received for m. Its text is withheld when
+// the sender is one of the gateway's own lines: it may then be a code the
+// gateway sent itself (see gateway.NewInboundEventData).
+func appendInboundEvent(ctx context.Context, tx wtx, m *gateway.InboundMessage) error {
+	own, err := ownLine(ctx, tx, m.From)
+	if err != nil {
+		return err
+	}
+	return appendNewEvent(ctx, tx, gateway.EventSMSReceived, m.ID, gateway.NewInboundEventData(m, own), m.ReceivedAt)
+}
 
 // StaleInboundParts returns the held parts of every set whose newest part
 // was received before before, oldest first, for the caller to give those

@@ -144,6 +144,58 @@ var (
 // idempotency record, in one transaction. Parts are made from m.Segments
 // when m.Parts is empty. A key already used by the same API key returns the
 // message it created and true, or ErrIdempotencyReused when the body hash
+
+// insertMessage inserts m and its parts in tx, in status unless a part
+// says otherwise, and appends the event of that status.
+func insertMessage(ctx context.Context, tx wtx, m *gateway.Message, status gateway.Status, parts []gateway.Part) error {
+	_, err := tx.ExecContext(ctx, messageInsertSQL,
+		m.ID, m.To, m.Text, m.Encoding, m.Segments, int(m.Priority), m.Pin, boolInt(m.StatusReport),
+		string(status), m.Error, m.Attempts, m.ConcatRef, m.Modem, m.APIKey,
+		fmtTime(m.CreatedAt), fmtTime(m.SendAt), fmtTime(m.ExpiresAt), fmtTime(m.NextAttempt),
+		fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt))
+	if isUnique(err) {
+		return fmt.Errorf("message %s exists: %w", m.ID, gateway.ErrConflict)
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		ps := p.Status
+		if ps == "" {
+			ps = status
+		}
+		var mr any
+		if p.HasMR {
+			mr = p.MR
+		}
+		if _, err := tx.ExecContext(ctx, partInsertSQL,
+			m.ID, p.Index, string(ps), mr, p.Modem, fmtTime(p.SentAt), fmtTime(p.DeliveredAt),
+			p.ReportCode, p.Error); err != nil {
+			return err
+		}
+	}
+	view := *m
+	view.Status = status
+	ev, ok, err := gateway.MessageEvent(&view, m.CreatedAt)
+	if err != nil || !ok {
+		return err
+	}
+	return appendEvent(ctx, tx, ev)
+}
+
+// newParts is the parts of a message created without them: every segment
+// in status.
+func newParts(m *gateway.Message, status gateway.Status) []gateway.Part {
+	if len(m.Parts) > 0 {
+		return m.Parts
+	}
+	parts := make([]gateway.Part, m.Segments)
+	for i := range parts {
+		parts[i] = gateway.Part{Index: i + 1, Status: status, ReportCode: -1}
+	}
+	return parts
+}
+
 // differs; the same key under another API key is unrelated.
 func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gateway.IdempotencyKey) (*gateway.Message, bool, error) {
 	if err := validNewMessage(m); err != nil {
@@ -153,13 +205,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gate
 	if status == "" {
 		status = gateway.StatusQueued
 	}
-	parts := m.Parts
-	if len(parts) == 0 {
-		parts = make([]gateway.Part, m.Segments)
-		for i := range parts {
-			parts[i] = gateway.Part{Index: i + 1, Status: status, ReportCode: -1}
-		}
-	}
+	parts := newParts(m, status)
 
 	var (
 		existing string
@@ -180,31 +226,8 @@ func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gate
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, messageInsertSQL,
-			m.ID, m.To, m.Text, m.Encoding, m.Segments, int(m.Priority), m.Pin, boolInt(m.StatusReport),
-			string(status), m.Error, m.Attempts, m.ConcatRef, m.Modem, m.APIKey,
-			fmtTime(m.CreatedAt), fmtTime(m.SendAt), fmtTime(m.ExpiresAt), fmtTime(m.NextAttempt),
-			fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt))
-		if isUnique(err) {
-			return fmt.Errorf("message %s exists: %w", m.ID, gateway.ErrConflict)
-		}
-		if err != nil {
+		if err := insertMessage(ctx, tx, m, status, parts); err != nil {
 			return err
-		}
-		for _, p := range parts {
-			ps := p.Status
-			if ps == "" {
-				ps = status
-			}
-			var mr any
-			if p.HasMR {
-				mr = p.MR
-			}
-			if _, err := tx.ExecContext(ctx, partInsertSQL,
-				m.ID, p.Index, string(ps), mr, p.Modem, fmtTime(p.SentAt), fmtTime(p.DeliveredAt),
-				p.ReportCode, p.Error); err != nil {
-				return err
-			}
 		}
 		if idem.Key != "" {
 			if _, err := tx.ExecContext(ctx, idemInsertSQL, idem.APIKey, idem.Key, idem.Hash, m.ID, fmtTime(m.CreatedAt)); err != nil {
@@ -338,21 +361,10 @@ func decodeCursor(c string) (created, id string, err error) {
 func (s *Store) CancelMessage(ctx context.Context, id string, now time.Time) (*gateway.Message, error) {
 	var m *gateway.Message
 	err := s.inTx(ctx, func(tx wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE messages
-			SET status = 'canceled', finished_at = ?, lease_until = ''
-			WHERE id = ? AND status = 'queued'`, fmtTime(now), id)
-		if err != nil {
+		if err := cancelQueued(ctx, tx, id, now); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return missingOrConflict(ctx, tx, id)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'canceled'
-			WHERE message_id = ? AND status IN ('queued', 'sending')`, id); err != nil {
-			return err
-		}
+		var err error
 		m, err = loadMessage(ctx, tx, id)
 		return err
 	})
@@ -364,6 +376,27 @@ func (s *Store) CancelMessage(ctx context.Context, id string, now time.Time) (*g
 
 // missingOrConflict explains why an update guarded by a status matched no
 // row: the message does not exist, or it is in another state.
+// cancelQueued cancels a queued message and its parts inside tx and
+// appends its event; ErrConflict once it is sending or final.
+func cancelQueued(ctx context.Context, tx wtx, id string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE messages
+		SET status = 'canceled', finished_at = ?, lease_until = ''
+		WHERE id = ? AND status = 'queued'`, fmtTime(now), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return missingOrConflict(ctx, tx, id)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'canceled'
+		WHERE message_id = ? AND status IN ('queued', 'sending')`, id); err != nil {
+		return err
+	}
+	return appendMessageEvent(ctx, tx, id, now)
+}
+
 func missingOrConflict(ctx context.Context, tx wtx, id string) error {
 	var status string
 	err := tx.QueryRowContext(ctx, `SELECT status FROM messages WHERE id = ?`, id).Scan(&status)

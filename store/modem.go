@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,7 +21,49 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 	if state == "" {
 		state = gateway.ModemOffline
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO modems (imei, port, manufacturer, model, revision, imsi, iccid,
+	err := s.inTx(ctx, func(tx wtx) error {
+		var prev string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM modems WHERE imei = ?`, m.IMEI).Scan(&prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, modemUpsertSQL,
+			m.IMEI, m.Port, m.Manufacturer, m.Model, m.Revision, m.IMSI, m.ICCID, m.Number, m.Operator,
+			m.Registration, boolInt(m.Roaming), m.CSQ, m.DBM, m.Bars, boolInt(m.SignalKnown), string(state),
+			m.LastError, fmtTime(m.LastErrorAt), fmtTime(m.UpdatedAt)); err != nil {
+			return err
+		}
+		return appendModemEvent(ctx, tx, m, gateway.ModemState(prev), state)
+	})
+	if err != nil {
+		return fmt.Errorf("upsert modem: %w", err)
+	}
+	if err := s.appendHistory(ctx, m); err != nil { // the status page's charts and errors
+		return fmt.Errorf("upsert modem: %w", err)
+	}
+	return nil
+}
+
+// appendModemEvent appends modem.online or modem.offline when a modem
+// crosses between online and any other state.
+func appendModemEvent(ctx context.Context, tx wtx, m gateway.ModemInfo, prev, state gateway.ModemState) error {
+	was, now := prev == gateway.ModemOnline, state == gateway.ModemOnline
+	if was == now {
+		return nil
+	}
+	typ := gateway.EventModemOnline
+	if !now {
+		typ = gateway.EventModemOffline
+	}
+	m.State = state
+	at := m.UpdatedAt
+	if at.IsZero() {
+		at = time.Now() // a caller that gives no time; only tests do
+	}
+	return appendNewEvent(ctx, tx, typ, m.IMEI, gateway.NewModemEventData(m), at)
+}
+
+var modemUpsertSQL = writeStmt(`INSERT INTO modems (imei, port, manufacturer, model, revision, imsi, iccid,
 			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
 			last_error_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -29,18 +73,7 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 			registration = excluded.registration, roaming = excluded.roaming, csq = excluded.csq,
 			dbm = excluded.dbm, bars = excluded.bars, signal_known = excluded.signal_known,
 			state = excluded.state, last_error = excluded.last_error,
-			last_error_at = excluded.last_error_at, updated_at = excluded.updated_at`,
-		m.IMEI, m.Port, m.Manufacturer, m.Model, m.Revision, m.IMSI, m.ICCID, m.Number, m.Operator,
-		m.Registration, boolInt(m.Roaming), m.CSQ, m.DBM, m.Bars, boolInt(m.SignalKnown), string(state),
-		m.LastError, fmtTime(m.LastErrorAt), fmtTime(m.UpdatedAt))
-	if err != nil {
-		return fmt.Errorf("upsert modem: %w", err)
-	}
-	if err := s.appendHistory(ctx, m); err != nil { // the status page's charts and errors
-		return fmt.Errorf("upsert modem: %w", err)
-	}
-	return nil
-}
+			last_error_at = excluded.last_error_at, updated_at = excluded.updated_at`)
 
 // Modems returns every modem ever seen, by IMEI.
 func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {

@@ -129,12 +129,43 @@ func (s *Store) CreateVerification(ctx context.Context, now time.Time, to, purpo
 			return err
 		}
 		out = rec
-		return nil
+		return otpSideEffects(ctx, tx, rec, "", now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create verification: %w", err)
 	}
 	return out, nil
+}
+
+// otpSideEffects commits, in the verification's transaction, what its
+// record asks for beside itself: the SMS carrying a new code, the cancel of
+// a superseded one, and the event of a verification that was just approved
+// or failed. now stamps the SMS; events take the record's finish time.
+func otpSideEffects(ctx context.Context, tx wtx, r *gateway.OTPRecord, prev string, now time.Time) error {
+	if r.CancelSMS != "" {
+		err := cancelQueued(ctx, tx, r.CancelSMS, now)
+		if err != nil && !errors.Is(err, gateway.ErrConflict) && !errors.Is(err, gateway.ErrNotFound) {
+			return err // one already sending or final is left alone
+		}
+	}
+	if m := r.QueueSMS; m != nil {
+		if err := insertMessage(ctx, tx, m, gateway.StatusQueued, newParts(m, gateway.StatusQueued)); err != nil {
+			return fmt.Errorf("queue otp sms: %w", err)
+		}
+	}
+	r.QueueSMS, r.CancelSMS = nil, ""
+	if r.Status == prev {
+		return nil
+	}
+	typ := map[string]string{gateway.OTPApproved: gateway.EventOTPApproved, gateway.OTPFailed: gateway.EventOTPFailed}[r.Status]
+	if typ == "" {
+		return nil
+	}
+	at := r.FinishedAt
+	if at.IsZero() {
+		at = now
+	}
+	return appendNewEvent(ctx, tx, typ, r.ID, gateway.NewOTPEventData(&r.Verification), at)
 }
 
 func insertOTP(ctx context.Context, tx wtx, r *gateway.OTPRecord) error {
@@ -176,6 +207,21 @@ func (s *Store) Verification(ctx context.Context, id string) (*gateway.OTPRecord
 	return r, nil
 }
 
+var otpByMessageSQL = readStmt(`SELECT ` + otpCols + ` FROM otp_verifications WHERE message_id = ? AND message_id <> ''`)
+
+// VerificationByMessage returns the verification whose current code travels
+// in message id; ErrNotFound when none.
+func (s *Store) VerificationByMessage(ctx context.Context, messageID string) (*gateway.OTPRecord, error) {
+	r, err := scanOTP(s.r.QueryRowContext(ctx, otpByMessageSQL, messageID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("verification of message %s: %w", messageID, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verification of message %s: %w", messageID, err)
+	}
+	return r, nil
+}
+
 // PendingVerification implements gateway.OTPStore.
 func (s *Store) PendingVerification(ctx context.Context, to, purpose string) (*gateway.OTPRecord, error) {
 	r, err := scanOTP(s.r.QueryRowContext(ctx, otpOpenSQL, to, purpose))
@@ -202,7 +248,7 @@ func (s *Store) UpdateVerification(ctx context.Context, id string, fn func(r *ga
 		if err != nil {
 			return err
 		}
-		sends := r.Sends
+		sends, prev := r.Sends, r.Status
 		changed, err := fn(r)
 		if err != nil {
 			fnErr = err
@@ -223,9 +269,15 @@ func (s *Store) UpdateVerification(ctx context.Context, id string, fn func(r *ga
 			return err
 		}
 		if r.Sends > sends {
-			return logSends(ctx, tx, r, r.Sends-sends, r.LastSentAt)
+			if err := logSends(ctx, tx, r, r.Sends-sends, r.LastSentAt); err != nil {
+				return err
+			}
 		}
-		return nil
+		at := r.LastSentAt
+		if r.FinishedAt.After(at) {
+			at = r.FinishedAt
+		}
+		return otpSideEffects(ctx, tx, r, prev, at)
 	})
 	if fnErr != nil {
 		return nil, fnErr

@@ -132,8 +132,10 @@ func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
 			if unsent > 0 {
 				return fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
 			}
-			_, err = tx.ExecContext(ctx, sentSQL, fmtTime(now), id)
-			return err
+			if _, err = tx.ExecContext(ctx, sentSQL, fmtTime(now), id); err != nil {
+				return err
+			}
+			return appendMessageEvent(ctx, tx, id, now)
 		case gateway.StatusSent, gateway.StatusDelivered, gateway.StatusFailed:
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET lease_until = '',
 				sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END WHERE id = ?`, fmtTime(now), id)
@@ -189,9 +191,11 @@ func (s *Store) Fail(ctx context.Context, id string, reason string, now time.Tim
 		} else if n == 0 {
 			return missingOrConflict(ctx, tx, id)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE parts SET status = 'failed', error = ?
-			WHERE message_id = ? AND status IN ('queued', 'sending')`, reason, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE parts SET status = 'failed', error = ?
+			WHERE message_id = ? AND status IN ('queued', 'sending')`, reason, id); err != nil {
+			return err
+		}
+		return appendMessageEvent(ctx, tx, id, now)
 	})
 	if err != nil {
 		return fmt.Errorf("fail: %w", err)
@@ -205,6 +209,15 @@ func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx wtx) error {
 		ts := fmtTime(now)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM messages
+			WHERE status = 'queued' AND expires_at <> '' AND expires_at <= ?`, ts)
+		if err != nil {
+			return err
+		}
+		ids, err := collect(rows, scanString)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
 		// Parts first, while their messages are still found by the same
 		// condition (and its partial index).
 		if _, err := tx.ExecContext(ctx, `UPDATE parts SET status = 'expired'
@@ -218,8 +231,15 @@ func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := appendMessageEvent(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("expire due: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -142,14 +143,23 @@ func settleMessage(ctx context.Context, tx wtx, id string, at time.Time) error {
 		return err
 	}
 	ts := fmtTime(at)
+	var res sql.Result
 	switch {
 	case failed > 0:
-		_, err = tx.ExecContext(ctx, messageFailedSQL, failErr, ts, id)
+		res, err = tx.ExecContext(ctx, messageFailedSQL, failErr, ts, id)
 	case delivered == total:
 		// A report can beat Sent when the last part is acknowledged quickly.
-		_, err = tx.ExecContext(ctx, messageDeliveredSQL, lastDelivered, ts, lastSent, id)
+		res, err = tx.ExecContext(ctx, messageDeliveredSQL, lastDelivered, ts, lastSent, id)
+	default:
+		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // already final: its event was appended then
+	}
+	return appendMessageEvent(ctx, tx, id, at)
 }
 
 func reportError(code int) string {

@@ -34,6 +34,7 @@ type Store struct {
 	ws     stmts   // prepared on w
 	r      rdb     // read-only pool
 	logger *slog.Logger
+	events *gateway.Signal // notified after a commit that appended events
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -78,7 +79,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, logger: logger}
+	s := &Store{w: w, logger: logger, events: gateway.NewSignal()}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
@@ -198,13 +199,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx wtx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(wtx{Tx: tx, st: s.ws}); err != nil {
+	appended := false
+	if err := fn(wtx{Tx: tx, st: s.ws, appended: &appended}); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, rerr)
 		}
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if appended {
+		s.events.Notify()
+	}
+	return nil
 }
 
 // Statements run on every message are prepared once at Open: with
@@ -244,7 +252,8 @@ func (st stmts) close() {
 // wtx is a write transaction that runs prepared statements where it can.
 type wtx struct {
 	*sql.Tx
-	st stmts
+	st       stmts
+	appended *bool // set by appendEvent: readers of the log are woken after the commit
 }
 
 func (t wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -81,34 +81,22 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) err
 	})
 }
 
-var subscribedSQL = readStmt(`SELECT id FROM webhook_endpoints
-	WHERE disabled_at = '' AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?) ORDER BY id`)
+var outboxInsertSQL = writeStmt(`INSERT INTO webhook_outbox (id, event_id, endpoint, event, payload, next_attempt, created_at)
+	SELECT ? || '.' || id, ?, id, ?, ?, ?, ? FROM webhook_endpoints
+	WHERE disabled_at = '' AND created_at <= ? AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)
+	ON CONFLICT (endpoint, event_id) DO NOTHING`)
 
-// EnqueueWebhook adds a pending row, due now, for every live endpoint
-// subscribed to event. The endpoints are looked up on the read pool: most
-// events (each message sent) have none, and then cost no write.
-func (s *Store) EnqueueWebhook(ctx context.Context, event string, payload []byte, now time.Time) (int, error) {
-	rows, err := s.r.QueryContext(ctx, subscribedSQL, event)
-	if err != nil {
-		return 0, fmt.Errorf("enqueue webhook %s: %w", event, err)
-	}
-	ids, err := collect(rows, func(sc scanner) (string, error) {
-		var id string
-		return id, sc.Scan(&id)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("enqueue webhook %s: %w", event, err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
+// EnqueueEvents adds a pending row, due now, for each event and each live
+// endpoint subscribed to its type that existed when the event happened, and
+// moves consumer's cursor to upTo, in one transaction. A row's ID is the
+// event's ID and the endpoint's, so a batch taken again after a crash adds
+// nothing twice.
+func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, events []gateway.OutboxEvent, now time.Time) (int, error) {
 	n := 0
-	err = s.inTx(ctx, func(tx wtx) error {
-		for _, ep := range ids {
-			// An endpoint deleted since the lookup gets no row.
-			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_outbox (id, endpoint, event, payload, next_attempt, created_at)
-				SELECT ?, id, ?, ?, ?, ? FROM webhook_endpoints WHERE id = ? AND disabled_at = ''`,
-				gateway.NewID("evt_", now), event, string(payload), fmtTime(now), fmtTime(now), ep)
+	err := s.inTx(ctx, func(tx wtx) error {
+		for _, ev := range events {
+			res, err := tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.ID, ev.Type, string(ev.Payload),
+				fmtTime(now), fmtTime(now), fmtTime(ev.At), ev.Type)
 			if err != nil {
 				return err
 			}
@@ -118,10 +106,10 @@ func (s *Store) EnqueueWebhook(ctx context.Context, event string, payload []byte
 			}
 			n += int(k)
 		}
-		return nil
+		return setCursor(ctx, tx, consumer, upTo)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("enqueue webhook %s: %w", event, err)
+		return 0, fmt.Errorf("enqueue webhooks: %w", err)
 	}
 	return n, nil
 }
@@ -129,7 +117,7 @@ func (s *Store) EnqueueWebhook(ctx context.Context, event string, payload []byte
 // DueWebhooks returns up to limit pending rows of live endpoints due at
 // now, oldest first, with their endpoint's URL and secret.
 func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]gateway.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
 		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
 		WHERE o.status = 'pending' AND o.next_attempt <= ? AND e.disabled_at = ''
@@ -149,7 +137,7 @@ func scanDelivery(sc scanner) (gateway.WebhookDelivery, error) {
 		d       gateway.WebhookDelivery
 		payload string
 	)
-	err := sc.Scan(&d.ID, &d.Endpoint, &d.URL, &d.Secret, &d.Event, &payload, &d.Status,
+	err := sc.Scan(&d.ID, &d.EventID, &d.Endpoint, &d.URL, &d.Secret, &d.Event, &payload, &d.Status,
 		&d.Attempts, timeCol{&d.NextAttempt}, &d.LastError, timeCol{&d.CreatedAt})
 	d.Payload = []byte(payload)
 	return d, err
@@ -173,7 +161,7 @@ func (s *Store) FinishWebhook(ctx context.Context, d gateway.WebhookDelivery) er
 // WebhookDeliveries returns the outbox rows of endpoint, oldest first: for
 // tests and inspection.
 func (s *Store) WebhookDeliveries(ctx context.Context, endpoint string) ([]gateway.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
 		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
 		WHERE o.endpoint = ? ORDER BY o.created_at, o.id`, endpoint)

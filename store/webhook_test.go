@@ -16,6 +16,22 @@ func mustWebhook(t *testing.T, s *Store, id string, events ...string) {
 	}
 }
 
+// enqueue takes one event of typ into the outbox as the Notifier would,
+// moving the "test" cursor, and returns how many rows it added.
+func enqueue(t testing.TB, s *Store, typ string, seq int64) int {
+	t.Helper()
+	ev, err := gateway.NewEvent(typ, "msg_1", map[string]string{"id": "msg_1"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Seq = seq
+	n, err := s.EnqueueEvents(t.Context(), "test", seq, []gateway.OutboxEvent{{Event: ev, Payload: []byte(`{"type":"` + typ + `"}`)}}, t0)
+	if err != nil {
+		t.Fatalf("EnqueueEvents(%s): %v", typ, err)
+	}
+	return n
+}
+
 func TestWebhookOutbox(t *testing.T) {
 	s := mustOpen(t)
 	ctx := t.Context()
@@ -31,9 +47,8 @@ func TestWebhookOutbox(t *testing.T) {
 		{gateway.EventOTPApproved, 0},
 	} {
 		t.Run(tc.event, func(t *testing.T) {
-			n, err := s.EnqueueWebhook(ctx, tc.event, []byte(`{"type":"`+tc.event+`"}`), t0)
-			if err != nil || n != tc.want {
-				t.Fatalf("EnqueueWebhook(%s) = %d, %v; want %d", tc.event, n, err, tc.want)
+			if n := enqueue(t, s, tc.event, 1); n != tc.want {
+				t.Fatalf("EnqueueEvents(%s) = %d; want %d", tc.event, n, tc.want)
 			}
 		})
 	}
@@ -69,12 +84,49 @@ func TestWebhookOutbox(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0].Status != gateway.WebhookFailed {
 		t.Fatalf("wh_b rows = %+v, %v; want one failed", rows, err)
 	}
-	if n, _ := s.EnqueueWebhook(ctx, gateway.EventMessageSent, []byte(`{}`), t0); n != 1 {
+	if n := enqueue(t, s, gateway.EventMessageSent, 2); n != 1 {
 		t.Errorf("after delete, message.sent goes to %d endpoints, want 1", n)
 	}
 	live, err := s.Webhooks(ctx)
 	if err != nil || len(live) != 1 || live[0].ID != "wh_a" || len(live[0].Events) != 2 {
 		t.Errorf("Webhooks = %+v, %v", live, err)
+	}
+}
+
+// TestEnqueueEventsOnce: an event taken again (after a crash before the
+// cursor's commit was known) adds no second row, an endpoint created after
+// an event does not receive it, and the cursor never moves back.
+func TestEnqueueEventsOnce(t *testing.T) {
+	s := mustOpen(t)
+	ctx := t.Context()
+	mustWebhook(t, s, "wh_a", gateway.EventMessageSent)
+	ev, err := gateway.NewEvent(gateway.EventMessageSent, "msg_1", map[string]string{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []gateway.OutboxEvent{{Event: ev, Payload: []byte(`{}`)}}
+	for i, want := range []int{1, 0} {
+		if n, err := s.EnqueueEvents(ctx, "webhooks", 7, batch, t0); err != nil || n != want {
+			t.Fatalf("take %d: %d rows, %v; want %d", i+1, n, err, want)
+		}
+	}
+	rows, err := s.WebhookDeliveries(ctx, "wh_a")
+	if err != nil || len(rows) != 1 || rows[0].EventID != ev.ID {
+		t.Fatalf("rows = %+v, %v; want one carrying event %s", rows, err, ev.ID)
+	}
+	if _, err := s.EnqueueEvents(ctx, "webhooks", 3, nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := s.EventCursor(ctx, "webhooks"); err != nil || seq != 7 {
+		t.Errorf("cursor = %d, %v; want 7 (never backwards)", seq, err)
+	}
+	e := gateway.WebhookEndpoint{ID: "wh_late", URL: "http://127.0.0.1:9/", Events: []string{gateway.EventMessageSent},
+		Secret: "whsec_AAAA", CreatedAt: t0.Add(time.Second)}
+	if err := s.CreateWebhook(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.EnqueueEvents(ctx, "webhooks", 8, batch, t0); err != nil || n != 0 {
+		t.Errorf("an endpoint created after the event got %d rows, %v", n, err)
 	}
 }
 
@@ -96,7 +148,7 @@ func TestWebhookChecks(t *testing.T) {
 	}
 }
 
-func BenchmarkEnqueueWebhook(b *testing.B) {
+func BenchmarkEnqueueEvents(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		event string
@@ -111,8 +163,14 @@ func BenchmarkEnqueueWebhook(b *testing.B) {
 				b.Fatal(err)
 			}
 			payload := []byte(`{"type":"message.sent","data":{"id":"msg_1","status":"sent"}}`)
+			seq := int64(0)
 			for b.Loop() {
-				if _, err := s.EnqueueWebhook(b.Context(), tc.event, payload, t0); err != nil {
+				seq++
+				ev, err := gateway.NewEvent(tc.event, "msg_1", nil, t0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.EnqueueEvents(b.Context(), "bench", seq, []gateway.OutboxEvent{{Event: ev, Payload: payload}}, t0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -13,12 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/otp"
 )
 
 // OTPAPI is what /api/v1/otp needs of the OTP service; *gateway.OTPService
 // is one.
 type OTPAPI interface {
-	Send(ctx context.Context, r gateway.OTPRequest) (*gateway.Verification, error)
+	Send(ctx context.Context, r otp.Request) (*gateway.Verification, error)
 	Check(ctx context.Context, id, code string) (*gateway.Verification, error)
 	CheckByNumber(ctx context.Context, to, code, purpose string) (*gateway.Verification, error)
 	Resend(ctx context.Context, id string) (*gateway.Verification, error)
@@ -26,7 +27,7 @@ type OTPAPI interface {
 	Get(ctx context.Context, id string) (*gateway.Verification, error)
 }
 
-var _ OTPAPI = (*gateway.OTPService)(nil)
+var _ OTPAPI = (*otp.Service)(nil)
 
 const typeTooManyRequests = "urn:simgate:problem:too-many-requests"
 
@@ -160,7 +161,7 @@ func handleOTPSend(svc OTPAPI) echo.HandlerFunc {
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
 			return invalid(sortedFields(problems)...)
 		}
-		v, err := svc.Send(c.Request().Context(), gateway.OTPRequest{
+		v, err := svc.Send(c.Request().Context(), otp.Request{
 			To: req.To, Template: req.Template, Locale: req.Locale, Domain: req.Domain, AppHash: req.AppHash,
 			Purpose: req.Purpose, Channel: req.Channel, Email: req.Email, Length: req.Length, TTL: req.ttl,
 			Fallback: req.Fallback, APIKey: apiKeyOf(c),

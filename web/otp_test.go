@@ -19,10 +19,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
+	"github.com/simgate/simgate/otp"
 	"github.com/simgate/simgate/store"
 )
 
@@ -52,10 +54,10 @@ type otpStack struct {
 	net   *modemsim.Network
 	phone *modemsim.Modem
 	st    *store.Store
-	otp   *gateway.OTPService
+	otp   *otp.Service
 }
 
-func mustOTPStack(t testing.TB, cfg gateway.OTPConfig, attach bool) *otpStack {
+func mustOTPStack(t testing.TB, cfg otp.Config, attach bool) *otpStack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -63,15 +65,15 @@ func mustOTPStack(t testing.TB, cfg gateway.OTPConfig, attach bool) *otpStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := gateway.LoadOTPKey(filepath.Join(dir, "otp.key"))
+	key, err := otp.LoadKey(filepath.Join(dir, "otp.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &otpClock{now: time.Now()}
-	sealed := gateway.SealedStore(st, key)
-	d := gateway.NewDispatcher(gateway.DispatcherConfig{}, sealed, clock, nil)
+	sealed := otp.SealedStore(st, key)
+	d := dispatch.New(dispatch.Config{}, sealed, clock, nil)
 	svc := gateway.NewService(gateway.ServiceConfig{}, sealed, d, clock, nil)
-	otp, err := gateway.NewOTPService(cfg, svc, st, key, nil, clock, nil)
+	otp, err := otp.New(cfg, svc, st, key, nil, clock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func decode[T any](t testing.TB, r response) T {
 }
 
 func TestOTPAPI_EndToEnd(t *testing.T) {
-	s := mustOTPStack(t, gateway.OTPConfig{}, true)
+	s := mustOTPStack(t, otp.Config{}, true)
 	res := s.do(t, http.MethodPost, "/api/v1/otp", `{"to":"`+s.phone.Number()+`","purpose":"login"}`)
 	if res.Status != http.StatusCreated {
 		t.Fatalf("POST /otp: %d %s", res.Status, res.Body)
@@ -221,7 +223,7 @@ func boolToInt(b bool) int {
 }
 
 func TestOTPAPI_Errors(t *testing.T) {
-	s := mustOTPStack(t, gateway.OTPConfig{}, false)
+	s := mustOTPStack(t, otp.Config{}, false)
 	tests := []struct {
 		name, method, path, body string
 		status                   int
@@ -289,7 +291,7 @@ func TestOTPAPI_NotConfigured(t *testing.T) {
 }
 
 // benchLimits lets a benchmark send as fast as it can to one number.
-var benchLimits = gateway.OTPLimits{NumberPerHour: -1, NumberPerDay: -1, APIKeyPerMinute: -1, PrefixPerHour: -1,
+var benchLimits = otp.Limits{NumberPerHour: -1, NumberPerDay: -1, APIKeyPerMinute: -1, PrefixPerHour: -1,
 	AllowedCountries: []string{"*"}}
 
 // latencies collects per-request times and reports p50, p99 and the rate.
@@ -336,7 +338,7 @@ func benchPost(b *testing.B, s *otpStack, path, body string, want int) {
 // BenchmarkOTPAPI_Send is POST /api/v1/otp accepted (committed and queued)
 // through the real server and store, 8 clients at once.
 func BenchmarkOTPAPI_Send(b *testing.B) {
-	s := mustOTPStack(b, gateway.OTPConfig{Limits: benchLimits}, false)
+	s := mustOTPStack(b, otp.Config{Limits: benchLimits}, false)
 	s.ts.client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	var lat latencies
 	var n atomic.Int64
@@ -357,11 +359,11 @@ func BenchmarkOTPAPI_Send(b *testing.B) {
 // BenchmarkOTPAPI_Check is POST /api/v1/otp/{id}/check with a wrong code
 // (a write: the attempt is counted) over 256 verifications, 8 clients.
 func BenchmarkOTPAPI_Check(b *testing.B) {
-	s := mustOTPStack(b, gateway.OTPConfig{Limits: benchLimits, MaxAttempts: 1 << 30}, false)
+	s := mustOTPStack(b, otp.Config{Limits: benchLimits, MaxAttempts: 1 << 30}, false)
 	s.ts.client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	ids := make([]string, 256)
 	for i := range ids {
-		v, err := s.otp.Send(context.Background(), gateway.OTPRequest{To: "+12025550111", Purpose: "p" + strconv.Itoa(i)})
+		v, err := s.otp.Send(context.Background(), otp.Request{To: "+12025550111", Purpose: "p" + strconv.Itoa(i)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -387,7 +389,7 @@ func BenchmarkOTPAPI_Check(b *testing.B) {
 // virtual network recording the SMS-SUBMIT, i.e. AT+CMGS answered, on an
 // idle modem over the real driver.
 func BenchmarkOTPAPI_PostToCMGS(b *testing.B) {
-	s := mustOTPStack(b, gateway.OTPConfig{Limits: benchLimits}, true)
+	s := mustOTPStack(b, otp.Config{Limits: benchLimits}, true)
 	var lat latencies
 	b.ResetTimer()
 	for i := range b.N {

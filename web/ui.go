@@ -249,13 +249,6 @@ func ago(d time.Duration) string {
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 }
 
-// dayStart is local midnight, as the gateway counts a modem's day.
-func dayStart(t time.Time) time.Time {
-	t = t.Local()
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.Local)
-}
-
 // signalBar is one of the four bars of a signal icon.
 type signalBar struct {
 	X, Y, H int

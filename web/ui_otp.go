@@ -13,19 +13,20 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/otp"
 )
 
 // OTPConsole is what the OTP and "Try it" pages need of the OTP service;
 // *gateway.OTPService is one.
 type OTPConsole interface {
-	Send(ctx context.Context, r gateway.OTPRequest) (*gateway.Verification, error)
+	Send(ctx context.Context, r otp.Request) (*gateway.Verification, error)
 	Check(ctx context.Context, id, code string) (*gateway.Verification, error)
 	Get(ctx context.Context, id string) (*gateway.Verification, error)
 	Stats(ctx context.Context, since time.Time) ([]gateway.OTPStat, error)
 	BlockedPrefixes(ctx context.Context) ([]gateway.BlockedPrefix, error)
 }
 
-var _ OTPConsole = (*gateway.OTPService)(nil)
+var _ OTPConsole = (*otp.Service)(nil)
 
 // otpStatsDays is how far back the OTP page looks.
 const otpStatsDays = 14
@@ -163,7 +164,7 @@ func (h *uiHandlers) trySend(c echo.Context) error {
 	// The phone shows what arrives from now on: the code's SMS cannot be
 	// older (the inbox is stamped by the same clock).
 	since := h.cfg.Now().UTC().Format(time.RFC3339Nano)
-	v, err := h.otp.Send(c.Request().Context(), gateway.OTPRequest{
+	v, err := h.otp.Send(c.Request().Context(), otp.Request{
 		To: h.cfg.Phones[i].Number, Purpose: "try-it", APIKey: uiAPIKey,
 	})
 	var (

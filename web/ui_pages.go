@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/session"
 )
 
 // uiAPIKey names the status page in a message's audit column.
@@ -43,7 +44,7 @@ func (h *uiHandlers) overviewData(ctx context.Context) (overviewData, error) {
 		return overviewData{}, fmt.Errorf("list modems: %w", err)
 	}
 	now := h.cfg.Now()
-	delivered, err := h.store.DeliveredSince(ctx, dayStart(now))
+	delivered, err := h.store.DeliveredSince(ctx, gateway.DayStart(now))
 	if err != nil {
 		return overviewData{}, err
 	}
@@ -241,7 +242,7 @@ func (h *uiHandlers) reinit(c echo.Context) error {
 	}
 	imei := c.Param("imei")
 	if err := h.actions.Reinit(imei); err != nil {
-		if errors.Is(err, gateway.ErrNotAttached) {
+		if errors.Is(err, session.ErrNotAttached) {
 			return h.modemPage(c, http.StatusConflict, page{Error: "The modem is not connected."}, actionForm{}, "")
 		}
 		return err
@@ -277,7 +278,7 @@ func (h *uiHandlers) ussd(c echo.Context) error {
 	defer cancel()
 	reply, err := h.actions.USSD(ctx, c.Param("imei"), form.Code)
 	switch {
-	case errors.Is(err, gateway.ErrNotAttached):
+	case errors.Is(err, session.ErrNotAttached):
 		return h.modemPage(c, http.StatusConflict, page{Error: "The modem is not connected."}, form, "")
 	case err != nil:
 		return h.modemPage(c, http.StatusBadGateway, page{Error: "USSD failed: " + err.Error()}, form, "")

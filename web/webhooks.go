@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/webhook"
 )
 
 // WebhookAPI is what /api/v1/webhooks needs; *gateway.Notifier is one.
@@ -17,7 +18,7 @@ type WebhookAPI interface {
 	DeleteWebhook(ctx context.Context, id string) error
 }
 
-var _ WebhookAPI = (*gateway.Notifier)(nil)
+var _ WebhookAPI = (*webhook.Notifier)(nil)
 
 // webhookRequest is the body of POST /api/v1/webhooks.
 type webhookRequest struct {

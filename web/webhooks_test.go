@@ -9,6 +9,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/webhook"
 )
 
 func mustWebhookServer(t *testing.T) *testServer {
@@ -18,7 +19,7 @@ func mustWebhookServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	n := gateway.NewNotifier(gateway.NotifierConfig{}, st, gateway.SystemClock{}, nil)
+	n := webhook.New(webhook.Config{}, st, gateway.SystemClock{}, nil)
 	return mustServer(t, &fakeService{}, Config{Webhooks: n})
 }
 

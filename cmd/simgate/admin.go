@@ -16,6 +16,7 @@ import (
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
 )
@@ -132,7 +133,7 @@ var testHookSims func([]*modemsim.Modem)
 
 // newStatusPage sets up what the status page needs: a password, the
 // virtual phones of "Try it", and the modem actions.
-func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *gateway.Devices, otp web.OTPConsole,
+func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *session.Devices, otp web.OTPConsole,
 	sims []*modemsim.Modem, stdout io.Writer, logger *slog.Logger) (*web.UI, error) {
 	if err := ensureAdminPassword(ctx, db, cfg.Data, stdout); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/store"
 )
 
@@ -45,7 +46,7 @@ func TestRunAdmin_SetPassword(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "data")
-			var out, errOut syncBuffer
+			var out, errOut testkit.SyncBuffer
 			args := append([]string{"simgate", "admin", "set-password", "--data", data}, tt.args...)
 			err := run(t.Context(), args, func(string) string { return "" }, strings.NewReader(tt.stdin), &out, &errOut)
 			if tt.wantErr {
@@ -76,7 +77,7 @@ func TestEnsureAdminPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	if err := ensureAdminPassword(t.Context(), db, data, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestEnsureAdminPassword(t *testing.T) {
 		t.Fatalf("the printed password does not verify: %v", err)
 	}
 	// Shown once: the next start keeps it and prints nothing.
-	var again syncBuffer
+	var again testkit.SyncBuffer
 	if err := ensureAdminPassword(t.Context(), db, data, &again); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 // it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
+	features := []string{"events", "dispatch", "session", "otp", "webhook"} // and packages beside the core
+	adapters := []string{"store", "web", "mailer", "cmd"}
 	tests := []struct {
 		pkg       string
 		allowed   []string // import path prefixes beyond the stdlib
@@ -20,13 +22,35 @@ func TestDependencies(t *testing.T) {
 		{"pdu", []string{"github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
 		{"modem", []string{"go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
 		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
-		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, []string{"modem", "store", "web", "modemdev"}},
-		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, []string{"modem", "web", "modemdev"}},
-		{"web", []string{mod + "gateway", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang", "golang.org/x/crypto/bcrypt"}, []string{"modem", "store", "modemdev"}},
+		// The core: domain types, ports and the event type; no feature,
+		// adapter or driver.
+		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev"}, adapters...)},
+		// Feature packages, beside the core: each its own job, none
+		// reaching another (the composition root wires them).
+		{"events", []string{mod + "gateway"}, append([]string{"modem", "dispatch", "session", "otp", "webhook"}, adapters...)},
+		{"dispatch", []string{mod + "gateway", mod + "pdu"}, append([]string{"modem", "modemdev", "session", "otp", "webhook"}, adapters...)},
+		{"session", []string{mod + "gateway", mod + "pdu"}, append([]string{"modem", "modemdev", "dispatch", "otp", "webhook"}, adapters...)},
+		{"otp", []string{mod + "gateway", mod + "pdu", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "webhook"}, adapters...)},
+		{"webhook", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp"}, adapters...)},
+		// Adapters: persistence and HTTP point at the core.
+		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web"}, features...)},
+		{"web", []string{mod + "gateway", mod + "otp", mod + "session", mod + "webhook", mod + "events",
+			"github.com/labstack/echo/v4", "github.com/prometheus/client_golang", "golang.org/x/crypto/bcrypt"}, []string{"modem", "store", "modemdev", "dispatch"}},
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
 	}
+	t.Run("every package listed", func(t *testing.T) {
+		listed := map[string]bool{"cmd/simgate": true, "internal/testkit": true}
+		for _, tt := range tests {
+			listed[tt.pkg] = true
+		}
+		for _, p := range goList(t, "{{.ImportPath}}", mod+"...") {
+			if !listed[strings.TrimPrefix(p, mod)] {
+				t.Errorf("package %s has no row in TestDependencies: say what it may import", p)
+			}
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
 			imports := goList(t, "{{if not .Standard}}{{join .Imports \"\\n\"}}{{end}}", mod+tt.pkg)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/internal/testkit"
 )
 
 // The end-to-end tests run the real binary, as a user does: "simgate sim" in
@@ -62,15 +64,15 @@ func simgateBin(t testing.TB) string {
 type proc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testkit.SyncBuffer
+	stderr *testkit.SyncBuffer
 	done   chan struct{}
 }
 
 func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(simgateBin(t), args...)
-	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stdout: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	cmd.Env = append(os.Environ(), "SIMGATE_CONFIG=")
 	in, err := cmd.StdinPipe()

@@ -8,9 +8,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/internal/testkit"
 )
 
 // runCmd runs the program with args and returns stdout, stderr and the error.
@@ -166,24 +167,6 @@ func TestPDU_EncodeThenDecode(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -198,11 +181,11 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 // startSim runs "simgate sim --count n" and returns the device paths it
 // printed and its stderr; the command stops when the test ends.
-func startSim(t *testing.T, n int) ([]string, *syncBuffer) {
+func startSim(t *testing.T, n int) ([]string, *testkit.SyncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := &testkit.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, []string{"simgate", "sim", "--count", strconv.Itoa(n)}, func(string) string { return "" }, strings.NewReader(""), pw, stderr)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/mailer"
+	"github.com/simgate/simgate/otp"
 )
 
 // otpKeyFile is the HMAC and sealing key of OTP codes, in the data
@@ -66,14 +67,14 @@ type smtpConfig struct {
 	Timeout  time.Duration `yaml:"timeout"`
 }
 
-func (c otpConfig) gateway() gateway.OTPConfig {
+func (c otpConfig) gateway() otp.Config {
 	l := c.Limits
-	return gateway.OTPConfig{
+	return otp.Config{
 		App: c.App, Length: c.Length, TTL: c.TTL, MaxTTL: c.MaxTTL, MaxAttempts: c.MaxAttempts,
 		MaxSends: c.MaxSends, ResendInterval: c.ResendInterval, FallbackAfter: c.FallbackAfter,
 		Retention: c.Retention, Templates: c.Templates, DefaultLocale: c.DefaultLocale,
-		Email: gateway.EmailTemplate{Subject: c.Email.Subject, Text: c.Email.Text, HTML: c.Email.HTML},
-		Limits: gateway.OTPLimits{
+		Email: otp.EmailTemplate{Subject: c.Email.Subject, Text: c.Email.Text, HTML: c.Email.HTML},
+		Limits: otp.Limits{
 			NumberPerHour: l.NumberPerHour, NumberPerDay: l.NumberPerDay, APIKeyPerMinute: l.APIKeyPerMinute,
 			AllowedCountries: l.AllowedCountries, RefusedTypes: l.RefusedTypes, PrefixPerHour: l.PrefixPerHour,
 			BreakerEvery: l.BreakerEvery, BreakerWindow: l.BreakerWindow,
@@ -90,15 +91,15 @@ func (c otpConfig) validate() error {
 		return &configError{"merged", "otp." + field, fmt.Errorf(format, args...)}
 	}
 	switch {
-	case c.Length != 0 && (c.Length < gateway.MinOTPLength || c.Length > gateway.MaxOTPLength):
-		return bad("length", "must be within %d–%d, got %d", gateway.MinOTPLength, gateway.MaxOTPLength, c.Length)
+	case c.Length != 0 && (c.Length < otp.MinOTPLength || c.Length > otp.MaxOTPLength):
+		return bad("length", "must be within %d–%d, got %d", otp.MinOTPLength, otp.MaxOTPLength, c.Length)
 	case c.TTL < 0 || c.MaxTTL < 0 || c.ResendInterval < 0 || c.FallbackAfter < 0 || c.Retention < 0:
 		return bad("ttl/max_ttl/resend_interval/fallback_after/retention", "must not be negative")
-	case c.MaxTTL > gateway.DefaultOTPMaxTTL && !c.AllowLongTTL:
+	case c.MaxTTL > otp.DefaultOTPMaxTTL && !c.AllowLongTTL:
 		return bad("max_ttl", "%v is over 10 minutes (NIST SP 800-63B §5.1.3.2); set otp.allow_long_ttl: true to override", c.MaxTTL)
 	case c.MaxTTL > 24*time.Hour:
 		return bad("max_ttl", "must be at most 24h, got %v", c.MaxTTL)
-	case c.TTL > max(c.MaxTTL, gateway.DefaultOTPMaxTTL):
+	case c.TTL > max(c.MaxTTL, otp.DefaultOTPMaxTTL):
 		return bad("ttl", "%v is longer than max_ttl", c.TTL)
 	case c.Retention != 0 && c.Retention < 48*time.Hour:
 		return bad("retention", "must be at least 48h (the limits look back a day), got %v", c.Retention)
@@ -127,9 +128,7 @@ func (c smtpConfig) mailer() (*mailer.Mailer, error) {
 
 // newOTP loads (or creates) the OTP key under the data directory and builds
 // the OTP service on svc, which must have been built on SealedStore(db, key).
-// onApproved, when set, is told of each approved verification (webhooks).
-func newOTP(cfg config, key []byte, svc *gateway.Service, st gateway.OTPStore, clock gateway.Clock,
-	onApproved func(context.Context, *gateway.Verification), logger *slog.Logger) (*gateway.OTPService, error) {
+func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock gateway.Clock, logger *slog.Logger) (*otp.Service, error) {
 	var m gateway.Mailer
 	if cfg.SMTP.Host != "" {
 		mm, err := cfg.SMTP.mailer()
@@ -142,17 +141,16 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st gateway.OTPStore, c
 	if gc.Limits.AllowedCountries == nil {
 		gc.Limits.AllowedCountries = []string{strings.ToUpper(cfg.Region)}
 	}
-	gc.OnApproved = onApproved
-	otp, err := gateway.NewOTPService(gc, svc, st, key, m, clock, logger)
+	s, err := otp.New(gc, svc, st, key, m, clock, logger)
 	if err != nil {
 		return nil, fmt.Errorf("otp: %w", err)
 	}
-	return otp, nil
+	return s, nil
 }
 
 // loadOTPKey reads <data>/otp.key, creating it on first start.
 func loadOTPKey(dataDir string) ([]byte, error) {
-	return gateway.LoadOTPKey(filepath.Join(dataDir, otpKeyFile))
+	return otp.LoadKey(filepath.Join(dataDir, otpKeyFile))
 }
 
 // runOTP is "simgate otp send|check|get|resend|cancel".

@@ -14,12 +14,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
+	"github.com/simgate/simgate/otp"
+	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/webhook"
 )
 
 // dbFile is the database's name inside the data directory.
@@ -77,34 +81,31 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	sealed := gateway.SealedStore(db, otpKey)
+	sealed := otp.SealedStore(db, otpKey)
 	clock := gateway.SystemClock{}
-	// Webhooks (DESIGN.md §3): the dispatcher's and the supervisor's hooks
-	// commit events to the outbox; notifier.Run delivers them.
-	notifier := gateway.NewNotifier(gateway.NotifierConfig{}, db, clock, logger.With("component", "webhooks"))
-	disp := gateway.NewDispatcher(gateway.DispatcherConfig{OnFinished: notifier.MessageFinished}, sealed, clock, logger.With("component", "dispatcher"))
+	// Webhooks (DESIGN.md §3): notifier.Run takes the store's event log
+	// into the outbox and delivers it.
+	notifier := webhook.New(webhook.Config{}, db, clock, logger.With("component", "webhooks"))
+	disp := dispatch.New(dispatch.Config{}, sealed, clock, logger.With("component", "dispatcher"))
 	svc := gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
 		AllowShortCodes: cfg.AllowShortCodes,
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
 	}, sealed, disp, clock, logger.With("component", "service"))
-	otp, err := newOTP(cfg, otpKey, svc, db, clock, notifier.OTPApproved, logger.With("component", "otp"))
+	otp, err := newOTP(cfg, otpKey, svc, db, clock, logger.With("component", "otp"))
 	if err != nil {
 		return err
 	}
 
 	modemCfg := modem.Config{PIN: cfg.PIN, Logger: logger.With("component", "modem")}
 	open := modemdev.Opener(modemCfg)
-	supCfg := gateway.SupervisorConfig{
+	supCfg := session.Config{
 		Ports:        cfg.Modems,
 		PollInterval: cfg.PollInterval,
 		Limits: func(string) gateway.ModemLimits {
 			return gateway.ModemLimits{SendInterval: cfg.SendInterval, DailyCap: cfg.DailyCap}
 		},
-		OnInbound: notifier.InboundReceived,
-		OnReport:  notifier.MessageReported,
-		OnModem:   notifier.ModemChanged,
 	}
 	var sims []*modemsim.Modem
 	if cfg.Sim > 0 {
@@ -132,14 +133,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	// Status page (issue 5): its password, the registry its modem actions
 	// go through, and the page, whose OTP and "Try it" pages use otp.
-	devices := gateway.NewDevices()
+	devices := session.NewDevices()
 	open = devices.Wrap(withUSSD(open))
 	ui, err := newStatusPage(ctx, cfg, db, devices, otp, sims, stdout, logger.With("component", "ui"))
 	if err != nil {
 		return err
 	}
 
-	sup := gateway.NewSupervisor(supCfg, db, disp, open, clock, logger.With("component", "supervisor"))
+	sup := session.New(supCfg, db, disp, open, clock, logger.With("component", "supervisor"))
 	srv := web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: ui, OTP: otp, Webhooks: notifier}, svc, logger.With("component", "web"))
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/modem/modemsim"
 )
 
@@ -41,7 +42,7 @@ func TestStatusPage_Browser(t *testing.T) {
 	data := filepath.Join(dir, "data")
 
 	// The password goes in as an admin would set it.
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	if err := run(t.Context(), []string{"simgate", "admin", "set-password", "--data", data},
 		func(string) string { return "" }, strings.NewReader(browserPassword+"\n"), &out, &errOut); err != nil {
 		t.Fatalf("admin set-password: %v\n%s", err, errOut.String())
@@ -53,7 +54,7 @@ func TestStatusPage_Browser(t *testing.T) {
 
 	cfg := defaultConfig()
 	cfg.Data, cfg.Listen, cfg.Sim, cfg.PollInterval, cfg.DailyCap = data, "127.0.0.1:0", 2, time.Second, 500
-	stdout, logs := &syncBuffer{}, &syncBuffer{}
+	stdout, logs := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	srvCtx, stopSrv := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- serve(srvCtx, cfg, newLogger(logs, "info"), stdout) }()

@@ -1,9 +1,11 @@
-package gateway
+package dispatch
 
 import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 // verdict is what a send error means for the message and for the modem.
@@ -27,29 +29,29 @@ const (
 // neither a *DeviceError nor ErrDeviceGone (a timeout with no final result,
 // say) is unknown: a counted retry, and the worker pauses too, since a modem
 // that does not answer is more likely at fault than the message.
-func judge(err error) (v verdict, class ErrorClass, pause bool) {
-	if errors.Is(err, ErrDeviceGone) {
+func judge(err error) (v verdict, class gateway.ErrorClass, pause bool) {
+	if errors.Is(err, gateway.ErrDeviceGone) {
 		return verdictGone, "", false
 	}
-	var de *DeviceError
+	var de *gateway.DeviceError
 	if !errors.As(err, &de) {
-		return verdictRetry, ClassUnknown, true
+		return verdictRetry, gateway.ClassUnknown, true
 	}
 	switch de.Class {
-	case ClassPermanent, ClassBadPDU:
+	case gateway.ClassPermanent, gateway.ClassBadPDU:
 		return verdictFail, de.Class, false
-	case ClassTransient:
+	case gateway.ClassTransient:
 		return verdictRetry, de.Class, false
-	case ClassModemState:
+	case gateway.ClassModemState:
 		return verdictModem, de.Class, true
 	}
-	return verdictRetry, ClassUnknown, false
+	return verdictRetry, gateway.ClassUnknown, false
 }
 
 // vpUnsupported reports whether the SC refused the validity period format or
 // value (TP-FCS 0xC6, 0xC7): at-pdu.md §3.8 says to resend once without it.
 func vpUnsupported(err error) bool {
-	var de *DeviceError
+	var de *gateway.DeviceError
 	return errors.As(err, &de) && (de.Code == 0xC6 || de.Code == 0xC7)
 }
 
@@ -90,7 +92,7 @@ func reasonOf(err error) string {
 	if !strings.HasPrefix(s, "+CMS ERROR") && !strings.HasPrefix(s, "+CME ERROR") {
 		return err.Error()
 	}
-	var de *DeviceError
+	var de *gateway.DeviceError
 	if strings.HasPrefix(s, "+CMS ERROR") && !strings.Contains(s, "(") && errors.As(err, &de) {
 		if text := cmsText[de.Code]; text != "" {
 			s += " (" + text + ")"

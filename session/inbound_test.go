@@ -1,4 +1,4 @@
-package gateway_test
+package session_test
 
 import (
 	"context"
@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/events"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/pdu"
+	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 )
 
@@ -29,17 +31,25 @@ func BenchmarkSupervisor_Inbound(b *testing.B) {
 				b.Fatalf("store.Open: %v", err)
 			}
 			defer st.Close()
-			var saved atomic.Int64
+			// Each saved SMS appends sms.received to the event log.
 			allSaved := make(chan struct{})
-			dev := newSupDevice("356938035643809")
-			cfg := gateway.SupervisorConfig{
-				Ports: []string{"fake0"},
-				OnInbound: func(context.Context, *gateway.InboundMessage) {
-					if saved.Add(1) == int64(b.N) {
-						close(allSaved)
+			go func() {
+				defer close(allSaved)
+				r := events.NewReader(st, 0)
+				for saved := 0; saved < b.N; {
+					evs, err := r.Next(b.Context())
+					if err != nil {
+						return
 					}
-				},
-			}
+					for _, ev := range evs {
+						if ev.Type == gateway.EventSMSReceived {
+							saved++
+						}
+					}
+				}
+			}()
+			dev := newSupDevice("356938035643809")
+			cfg := session.Config{Ports: []string{"fake0"}}
 			var opened atomic.Int32
 			open := func(context.Context, string) (gateway.Device, error) {
 				if opened.Add(1) > 1 {
@@ -47,7 +57,7 @@ func BenchmarkSupervisor_Inbound(b *testing.B) {
 				}
 				return dev, nil
 			}
-			sup := gateway.NewSupervisor(cfg, st, &supAttacher{}, open, gateway.SystemClock{}, nil)
+			sup := session.New(cfg, st, &supAttacher{}, open, gateway.SystemClock{}, nil)
 			ctx, cancel := context.WithCancel(b.Context())
 			done := make(chan struct{})
 			go func() { sup.Run(ctx); close(done) }()

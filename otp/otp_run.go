@@ -1,10 +1,14 @@
-package gateway
+package otp
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/simgate/simgate/events"
+	"github.com/simgate/simgate/gateway"
 )
 
 // watchBatch bounds the verifications Run looks at per tick.
@@ -13,17 +17,28 @@ const watchBatch = 500
 // mailTimeout bounds one SMTP delivery.
 const mailTimeout = 30 * time.Second
 
-// Run watches the SMS of pending verifications until ctx ends: an SMS
+// Run follows the SMS of pending verifications until ctx ends: an SMS
 // that failed (refused by the network, a failure report, expired in the
 // queue) falls back to email when asked for, and otherwise fails its
-// verification; one not delivered within FallbackAfter falls back too. It
-// also expires verifications, runs the conversion breaker and purges what
-// is past retention. It returns nil when ctx ends.
-func (s *OTPService) Run(ctx context.Context) error {
+// verification; one not delivered within FallbackAfter falls back too.
+//
+// What became of an SMS comes from the event stream, within milliseconds
+// of the change. A timer every WatchEvery handles what only time decides
+// (the fallback deadline, expiry), runs the conversion breaker and purges
+// what is past retention; its first round, at start, also catches up on
+// what happened while the gateway was down. It returns nil when ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	r, err := events.FromNow(ctx, s.store)
+	if err != nil {
+		return fmt.Errorf("otp: %w", err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.followEvents(ctx, r) })
+	defer wg.Wait()
 	t := time.NewTicker(s.cfg.WatchEvery)
 	defer t.Stop()
-	for {
-		s.Tick(ctx)
+	for full := true; ; full = false {
+		s.tick(ctx, full)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -32,13 +47,53 @@ func (s *OTPService) Run(ctx context.Context) error {
 	}
 }
 
-// Tick does one round of Run's work now; tests under an injected clock
-// call it directly.
-func (s *OTPService) Tick(ctx context.Context) {
+// followEvents follows each verification whose SMS an event is about.
+func (s *Service) followEvents(ctx context.Context, r *events.Reader) {
+	for {
+		evs, err := r.Next(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("otp: read events", "err", err) // the timer's rounds still cover deadlines
+			}
+			return
+		}
+		for _, ev := range evs {
+			if err := s.onEvent(ctx, ev); err != nil && ctx.Err() == nil {
+				s.log.Error("follow otp sms", "message_id", ev.Subject, "event", ev.Type, "err", err)
+			}
+		}
+	}
+}
+
+// onEvent follows the verification, if any, whose SMS ev is about.
+func (s *Service) onEvent(ctx context.Context, ev gateway.Event) error {
+	switch ev.Type {
+	case gateway.EventMessageSent, gateway.EventMessageDelivered, gateway.EventMessageFailed,
+		gateway.EventMessageExpired, gateway.EventMessageCanceled:
+	default:
+		return nil
+	}
+	r, err := s.store.VerificationByMessage(ctx, ev.Subject)
+	if errors.Is(err, gateway.ErrNotFound) {
+		return nil // not an OTP's SMS
+	}
+	if err != nil || !r.Watch {
+		return err
+	}
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.follow(ctx, r, s.clock.Now())
+}
+
+// Tick does one full round of Run's timer work now, every watched SMS
+// looked at; tests under an injected clock call it directly.
+func (s *Service) Tick(ctx context.Context) { s.tick(ctx, true) }
+
+func (s *Service) tick(ctx context.Context, full bool) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	now := s.clock.Now()
-	if err := s.watch(ctx, now); err != nil && ctx.Err() == nil {
+	if err := s.watch(ctx, now, full); err != nil && ctx.Err() == nil {
 		s.log.Error("watch otp sms", "err", err)
 	}
 	if n, err := s.store.ExpireVerifications(ctx, now); err != nil && ctx.Err() == nil {
@@ -62,8 +117,10 @@ func (s *OTPService) Tick(ctx context.Context) {
 	}
 }
 
-// watch follows each watched verification's SMS through its message.
-func (s *OTPService) watch(ctx context.Context, now time.Time) error {
+// watch follows watched verifications' SMS through their messages: all of
+// them when full, else only those whose fallback or expiry time has come
+// (events bring the rest).
+func (s *Service) watch(ctx context.Context, now time.Time, full bool) error {
 	recs, err := s.store.WatchedVerifications(ctx, watchBatch)
 	if err != nil {
 		return err
@@ -72,6 +129,9 @@ func (s *OTPService) watch(ctx context.Context, now time.Time) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if !full && !fallbackDue(r, now) && now.Before(r.ExpiresAt) {
+			continue
+		}
 		if err := s.follow(ctx, r, now); err != nil {
 			s.log.Error("follow otp sms", "verification_id", r.ID, "err", err)
 		}
@@ -79,27 +139,27 @@ func (s *OTPService) watch(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) error {
+func (s *Service) follow(ctx context.Context, r *gateway.OTPRecord, now time.Time) error {
 	var (
-		status Status
+		status gateway.Status
 		reason string
 	)
-	m, err := s.svc.store.Message(ctx, r.MessageID)
+	m, err := s.svc.Message(ctx, r.MessageID)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		status, reason = StatusFailed, "the SMS was never queued"
+	case errors.Is(err, gateway.ErrNotFound):
+		status, reason = gateway.StatusFailed, "the SMS was never queued"
 	case err != nil:
 		return err
 	default:
 		status, reason = m.Status, m.Error
 	}
 	var fallback, failed, settle bool
-	attempt := AttemptQueued
+	attempt := gateway.AttemptQueued
 	switch status {
-	case StatusDelivered:
-		attempt, settle = AttemptDelivered, true
-	case StatusFailed, StatusExpired, StatusCanceled:
-		attempt = AttemptFailed
+	case gateway.StatusDelivered:
+		attempt, settle = gateway.AttemptDelivered, true
+	case gateway.StatusFailed, gateway.StatusExpired, gateway.StatusCanceled:
+		attempt = gateway.AttemptFailed
 		if reason == "" {
 			reason = "the SMS " + string(status)
 		}
@@ -108,14 +168,14 @@ func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) er
 		} else {
 			failed = true
 		}
-	case StatusSent:
+	case gateway.StatusSent:
 		// Without a report requested there is nothing more to learn, unless
 		// a fallback is still to come.
-		attempt = AttemptSent
-		fallback = r.fallbackDue(now)
+		attempt = gateway.AttemptSent
+		fallback = fallbackDue(r, now)
 		settle = fallback || (!m.StatusReport && !(r.Fallback && !r.FallbackDone))
 	default: // queued, sending
-		fallback = r.fallbackDue(now)
+		fallback = fallbackDue(r, now)
 	}
 	if !now.Before(r.ExpiresAt) {
 		settle = true // Tick expires it; nothing left to wait for
@@ -123,7 +183,7 @@ func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) er
 	}
 
 	var code string
-	rec, err := s.store.UpdateVerification(ctx, r.ID, func(v *OTPRecord) (bool, error) {
+	rec, err := s.store.UpdateVerification(ctx, r.ID, func(v *gateway.OTPRecord) (bool, error) {
 		if v.MessageID != r.MessageID || !v.Watch {
 			return false, nil // resent or finished meanwhile
 		}
@@ -131,7 +191,7 @@ func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) er
 		if settle {
 			v.Watch, changed = false, true
 		}
-		if fallback && v.Status == OTPPending {
+		if fallback && v.Status == gateway.OTPPending {
 			c, err := s.seal.openCode(v.ID, v.CodeSealed)
 			if err != nil {
 				failed = true
@@ -140,9 +200,9 @@ func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) er
 				v.FallbackDone, v.Watch, changed = true, false, true
 			}
 		}
-		if failed && v.Status == OTPPending {
-			v.Status, v.FinishedAt = OTPFailed, now
-			v.clearSecrets()
+		if failed && v.Status == gateway.OTPPending {
+			v.Status, v.FinishedAt = gateway.OTPFailed, now
+			v.ClearSecrets()
 			changed = true
 		}
 		return changed, nil
@@ -150,8 +210,8 @@ func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) er
 	if err != nil {
 		return err
 	}
-	if failed && rec.Status == OTPFailed {
-		s.log.Info("otp failed", "verification_id", rec.ID, "to", MaskNumber(rec.To), "reason", reason)
+	if failed && rec.Status == gateway.OTPFailed {
+		s.log.Info("otp failed", "verification_id", rec.ID, "to", gateway.MaskNumber(rec.To), "reason", reason)
 	}
 	if code == "" {
 		return nil
@@ -161,12 +221,13 @@ func (s *OTPService) follow(ctx context.Context, r *OTPRecord, now time.Time) er
 	return err
 }
 
-func (r *OTPRecord) fallbackDue(now time.Time) bool {
+// fallbackDue reports whether r's code should now go by email.
+func fallbackDue(r *gateway.OTPRecord, now time.Time) bool {
 	return r.Fallback && !r.FallbackDone && r.Email != "" && !r.FallbackAt.IsZero() && !now.Before(r.FallbackAt)
 }
 
 // setAttempt updates the channel attempt of message id; it reports a change.
-func setAttempt(v *OTPRecord, msgID, status, reason string) bool {
+func setAttempt(v *gateway.OTPRecord, msgID, status, reason string) bool {
 	for i := range v.Channels {
 		a := &v.Channels[i]
 		if a.MessageID != msgID {
@@ -176,7 +237,7 @@ func setAttempt(v *OTPRecord, msgID, status, reason string) bool {
 			return false
 		}
 		a.Status = status
-		if status == AttemptFailed {
+		if status == gateway.AttemptFailed {
 			a.Error = reason
 		}
 		return true
@@ -187,7 +248,7 @@ func setAttempt(v *OTPRecord, msgID, status, reason string) bool {
 // sendEmail mails code for verification id and records the attempt; a
 // mail that cannot be sent fails the verification unless an SMS is still
 // on its way.
-func (s *OTPService) sendEmail(ctx context.Context, id, code string, ttl time.Duration, fallback bool) (*OTPRecord, error) {
+func (s *Service) sendEmail(ctx context.Context, id, code string, ttl time.Duration, fallback bool) (*gateway.OTPRecord, error) {
 	v, err := s.store.Verification(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("send otp email: %w", err)
@@ -206,21 +267,21 @@ func (s *OTPService) sendEmail(ctx context.Context, id, code string, ttl time.Du
 		sendErr = s.mailer.SendMail(mctx, mail)
 		cancel()
 	}
-	attempt := ChannelAttempt{Channel: ChannelEmail, Status: AttemptSent, At: now}
+	attempt := gateway.ChannelAttempt{Channel: gateway.ChannelEmail, Status: gateway.AttemptSent, At: now}
 	if sendErr != nil {
-		attempt.Status, attempt.Error = AttemptFailed, sendErr.Error()
+		attempt.Status, attempt.Error = gateway.AttemptFailed, sendErr.Error()
 		s.log.Warn("otp email not sent", "verification_id", id, "fallback", fallback, "err", sendErr)
 	} else {
 		s.log.Debug("otp email sent", "verification_id", id, "fallback", fallback)
 	}
-	rec, err := s.store.UpdateVerification(ctx, id, func(r *OTPRecord) (bool, error) {
+	rec, err := s.store.UpdateVerification(ctx, id, func(r *gateway.OTPRecord) (bool, error) {
 		r.Channels = append(r.Channels, attempt)
 		if fallback {
 			r.Sends++
 		}
-		if sendErr != nil && r.Status == OTPPending && (fallback || r.Channel == ChannelEmail) {
-			r.Status, r.FinishedAt = OTPFailed, now
-			r.clearSecrets()
+		if sendErr != nil && r.Status == gateway.OTPPending && (fallback || r.Channel == gateway.ChannelEmail) {
+			r.Status, r.FinishedAt = gateway.OTPFailed, now
+			r.ClearSecrets()
 		}
 		return true, nil
 	})
@@ -234,7 +295,7 @@ func (s *OTPService) sendEmail(ctx context.Context, id, code string, ttl time.Du
 // mark of SMS pumping, where nobody reads the codes (otp-security.md §5).
 // Only verifications past the longest TTL count, as younger ones may still
 // be approved.
-func (s *OTPService) runBreaker(ctx context.Context, now time.Time) error {
+func (s *Service) runBreaker(ctx context.Context, now time.Time) error {
 	l := s.cfg.Limits
 	if l.BreakerMinConversion < 0 {
 		return nil
@@ -266,7 +327,7 @@ func (s *OTPService) runBreaker(ctx context.Context, now time.Time) error {
 		if blocked[c.Prefix] {
 			continue
 		}
-		b := BlockedPrefix{
+		b := gateway.BlockedPrefix{
 			Prefix:    c.Prefix,
 			Reason:    fmt.Sprintf("conversion %.0f%% of %d verifications, under %.0f%%", rate*100, c.Verifications, l.BreakerMinConversion*100),
 			Sends:     c.Verifications,

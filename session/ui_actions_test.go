@@ -1,21 +1,23 @@
-package gateway
+package session
 
 import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 // actionDevice is a Device that answers Identity and USSD and counts
 // closes; the rest is never called.
 type actionDevice struct {
-	Device
+	gateway.Device
 	imei   string
 	closes int
 }
 
-func (d *actionDevice) Identity(context.Context) (DeviceIdentity, error) {
-	return DeviceIdentity{IMEI: d.imei}, nil
+func (d *actionDevice) Identity(context.Context) (gateway.DeviceIdentity, error) {
+	return gateway.DeviceIdentity{IMEI: d.imei}, nil
 }
 
 func (d *actionDevice) USSD(_ context.Context, code string) (string, error) {
@@ -28,7 +30,7 @@ func TestDevices(t *testing.T) {
 	ctx := t.Context()
 	reg := NewDevices()
 	raw := &actionDevice{imei: "356938035643809"}
-	open := reg.Wrap(func(context.Context, string) (Device, error) { return raw, nil })
+	open := reg.Wrap(func(context.Context, string) (gateway.Device, error) { return raw, nil })
 
 	if err := reg.Reinit(raw.imei); !errors.Is(err, ErrNotAttached) {
 		t.Fatalf("Reinit before open: err = %v, want ErrNotAttached", err)
@@ -64,12 +66,12 @@ func TestDevices(t *testing.T) {
 
 	// A device without USSD.
 	plain := &plainDevice{a: actionDevice{imei: "490154203237518"}}
-	open2 := reg.Wrap(func(context.Context, string) (Device, error) { return plain, nil })
+	open2 := reg.Wrap(func(context.Context, string) (gateway.Device, error) { return plain, nil })
 	d2, _ := open2(ctx, "/dev/ttyUSB5")
 	if _, err := d2.Identity(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.USSD(ctx, plain.a.imei, "*100#"); !errors.Is(err, ErrInvalid) {
+	if _, err := reg.USSD(ctx, plain.a.imei, "*100#"); !errors.Is(err, gateway.ErrInvalid) {
 		t.Errorf("USSD on a device without it: err = %v, want ErrInvalid", err)
 	}
 }
@@ -77,15 +79,19 @@ func TestDevices(t *testing.T) {
 // plainDevice hides actionDevice's USSD.
 type plainDevice struct{ a actionDevice }
 
-func (p *plainDevice) Init(context.Context) error                           { return nil }
-func (p *plainDevice) Identity(ctx context.Context) (DeviceIdentity, error) { return p.a.Identity(ctx) }
-func (p *plainDevice) Health(context.Context) (DeviceHealth, error)         { return DeviceHealth{}, nil }
-func (p *plainDevice) SendPDU(context.Context, int, string) (int, error)    { return 0, nil }
-func (p *plainDevice) ListMessages(context.Context) ([]StoredSMS, error)    { return nil, nil }
-func (p *plainDevice) ReadMessage(context.Context, string, int) (StoredSMS, error) {
-	return StoredSMS{}, nil
+func (p *plainDevice) Init(context.Context) error { return nil }
+func (p *plainDevice) Identity(ctx context.Context) (gateway.DeviceIdentity, error) {
+	return p.a.Identity(ctx)
+}
+func (p *plainDevice) Health(context.Context) (gateway.DeviceHealth, error) {
+	return gateway.DeviceHealth{}, nil
+}
+func (p *plainDevice) SendPDU(context.Context, int, string) (int, error)         { return 0, nil }
+func (p *plainDevice) ListMessages(context.Context) ([]gateway.StoredSMS, error) { return nil, nil }
+func (p *plainDevice) ReadMessage(context.Context, string, int) (gateway.StoredSMS, error) {
+	return gateway.StoredSMS{}, nil
 }
 func (p *plainDevice) DeleteMessage(context.Context, string, int) error { return nil }
-func (p *plainDevice) Events() <-chan DeviceEvent                       { return nil }
+func (p *plainDevice) Events() <-chan gateway.DeviceEvent               { return nil }
 func (p *plainDevice) Done() <-chan struct{}                            { return nil }
 func (p *plainDevice) Close() error                                     { return nil }

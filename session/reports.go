@@ -1,4 +1,4 @@
-package gateway
+package session
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/pdu"
 )
 
@@ -18,7 +19,7 @@ func (r *receiver) report(ctx context.Context, imei string, m *pdu.Message) erro
 	if m.Status == nil {
 		return fmt.Errorf("status report without TP-ST")
 	}
-	rep := Report{
+	rep := gateway.Report{
 		Modem:     imei,
 		MR:        m.MR,
 		Recipient: m.Recipient.Number,
@@ -28,7 +29,7 @@ func (r *receiver) report(ctx context.Context, imei string, m *pdu.Message) erro
 		Window:    r.window,
 	}
 	msg, err := r.store.ApplyReport(ctx, rep)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, gateway.ErrNotFound) {
 		return &unmatchedError{report: m}
 	}
 	if err != nil {
@@ -36,9 +37,6 @@ func (r *receiver) report(ctx context.Context, imei string, m *pdu.Message) erro
 	}
 	r.log.Debug("status report applied", "modem", imei, "mr", rep.MR, "message_id", msg.ID,
 		"report_class", rep.Class, "status", string(msg.Status))
-	if r.onReport != nil {
-		r.onReport(ctx, msg)
-	}
 	return nil
 }
 
@@ -83,7 +81,7 @@ func (u *unmatchedReports) C() <-chan time.Time { return u.timer.C }
 func (u *unmatchedReports) hold(e *unmatchedError, now time.Time, log *slog.Logger, imei string) {
 	if e.tries >= len(reportRetries) {
 		log.Debug("status report matches no part", "modem", imei, "mr", e.report.MR,
-			"recipient", MaskNumber(e.report.Recipient.Number), "status", int(e.report.Status.Code))
+			"recipient", gateway.MaskNumber(e.report.Recipient.Number), "status", int(e.report.Status.Code))
 		return
 	}
 	e.next = now.Add(reportRetries[e.tries])

@@ -1,15 +1,16 @@
-package gateway_test
+package dispatch_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/pdu"
 	"github.com/simgate/simgate/store"
 )
@@ -153,45 +154,12 @@ func (d *sendDev) Events() <-chan gateway.DeviceEvent               { return d.e
 func (d *sendDev) Done() <-chan struct{}                            { return d.done }
 func (d *sendDev) Close() error                                     { d.unplug(); return nil }
 
-// manualClock is a Clock that moves only when told.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// mustOpenStore opens a real SQLite store in a temp dir, closed at cleanup.
-func mustOpenStore(t testing.TB) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "simgate.db"), nil)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("store Close: %v", err)
-		}
-	})
-	return st
-}
-
 // rig is a Dispatcher and a Service sharing one store.
 type rig struct {
 	t     testing.TB
 	st    *store.Store
 	svc   *gateway.Service
-	d     *gateway.Dispatcher
+	d     *dispatch.Dispatcher
 	clock gateway.Clock
 
 	stop    context.CancelFunc
@@ -199,7 +167,7 @@ type rig struct {
 }
 
 type rigOptions struct {
-	dispatcher gateway.DispatcherConfig
+	dispatcher dispatch.Config
 	service    gateway.ServiceConfig
 	clock      gateway.Clock // nil: the system clock (fake in a bubble)
 	noRun      bool          // do not start Dispatcher.Run
@@ -209,12 +177,12 @@ type rigOptions struct {
 // (registered after the store's, so it runs first).
 func newRig(t testing.TB, o rigOptions) *rig {
 	t.Helper()
-	st := mustOpenStore(t)
+	st := testkit.OpenStore(t)
 	clock := o.clock
 	if clock == nil {
 		clock = gateway.SystemClock{}
 	}
-	d := gateway.NewDispatcher(o.dispatcher, st, clock, nil)
+	d := dispatch.New(o.dispatcher, st, clock, nil)
 	r := &rig{
 		t:     t,
 		st:    st,

@@ -1,4 +1,4 @@
-package gateway
+package session
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/pdu"
 )
 
@@ -17,12 +18,10 @@ import (
 // and SMS-STATUS-REPORTs onto the parts they answer. It tells its caller
 // when a PDU is safe to delete from the modem: only once it is committed.
 type receiver struct {
-	store     Store
-	clock     Clock
-	log       *slog.Logger
-	window    time.Duration // how far back a report looks for its part
-	onInbound func(context.Context, *InboundMessage)
-	onReport  func(context.Context, *Message)
+	store  gateway.Store
+	clock  gateway.Clock
+	log    *slog.Logger
+	window time.Duration // how far back a report looks for its part
 }
 
 // pduError is a received PDU that does not decode. The PDU stays in the
@@ -49,7 +48,7 @@ func (e *pduError) Unwrap() error { return e.Err }
 // and stays. err is a *pduError for a PDU that does not decode, an
 // *unmatchedError for a status report that matched no part (deletable), or
 // a store error.
-func (r *receiver) handle(ctx context.Context, imei string, sms StoredSMS) (deletable bool, err error) {
+func (r *receiver) handle(ctx context.Context, imei string, sms gateway.StoredSMS) (deletable bool, err error) {
 	m, err := pdu.Decode(sms.PDU)
 	if err != nil {
 		return false, &pduError{Mem: sms.Mem, Index: sms.Index, Err: err}
@@ -79,7 +78,7 @@ func (r *receiver) handle(ctx context.Context, imei string, sms StoredSMS) (dele
 // and a set whose parts straddle a restart still joins from the store.
 func (r *receiver) deliver(ctx context.Context, imei, hexPDU string, m *pdu.Message) error {
 	now := r.clock.Now()
-	p := InboundPart{
+	p := gateway.InboundPart{
 		Modem:      imei,
 		From:       m.From.Number,
 		PDU:        strings.ToUpper(hexPDU),
@@ -99,7 +98,7 @@ func (r *receiver) deliver(ctx context.Context, imei, hexPDU string, m *pdu.Mess
 		// Every held single is a whole message: this one, and any whose
 		// save failed earlier.
 		for _, h := range held {
-			if err := r.saveJoined(ctx, []InboundPart{h}, now); err != nil {
+			if err := r.saveJoined(ctx, []gateway.InboundPart{h}, now); err != nil {
 				return err
 			}
 		}
@@ -107,7 +106,7 @@ func (r *receiver) deliver(ctx context.Context, imei, hexPDU string, m *pdu.Mess
 	}
 	set, ok := completeSet(held, p.Total)
 	if !ok {
-		r.log.Debug("inbound part held", "modem", imei, "from", MaskNumber(p.From),
+		r.log.Debug("inbound part held", "modem", imei, "from", gateway.MaskNumber(p.From),
 			"ref", p.Ref, "part", p.Part, "total", p.Total, "held", len(held))
 		return nil
 	}
@@ -116,15 +115,15 @@ func (r *receiver) deliver(ctx context.Context, imei, hexPDU string, m *pdu.Mess
 
 // completeSet picks parts 1..total from held, the first of each number, and
 // reports whether all are there.
-func completeSet(held []InboundPart, total int) ([]InboundPart, bool) {
-	byPart := make([]*InboundPart, total)
+func completeSet(held []gateway.InboundPart, total int) ([]gateway.InboundPart, bool) {
+	byPart := make([]*gateway.InboundPart, total)
 	for i := range held {
 		n := held[i].Part
 		if n >= 1 && n <= total && byPart[n-1] == nil {
 			byPart[n-1] = &held[i]
 		}
 	}
-	set := make([]InboundPart, 0, total)
+	set := make([]gateway.InboundPart, 0, total)
 	for _, p := range byPart {
 		if p == nil {
 			return nil, false
@@ -137,7 +136,7 @@ func completeSet(held []InboundPart, total int) ([]InboundPart, bool) {
 // saveJoined joins a complete set (in part order) with a fresh Reassembler,
 // so that a character the sender split between parts comes out whole, and
 // commits it.
-func (r *receiver) saveJoined(ctx context.Context, set []InboundPart, now time.Time) error {
+func (r *receiver) saveJoined(ctx context.Context, set []gateway.InboundPart, now time.Time) error {
 	ra := pdu.NewReassembler(0)
 	var whole *pdu.Message
 	for _, p := range set {
@@ -154,8 +153,8 @@ func (r *receiver) saveJoined(ctx context.Context, set []InboundPart, now time.T
 		return fmt.Errorf("join inbound parts: %d parts did not make a message", len(set))
 	}
 	first := set[0]
-	in := &InboundMessage{
-		ID:         NewID("in_", now),
+	in := &gateway.InboundMessage{
+		ID:         gateway.NewID("in_", now),
 		Modem:      first.Modem,
 		From:       first.From,
 		Text:       whole.Text,
@@ -166,7 +165,7 @@ func (r *receiver) saveJoined(ctx context.Context, set []InboundPart, now time.T
 	return r.save(ctx, in, set)
 }
 
-func (r *receiver) save(ctx context.Context, in *InboundMessage, set []InboundPart) error {
+func (r *receiver) save(ctx context.Context, in *gateway.InboundMessage, set []gateway.InboundPart) error {
 	ids := make([]int64, len(set))
 	for i, p := range set {
 		ids[i] = p.ID
@@ -174,11 +173,8 @@ func (r *receiver) save(ctx context.Context, in *InboundMessage, set []InboundPa
 	if err := r.store.SaveInbound(ctx, in, ids); err != nil {
 		return fmt.Errorf("save inbound: %w", err)
 	}
-	r.log.Info("sms received", "id", in.ID, "modem", in.Modem, "from", MaskNumber(in.From),
+	r.log.Info("sms received", "id", in.ID, "modem", in.Modem, "from", gateway.MaskNumber(in.From),
 		"parts", in.Parts, "missing", in.Missing)
-	if r.onInbound != nil {
-		r.onInbound(ctx, in)
-	}
 	return nil
 }
 
@@ -193,7 +189,7 @@ func (r *receiver) flushStale(ctx context.Context, before time.Time) (int, error
 		modem, from         string
 		ref, total, refBits int
 	}
-	sets := map[setKey][]InboundPart{}
+	sets := map[setKey][]gateway.InboundPart{}
 	var order []setKey
 	for _, p := range parts {
 		k := setKey{p.Modem, p.From, p.Ref, p.Total, p.RefBits}
@@ -215,8 +211,8 @@ func (r *receiver) flushStale(ctx context.Context, before time.Time) (int, error
 	return saved, errors.Join(errs...)
 }
 
-func (r *receiver) saveIncomplete(ctx context.Context, set []InboundPart, total int) error {
-	slices.SortStableFunc(set, func(a, b InboundPart) int { return cmp.Compare(a.Part, b.Part) })
+func (r *receiver) saveIncomplete(ctx context.Context, set []gateway.InboundPart, total int) error {
+	slices.SortStableFunc(set, func(a, b gateway.InboundPart) int { return cmp.Compare(a.Part, b.Part) })
 	var (
 		text     strings.Builder
 		seen     = map[int]bool{}
@@ -239,8 +235,8 @@ func (r *receiver) saveIncomplete(ctx context.Context, set []InboundPart, total 
 	if total < len(seen) {
 		total = len(seen)
 	}
-	in := &InboundMessage{
-		ID:         NewID("in_", r.clock.Now()),
+	in := &gateway.InboundMessage{
+		ID:         gateway.NewID("in_", r.clock.Now()),
 		Modem:      set[0].Modem,
 		From:       set[0].From,
 		Text:       text.String(),

@@ -1,4 +1,4 @@
-package gateway
+package otp
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/pdu"
 )
 
@@ -46,7 +47,7 @@ type otpTemplates struct {
 // newOTPTemplates checks every SMS template: it must hold {code} and, with
 // the longest code and the app name, fit one segment, leaving room for the
 // optional auto-fill lines when they are asked for (checked per request).
-func newOTPTemplates(cfg OTPConfig) (*otpTemplates, error) {
+func newOTPTemplates(cfg Config) (*otpTemplates, error) {
 	t := &otpTemplates{texts: map[string]map[string]string{}, defaultLocale: cfg.DefaultLocale}
 	for name, locales := range cfg.Templates {
 		t.texts[name] = map[string]string{}
@@ -114,7 +115,7 @@ func (t *otpTemplates) resolve(name, locale string) (string, string, error) {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		return "", "", &ValidationError{Field: "template", Reason: fmt.Sprintf("is %q; this gateway has %s", name, strings.Join(names, ", "))}
+		return "", "", &gateway.ValidationError{Field: "template", Reason: fmt.Sprintf("is %q; this gateway has %s", name, strings.Join(names, ", "))}
 	}
 	loc := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(locale), "_", "-"))
 	if _, ok := locales[loc]; ok {
@@ -154,7 +155,7 @@ func (t *otpTemplates) sms(name, locale, code, app string, ttl time.Duration, do
 		if domain == "" {
 			field = "app_hash"
 		}
-		return "", &ValidationError{Field: field, Reason: "makes the code's SMS longer than one segment; use a shorter domain or template"}
+		return "", &gateway.ValidationError{Field: field, Reason: "makes the code's SMS longer than one segment; use a shorter domain or template"}
 	}
 	return out, nil
 }
@@ -168,17 +169,17 @@ type emailData struct {
 }
 
 // email renders the three parts of a code's email.
-func (t *otpTemplates) email(code, app string, ttl time.Duration) (Mail, error) {
+func (t *otpTemplates) email(code, app string, ttl time.Duration) (gateway.Mail, error) {
 	d := emailData{Code: code, App: app, Minutes: minutes(ttl)}
 	var subj, text, html bytes.Buffer
 	if err := t.subject.Execute(&subj, d); err != nil {
-		return Mail{}, fmt.Errorf("otp email subject: %w", err)
+		return gateway.Mail{}, fmt.Errorf("otp email subject: %w", err)
 	}
 	if err := t.text.Execute(&text, d); err != nil {
-		return Mail{}, fmt.Errorf("otp email text: %w", err)
+		return gateway.Mail{}, fmt.Errorf("otp email text: %w", err)
 	}
 	if err := t.html.Execute(&html, d); err != nil {
-		return Mail{}, fmt.Errorf("otp email html: %w", err)
+		return gateway.Mail{}, fmt.Errorf("otp email html: %w", err)
 	}
-	return Mail{Subject: strings.TrimSpace(subj.String()), Text: text.String(), HTML: html.String()}, nil
+	return gateway.Mail{Subject: strings.TrimSpace(subj.String()), Text: text.String(), HTML: html.String()}, nil
 }

@@ -1,4 +1,4 @@
-package gateway
+package session
 
 import (
 	"context"
@@ -9,21 +9,21 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/simgate/simgate/gateway"
 )
 
-// Attacher is what the supervisor needs of the Dispatcher: a send worker
+// Attacher is what the supervisor needs of the dispatcher: a send worker
 // for every modem that is up. Attach starts (or replaces) the worker of a
 // modem; Detach stops it and returns once it has.
 type Attacher interface {
-	Attach(imei string, dev Device, limits ModemLimits)
+	Attach(imei string, dev gateway.Device, limits gateway.ModemLimits)
 	Detach(imei string)
 }
 
-var _ Attacher = (*Dispatcher)(nil)
-
 // SupervisorConfig tunes a Supervisor. The zero value discovers nothing:
 // set Ports or Discover.
-type SupervisorConfig struct {
+type Config struct {
 	// Ports are serial ports to keep a modem open on, each retried forever.
 	Ports []string
 	// Discover lists the ports that answer AT, used when Ports is empty;
@@ -44,7 +44,7 @@ type SupervisorConfig struct {
 	// state is error rather than offline (default 3).
 	ErrorAfter int
 	// Limits gives a modem's send limits by IMEI; nil means none.
-	Limits func(imei string) ModemLimits
+	Limits func(imei string) gateway.ModemLimits
 	// ReportWindow is how far back a status report looks for its part
 	// (default 72 h; TP-MR wraps at 256).
 	ReportWindow time.Duration
@@ -52,14 +52,6 @@ type SupervisorConfig struct {
 	// rest before what arrived is saved with Missing set (default 24 h);
 	// they are checked every StaleEvery (default 10 min).
 	StaleAfter, StaleEvery time.Duration
-
-	// OnInbound, OnReport and OnModem, when set, are called after an SMS is
-	// committed, after a status report changed a message, and after a
-	// modem's state changed. They run on the modem's goroutine: they must
-	// not block.
-	OnInbound func(ctx context.Context, m *InboundMessage)
-	OnReport  func(ctx context.Context, m *Message)
-	OnModem   func(ctx context.Context, m ModemInfo)
 }
 
 // Supervisor keeps the modems open: one goroutine per port opens the
@@ -67,27 +59,27 @@ type SupervisorConfig struct {
 // commits what it receives, polls its health, and reopens it with backoff
 // when it goes away.
 type Supervisor struct {
-	cfg    SupervisorConfig
-	store  Store
+	cfg    Config
+	store  gateway.Store
 	d      Attacher
-	open   Opener
-	clock  Clock
+	open   gateway.Opener
+	clock  gateway.Clock
 	log    *slog.Logger
 	recv   *receiver
-	limits func(string) ModemLimits
+	limits func(string) gateway.ModemLimits
 
 	mu     sync.Mutex
 	active map[string]string // IMEI → port of the session that holds it
 }
 
 // NewSupervisor returns a Supervisor; Run starts it. d is normally the
-// *Dispatcher; a nil logger discards.
-func NewSupervisor(cfg SupervisorConfig, store Store, d Attacher, open Opener, clock Clock, logger *slog.Logger) *Supervisor {
+// *dispatch.Dispatcher; a nil logger discards.
+func New(cfg Config, store gateway.Store, d Attacher, open gateway.Opener, clock gateway.Clock, logger *slog.Logger) *Supervisor {
 	if store == nil || d == nil || open == nil {
 		panic("gateway: NewSupervisor needs a store, a dispatcher and an opener")
 	}
 	if clock == nil {
-		clock = SystemClock{}
+		clock = gateway.SystemClock{}
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,7 +96,7 @@ func NewSupervisor(cfg SupervisorConfig, store Store, d Attacher, open Opener, c
 	}
 	limits := cfg.Limits
 	if limits == nil {
-		limits = func(string) ModemLimits { return ModemLimits{} }
+		limits = func(string) gateway.ModemLimits { return gateway.ModemLimits{} }
 	}
 	return &Supervisor{
 		cfg:    cfg,
@@ -116,12 +108,10 @@ func NewSupervisor(cfg SupervisorConfig, store Store, d Attacher, open Opener, c
 		limits: limits,
 		active: map[string]string{},
 		recv: &receiver{
-			store:     store,
-			clock:     clock,
-			log:       logger,
-			window:    cfg.ReportWindow,
-			onInbound: cfg.OnInbound,
-			onReport:  cfg.OnReport,
+			store:  store,
+			clock:  clock,
+			log:    logger,
+			window: cfg.ReportWindow,
 		},
 	}
 }
@@ -218,9 +208,9 @@ func (s *Supervisor) staleLoop(ctx context.Context) {
 // portState is what one port's goroutine remembers between sessions.
 type portState struct {
 	port     string
-	info     ModemInfo // last known; IMEI "" until a modem answered
-	failures int       // sessions in a row that never got the modem up
-	attempt  int       // backoff exponent
+	info     gateway.ModemInfo // last known; IMEI "" until a modem answered
+	failures int               // sessions in a row that never got the modem up
+	attempt  int               // backoff exponent
 	limit    *logLimiter
 }
 
@@ -281,20 +271,20 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed bool) {
 	dev, err := s.open(ctx, p.port)
 	if err != nil {
-		s.sessionFailed(ctx, p, ModemOffline, fmt.Errorf("open: %w", err))
+		s.sessionFailed(ctx, p, gateway.ModemOffline, fmt.Errorf("open: %w", err))
 		return false, true
 	}
 	defer dev.Close()
 
 	if err := dev.Init(ctx); err != nil {
-		state := ModemOffline
+		state := gateway.ModemOffline
 		switch {
-		case errors.Is(err, ErrNoSIM):
-			state = ModemNoSIM
-		case errors.Is(err, ErrPINRequired), errors.Is(err, ErrPUKRequired):
-			state = ModemPINRequired
+		case errors.Is(err, gateway.ErrNoSIM):
+			state = gateway.ModemNoSIM
+		case errors.Is(err, gateway.ErrPINRequired), errors.Is(err, gateway.ErrPUKRequired):
+			state = gateway.ModemPINRequired
 		}
-		if state != ModemOffline {
+		if state != gateway.ModemOffline {
 			// The IMEI needs no SIM: record which modem is stuck.
 			if id, idErr := dev.Identity(ctx); idErr == nil && id.IMEI != "" {
 				p.info.Port = p.port
@@ -309,7 +299,7 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 		err = errors.New("modem gave no imei")
 	}
 	if err != nil {
-		s.sessionFailed(ctx, p, ModemOffline, fmt.Errorf("identity: %w", err))
+		s.sessionFailed(ctx, p, gateway.ModemOffline, fmt.Errorf("identity: %w", err))
 		return false, false
 	}
 	if other, ok := s.claim(id.IMEI, p.port); !ok {
@@ -338,10 +328,10 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 	return ss.up, false
 }
 
-func setIdentity(info *ModemInfo, id DeviceIdentity) {
+func setIdentity(info *gateway.ModemInfo, id gateway.DeviceIdentity) {
 	if info.IMEI != "" && info.IMEI != id.IMEI {
 		// Another modem on the same port: nothing else carries over.
-		*info = ModemInfo{Port: info.Port}
+		*info = gateway.ModemInfo{Port: info.Port}
 	}
 	info.IMEI = id.IMEI
 	info.Manufacturer, info.Model, info.Revision = id.Manufacturer, id.Model, id.Revision
@@ -349,13 +339,13 @@ func setIdentity(info *ModemInfo, id DeviceIdentity) {
 }
 
 // sessionFailed records a session that never got the modem up.
-func (s *Supervisor) sessionFailed(ctx context.Context, p *portState, state ModemState, err error) {
+func (s *Supervisor) sessionFailed(ctx context.Context, p *portState, state gateway.ModemState, err error) {
 	if ctx.Err() != nil {
 		return
 	}
 	p.failures++
-	if state == ModemOffline && p.failures >= s.cfg.ErrorAfter {
-		state = ModemError
+	if state == gateway.ModemOffline && p.failures >= s.cfg.ErrorAfter {
+		state = gateway.ModemError
 	}
 	p.limit.log(s.log, string(state)+err.Error(), "modem not usable",
 		"port", p.port, "modem", p.info.IMEI, "state", string(state), "failures", p.failures, "err", err)
@@ -390,8 +380,8 @@ func (s *Supervisor) release(imei, port string) {
 
 // upsert records info unless another port's session holds the IMEI (the
 // modem moved there): the holder's view wins. A state change is logged at
-// info and reported to OnModem.
-func (s *Supervisor) upsert(ctx context.Context, port string, info ModemInfo, prev ModemState) {
+// info; the store appends its event.
+func (s *Supervisor) upsert(ctx context.Context, port string, info gateway.ModemInfo, prev gateway.ModemState) {
 	s.mu.Lock()
 	holder, held := s.active[info.IMEI]
 	if held && holder != port {
@@ -413,20 +403,17 @@ func (s *Supervisor) upsert(ctx context.Context, port string, info ModemInfo, pr
 		if prev != "" {
 			args = append(args, "was", string(prev))
 		}
-		if info.LastError != "" && info.State != ModemOnline {
+		if info.LastError != "" && info.State != gateway.ModemOnline {
 			args = append(args, "err", info.LastError)
 		}
 		s.log.Info("modem state", args...)
-		if s.cfg.OnModem != nil {
-			s.cfg.OnModem(ctx, info)
-		}
 	}
 }
 
 // logLimiter keeps a failing modem from filling the log: the same key is
 // logged at warn at most once a minute, in between at debug.
 type logLimiter struct {
-	clock Clock
+	clock gateway.Clock
 	mu    sync.Mutex
 	last  map[string]time.Time
 }
@@ -436,7 +423,7 @@ const (
 	maxLogKeys = 64
 )
 
-func newLogLimiter(c Clock) *logLimiter {
+func newLogLimiter(c gateway.Clock) *logLimiter {
 	return &logLimiter{clock: c, last: map[string]time.Time{}}
 }
 
@@ -463,8 +450,8 @@ func (l *logLimiter) log(log *slog.Logger, key, msg string, args ...any) {
 type modemSession struct {
 	s         *Supervisor
 	p         *portState
-	dev       Device
-	info      ModemInfo
+	dev       gateway.Device
+	info      gateway.ModemInfo
 	up        bool // identified, recorded and serving events
 	attached  bool // handed to the dispatcher
 	unmatched *unmatchedReports
@@ -498,10 +485,10 @@ func (ss *modemSession) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ss.dev.Done():
-			return ErrDeviceGone
+			return gateway.ErrDeviceGone
 		case ev, ok := <-ss.dev.Events():
 			if !ok {
-				return ErrDeviceGone
+				return gateway.ErrDeviceGone
 			}
 			if err := ss.event(ctx, ev); err != nil {
 				return err
@@ -514,24 +501,24 @@ func (ss *modemSession) run(ctx context.Context) error {
 	}
 }
 
-func gone(err error) bool { return errors.Is(err, ErrDeviceGone) }
+func gone(err error) bool { return errors.Is(err, gateway.ErrDeviceGone) }
 
-func (ss *modemSession) event(ctx context.Context, ev DeviceEvent) error {
+func (ss *modemSession) event(ctx context.Context, ev gateway.DeviceEvent) error {
 	switch ev.Kind {
-	case EventSMSStored, EventReportStored:
+	case gateway.EventSMSStored, gateway.EventReportStored:
 		sms, err := ss.dev.ReadMessage(ctx, ev.Mem, ev.Index)
 		if err != nil {
 			return ss.deviceErr(ctx, "read stored sms", err)
 		}
 		return ss.process(ctx, sms)
-	case EventSMS, EventReport:
+	case gateway.EventSMS, gateway.EventReport:
 		// Routed directly and already acknowledged: there is no copy to
 		// delete, so a failed commit loses it (the modem is set up for
 		// +CMTI/+CDSI to avoid exactly that).
-		return ss.process(ctx, StoredSMS{PDU: ev.PDU})
-	case EventRegistration:
+		return ss.process(ctx, gateway.StoredSMS{PDU: ev.PDU})
+	case gateway.EventRegistration:
 		return ss.refresh(ctx)
-	case EventReset:
+	case gateway.EventReset:
 		ss.s.log.Info("modem reset, initialising again", "modem", ss.info.IMEI, "port", ss.p.port)
 		if err := ss.dev.Init(ctx); err != nil {
 			return fmt.Errorf("init after reset: %w", err)
@@ -563,7 +550,7 @@ func (ss *modemSession) catchUp(ctx context.Context) error {
 
 // process commits one received PDU and then, only then, deletes the
 // modem's copy. It returns an error only when the modem is gone.
-func (ss *modemSession) process(ctx context.Context, sms StoredSMS) error {
+func (ss *modemSession) process(ctx context.Context, sms gateway.StoredSMS) error {
 	s := ss.s
 	deletable, err := s.recv.handle(ctx, ss.info.IMEI, sms)
 	var (
@@ -642,7 +629,7 @@ func (ss *modemSession) refresh(ctx context.Context) error {
 // count against the message, while detached its unpinned messages go to
 // other modems and its pinned ones wait.
 func (ss *modemSession) attach() {
-	online := ss.info.State == ModemOnline
+	online := ss.info.State == gateway.ModemOnline
 	switch {
 	case online && !ss.attached:
 		ss.s.d.Attach(ss.info.IMEI, ss.dev, ss.s.limits(ss.info.IMEI))
@@ -652,14 +639,14 @@ func (ss *modemSession) attach() {
 	ss.attached = online
 }
 
-func (ss *modemSession) applyHealth(h DeviceHealth, err error) {
+func (ss *modemSession) applyHealth(h gateway.DeviceHealth, err error) {
 	ss.info.Operator = h.Operator
 	ss.info.Registration = h.Registration
 	ss.info.Roaming = h.Roaming
 	ss.info.CSQ, ss.info.DBM, ss.info.Bars, ss.info.SignalKnown = h.CSQ, h.DBM, h.Bars, h.SignalKnown
-	ss.info.State = ModemNotRegistered
+	ss.info.State = gateway.ModemNotRegistered
 	if h.Registered {
-		ss.info.State = ModemOnline
+		ss.info.State = gateway.ModemOnline
 	}
 	now := ss.s.clock.Now()
 	if err != nil {
@@ -679,7 +666,7 @@ func (ss *modemSession) noteError(ctx context.Context, err error) {
 func (ss *modemSession) offline(ctx context.Context, err error) {
 	prev := ss.info.State
 	now := ss.s.clock.Now()
-	ss.info.State = ModemOffline
+	ss.info.State = gateway.ModemOffline
 	if err != nil {
 		ss.info.LastError, ss.info.LastErrorAt = err.Error(), now
 	}

@@ -1,4 +1,4 @@
-package gateway_test
+package dispatch_test
 
 import (
 	"context"
@@ -7,23 +7,9 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
-	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/modem/modemsim"
-	"github.com/simgate/simgate/modemdev"
 )
-
-// mustSimDevice connects the real driver to a virtual modem over an
-// in-memory line and adapts it, as the supervisor would.
-func mustSimDevice(t *testing.T, ctx context.Context, sim *modemsim.Modem) gateway.Device {
-	t.Helper()
-	m := modem.New(sim.Pipe(ctx), modem.Config{})
-	if err := m.Init(ctx); err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	dev := modemdev.New(m)
-	t.Cleanup(func() { dev.Close() })
-	return dev
-}
 
 // TestDispatcher_VirtualNetwork runs the dispatcher with the real driver on
 // two virtual modems: texts arrive whole, a refused number fails with the
@@ -44,7 +30,7 @@ func TestDispatcher_VirtualNetwork(t *testing.T) {
 		if err := r.st.UpsertModem(ctx, gateway.ModemInfo{IMEI: sim.IMEI(), State: gateway.ModemOnline}); err != nil {
 			t.Fatal(err)
 		}
-		r.d.Attach(sim.IMEI(), mustSimDevice(t, ctx, sim), gateway.ModemLimits{})
+		r.d.Attach(sim.IMEI(), testkit.SimDevice(t, ctx, sim), gateway.ModemLimits{})
 	}
 
 	texts := map[string]string{

@@ -1,4 +1,4 @@
-package gateway
+package dispatch
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 func TestJudge(t *testing.T) {
-	devErr := func(c ErrorClass, code int) error {
-		return fmt.Errorf("send pdu: %w", &DeviceError{Class: c, Code: code, Err: errors.New("+CMS ERROR")})
+	devErr := func(c gateway.ErrorClass, code int) error {
+		return fmt.Errorf("send pdu: %w", &gateway.DeviceError{Class: c, Code: code, Err: errors.New("+CMS ERROR")})
 	}
 	tests := []struct {
 		name  string
@@ -18,13 +20,13 @@ func TestJudge(t *testing.T) {
 		v     verdict
 		pause bool
 	}{
-		{"permanent", devErr(ClassPermanent, 1), verdictFail, false},
-		{"bad pdu", devErr(ClassBadPDU, 304), verdictFail, false},
-		{"transient", devErr(ClassTransient, 42), verdictRetry, false},
-		{"modem state", devErr(ClassModemState, 314), verdictModem, true},
-		{"unknown class", devErr(ClassUnknown, 515), verdictRetry, false},
-		{"gone", fmt.Errorf("write: %w", ErrDeviceGone), verdictGone, false},
-		{"gone wins over its class", &DeviceError{Class: ClassTransient, Err: ErrDeviceGone}, verdictGone, false},
+		{"permanent", devErr(gateway.ClassPermanent, 1), verdictFail, false},
+		{"bad pdu", devErr(gateway.ClassBadPDU, 304), verdictFail, false},
+		{"transient", devErr(gateway.ClassTransient, 42), verdictRetry, false},
+		{"modem state", devErr(gateway.ClassModemState, 314), verdictModem, true},
+		{"unknown class", devErr(gateway.ClassUnknown, 515), verdictRetry, false},
+		{"gone", fmt.Errorf("write: %w", gateway.ErrDeviceGone), verdictGone, false},
+		{"gone wins over its class", &gateway.DeviceError{Class: gateway.ClassTransient, Err: gateway.ErrDeviceGone}, verdictGone, false},
 		{"timeout", fmt.Errorf("send pdu: %w", context.DeadlineExceeded), verdictRetry, true},
 		{"plain", errors.New("what"), verdictRetry, true},
 	}
@@ -60,10 +62,10 @@ func TestReasonOf(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"numeric CMS", fmt.Errorf("send pdu: AT+CMGS=21: %w", &DeviceError{Class: ClassPermanent, Code: 1, Err: errors.New("+CMS ERROR: 1")}), "+CMS ERROR: 1 (unassigned number)"},
-		{"verbose CMS kept", &DeviceError{Class: ClassTransient, Code: 42, Err: fmt.Errorf("at: %w", errors.New("+CMS ERROR: 42 (Congestion)"))}, "+CMS ERROR: 42 (Congestion)"},
-		{"unknown code", &DeviceError{Class: ClassUnknown, Code: 777, Err: errors.New("+CMS ERROR: 777")}, "+CMS ERROR: 777"},
-		{"CME", &DeviceError{Class: ClassModemState, Code: 10, Err: fmt.Errorf("x: %w", errors.New("+CME ERROR: 10"))}, "+CME ERROR: 10"},
+		{"numeric CMS", fmt.Errorf("send pdu: AT+CMGS=21: %w", &gateway.DeviceError{Class: gateway.ClassPermanent, Code: 1, Err: errors.New("+CMS ERROR: 1")}), "+CMS ERROR: 1 (unassigned number)"},
+		{"verbose CMS kept", &gateway.DeviceError{Class: gateway.ClassTransient, Code: 42, Err: fmt.Errorf("at: %w", errors.New("+CMS ERROR: 42 (Congestion)"))}, "+CMS ERROR: 42 (Congestion)"},
+		{"unknown code", &gateway.DeviceError{Class: gateway.ClassUnknown, Code: 777, Err: errors.New("+CMS ERROR: 777")}, "+CMS ERROR: 777"},
+		{"CME", &gateway.DeviceError{Class: gateway.ClassModemState, Code: 10, Err: fmt.Errorf("x: %w", errors.New("+CME ERROR: 10"))}, "+CME ERROR: 10"},
 		{"other keeps context", fmt.Errorf("send pdu: %w", errors.New("timeout")), "send pdu: timeout"},
 	}
 	for _, tt := range tests {

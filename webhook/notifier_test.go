@@ -1,4 +1,4 @@
-package gateway_test
+package webhook_test
 
 import (
 	"context"
@@ -11,15 +11,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/otp"
 	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/webhook"
 )
 
 // hit is one request a receiver got.
@@ -92,14 +97,14 @@ type notifierRig struct {
 	t     *testing.T
 	path  string
 	st    *store.Store
-	clock *manualClock
-	n     *gateway.Notifier
+	clock *testkit.Clock
+	n     *webhook.Notifier
 	stop  func()
 }
 
 func newNotifierRig(t *testing.T) *notifierRig {
 	t.Helper()
-	r := &notifierRig{t: t, path: filepath.Join(t.TempDir(), "simgate.db"), clock: &manualClock{now: time.Now()}}
+	r := &notifierRig{t: t, path: filepath.Join(t.TempDir(), "simgate.db"), clock: testkit.NewClock(time.Now())}
 	r.open()
 	t.Cleanup(func() { r.close() })
 	return r
@@ -111,7 +116,7 @@ func (r *notifierRig) open() {
 		r.t.Fatal(err)
 	}
 	r.st = st
-	r.n = gateway.NewNotifier(gateway.NotifierConfig{PollEvery: 5 * time.Millisecond, Timeout: 5 * time.Second}, st, r.clock, nil)
+	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, Timeout: 5 * time.Second}, st, r.clock, nil)
 }
 
 // run starts the Notifier until close.
@@ -152,8 +157,12 @@ func (r *notifierRig) endpoint(url string, events ...string) gateway.WebhookEndp
 
 func (r *notifierRig) notify(event string, data any) {
 	r.t.Helper()
-	if err := r.n.Notify(context.Background(), event, data); err != nil {
-		r.t.Fatalf("Notify(%s): %v", event, err)
+	ev, err := gateway.NewEvent(event, "subject", data, r.clock.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.st.AppendEvent(context.Background(), ev); err != nil {
+		r.t.Fatalf("AppendEvent(%s): %v", event, err)
 	}
 }
 
@@ -195,8 +204,8 @@ func TestNotifier_SignedAndDeliveredOnce(t *testing.T) {
 		t.Fatalf("receiver got %d requests, want 1", len(hits))
 	}
 	verify(t, ep.Secret, hits[0])
-	if got := hits[0].header.Get("webhook-id"); got != row.ID {
-		t.Errorf("webhook-id = %q, want the outbox row's %q", got, row.ID)
+	if got := hits[0].header.Get("webhook-id"); got != row.EventID {
+		t.Errorf("webhook-id = %q, want the event's %q", got, row.EventID)
 	}
 	var body struct {
 		Type      string
@@ -262,7 +271,7 @@ func TestNotifier_RetryWithBackoff(t *testing.T) {
 
 func TestNotifier_GivesUp(t *testing.T) {
 	r := newNotifierRig(t)
-	r.n = gateway.NewNotifier(gateway.NotifierConfig{PollEvery: 5 * time.Millisecond, GiveUpAfter: 10 * time.Second}, r.st, r.clock, nil)
+	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, GiveUpAfter: 10 * time.Second}, r.st, r.clock, nil)
 	rcv := newReceiver(t, always(http.StatusServiceUnavailable))
 	ep := r.endpoint(rcv.URL, gateway.EventModemOffline)
 	r.run()
@@ -324,7 +333,7 @@ func TestNotifier_DurableAcrossRestart(t *testing.T) {
 	r.run()
 	row := r.waitRow(ep.ID, "delivered", func(d gateway.WebhookDelivery) bool { return d.Status == gateway.WebhookDelivered })
 	hits := rcv.all()
-	if len(hits) != 1 || hits[0].header.Get("webhook-id") != row.ID {
+	if len(hits) != 1 || hits[0].header.Get("webhook-id") != row.EventID {
 		t.Fatalf("after restart: %d requests", len(hits))
 	}
 	verify(t, ep.Secret, hits[0])
@@ -337,23 +346,23 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, filepath.Join(dir, "simgate.db"), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	key, err := gateway.LoadOTPKey(filepath.Join(dir, "otp.key"))
+	key, err := otp.LoadKey(filepath.Join(dir, "otp.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &manualClock{now: time.Now()}
-	n := gateway.NewNotifier(gateway.NotifierConfig{PollEvery: 5 * time.Millisecond}, st, clock, logger)
-	sealed := gateway.SealedStore(st, key)
-	d := gateway.NewDispatcher(gateway.DispatcherConfig{OnFinished: n.MessageFinished}, sealed, clock, logger)
+	clock := testkit.NewClock(time.Now())
+	n := webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond}, st, clock, logger)
+	sealed := otp.SealedStore(st, key)
+	d := dispatch.New(dispatch.Config{}, sealed, clock, logger)
 	svc := gateway.NewService(gateway.ServiceConfig{}, sealed, d, clock, logger)
-	otp, err := gateway.NewOTPService(gateway.OTPConfig{OnApproved: n.OTPApproved}, svc, st, key, nil, clock, logger)
+	otps, err := otp.New(otp.Config{}, svc, st, key, nil, clock, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +375,9 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	network := modemsim.NewNetwork()
 	defer network.Close()
 	mdm, phone := network.AddModem(modemsim.Config{}), network.AddModem(modemsim.Config{})
-	if err := st.UpsertModem(ctx, gateway.ModemInfo{IMEI: mdm.IMEI(), State: gateway.ModemOnline}); err != nil {
+	// The sending modem online, with its number: the store knows its own
+	// line.
+	if err := st.UpsertModem(ctx, gateway.ModemInfo{IMEI: mdm.IMEI(), Number: mdm.Number(), State: gateway.ModemOnline, UpdatedAt: clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -375,12 +386,9 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	go func() { defer wg.Done(); _ = n.Run(ctx) }()
 	defer wg.Wait()
 	defer cancel()
-	d.Attach(mdm.IMEI(), mustSimDevice(t, ctx, mdm), gateway.ModemLimits{})
-	// As the supervisor reports it: the sending modem online, with its
-	// number, so that the Notifier knows its own line.
-	n.ModemChanged(ctx, gateway.ModemInfo{IMEI: mdm.IMEI(), Number: mdm.Number(), State: gateway.ModemOnline})
+	d.Attach(mdm.IMEI(), testkit.SimDevice(t, ctx, mdm), gateway.ModemLimits{})
 
-	v, err := otp.Send(ctx, gateway.OTPRequest{To: phone.Number()})
+	v, err := otps.Send(ctx, otp.Request{To: phone.Number()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,17 +407,33 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	}
 	// The handset is the gateway's own line too (a test of the gateway on
 	// itself, or --sim): the code arrives as inbound SMS.
-	n.InboundReceived(ctx, &gateway.InboundMessage{ID: "in_1", Modem: "350000000000099", From: mdm.Number(), Text: text, ReceivedAt: clock.Now()})
-	if got, err := otp.Check(ctx, v.ID, code); err != nil || got.Status != gateway.OTPApproved {
+	if err := st.SaveInbound(ctx, &gateway.InboundMessage{ID: "in_1", Modem: "350000000000099", From: mdm.Number(), Text: text, Parts: 1, ReceivedAt: clock.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := otps.Check(ctx, v.ID, code); err != nil || got.Status != gateway.OTPApproved {
 		t.Fatalf("Check = %+v, %v", got, err)
 	}
 
-	want := map[string]bool{gateway.EventModemOnline: false, gateway.EventMessageSent: false, gateway.EventSMSReceived: false, gateway.EventOTPApproved: false}
-	for range len(want) {
+	want := map[string]bool{gateway.EventModemOnline: false, gateway.EventMessageQueued: false, gateway.EventMessageSent: false,
+		gateway.EventSMSReceived: false, gateway.EventOTPApproved: false}
+	seen := func() int { // distinct wanted kinds received so far
+		kinds := map[string]bool{}
+		for _, h := range rcv.all() {
+			var body struct{ Type string }
+			if json.Unmarshal(h.body, &body) != nil {
+				continue
+			}
+			if _, ok := want[body.Type]; ok {
+				kinds[body.Type] = true
+			}
+		}
+		return len(kinds)
+	}
+	for deadline := time.After(10 * time.Second); seen() < len(want); {
 		select {
 		case <-rcv.got:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("webhooks received: %d, want %d", len(rcv.all()), len(want))
+		case <-deadline:
+			t.Fatalf("webhooks received: %d, of which %d wanted kinds; want %d", len(rcv.all()), seen(), len(want))
 		}
 	}
 	for _, h := range rcv.all() {
@@ -436,11 +460,15 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	}
 }
 
+// codeRE finds the code in the default template's text.
+var codeRE = regexp.MustCompile(`code is (\d+)`)
+
 func TestNotifier_ModemTransitions(t *testing.T) {
 	r := newNotifierRig(t)
 	rcv := newReceiver(t, always(http.StatusOK))
 	ep := r.endpoint(rcv.URL, gateway.EventModemOnline, gateway.EventModemOffline)
 	ctx := context.Background()
+	r.run()
 	for _, st := range []gateway.ModemState{
 		gateway.ModemOffline, // never online: nothing
 		gateway.ModemOnline,  // modem.online
@@ -449,11 +477,17 @@ func TestNotifier_ModemTransitions(t *testing.T) {
 		gateway.ModemOffline, // still not online: nothing
 		gateway.ModemOnline,  // modem.online
 	} {
-		r.n.ModemChanged(ctx, gateway.ModemInfo{IMEI: "350000000000014", State: st})
+		if err := r.st.UpsertModem(ctx, gateway.ModemInfo{IMEI: "350000000000014", State: st, UpdatedAt: r.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	rows, err := r.st.WebhookDeliveries(ctx, ep.ID)
-	if err != nil {
-		t.Fatal(err)
+	var rows []gateway.WebhookDelivery
+	for deadline := time.Now().Add(10 * time.Second); len(rows) < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // polling the outbox for a state, not timing
+		var err error
+		if rows, err = r.st.WebhookDeliveries(ctx, ep.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var got []string
 	for _, d := range rows {
@@ -507,7 +541,7 @@ func TestValidWebhookURL(t *testing.T) {
 		{"https://example.test/#frag", false},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
-			if err := gateway.ValidWebhookURL(tc.url); (err == nil) != tc.ok {
+			if err := webhook.ValidURL(tc.url); (err == nil) != tc.ok {
 				t.Errorf("ValidWebhookURL(%q) = %v, want ok %v", tc.url, err, tc.ok)
 			}
 		})
@@ -517,7 +551,7 @@ func TestValidWebhookURL(t *testing.T) {
 func BenchmarkSignWebhook(b *testing.B) {
 	body := []byte(`{"type":"message.sent","timestamp":"2026-01-01T00:00:00Z","data":{"id":"msg_01","to":"+14155550101","status":"sent","segments":1}}`)
 	for b.Loop() {
-		if _, err := gateway.SignWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "evt_01", 1700000000, body); err != nil {
+		if _, err := webhook.Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "evt_01", 1700000000, body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package gateway
+package dispatch
 
 import (
 	"context"
@@ -9,11 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/pdu"
 )
 
 // DispatcherConfig tunes a Dispatcher; zero fields take the defaults.
-type DispatcherConfig struct {
+type Config struct {
 	// Lease is how long a claim holds before another worker may take the
 	// message (a crash mid-send); default 2 min, longer than SendTimeout.
 	Lease time.Duration
@@ -32,10 +33,6 @@ type DispatcherConfig struct {
 	// timeouts; default 90 s. Shutdown waits for the part in flight at most
 	// this long.
 	SendTimeout time.Duration
-	// OnFinished, when set, is called after a message is recorded sent or
-	// failed by a worker, with a copy without its text (an OTP's holds the
-	// code). It runs on the worker's goroutine: it must not block.
-	OnFinished func(ctx context.Context, m *Message)
 }
 
 // Defaults of DispatcherConfig.
@@ -53,24 +50,14 @@ var DefaultRetryBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 
 // minTimer keeps a due time in the past from spinning the timer loop.
 const minTimer = time.Millisecond
 
-// ModemLimits are a modem's sending limits: carriers suspend SIMs that send
-// too fast or too much.
-type ModemLimits struct {
-	// SendInterval is the least time between two parts; 0 = none.
-	SendInterval time.Duration
-	// DailyCap is the most parts a modem sends per local calendar day;
-	// 0 = none.
-	DailyCap int
-}
-
 // Dispatcher runs one worker per attached modem. A worker claims the next
 // message its modem may send, sends every part and records the outcome;
 // Wake makes idle workers claim at once. The Supervisor attaches and
 // detaches modems; the Service wakes.
 type Dispatcher struct {
-	cfg   DispatcherConfig
-	store Store
-	clock Clock
+	cfg   Config
+	store gateway.Store
+	clock gateway.Clock
 	log   *slog.Logger
 
 	// ctl serialises Attach and Detach, so that two calls for one IMEI
@@ -89,13 +76,13 @@ type Dispatcher struct {
 }
 
 var (
-	_ Waker     = (*Dispatcher)(nil)
-	_ scheduler = (*Dispatcher)(nil)
+	_ gateway.Waker     = (*Dispatcher)(nil)
+	_ gateway.Scheduler = (*Dispatcher)(nil)
 )
 
 // NewDispatcher returns a Dispatcher; nothing runs until Run. A nil clock or
 // logger means the system clock and a discard logger.
-func NewDispatcher(cfg DispatcherConfig, store Store, clock Clock, logger *slog.Logger) *Dispatcher {
+func New(cfg Config, store gateway.Store, clock gateway.Clock, logger *slog.Logger) *Dispatcher {
 	if store == nil {
 		panic("gateway: NewDispatcher: nil store")
 	}
@@ -122,7 +109,7 @@ func NewDispatcher(cfg DispatcherConfig, store Store, clock Clock, logger *slog.
 	// every part (see send).
 	cfg.SendTimeout = min(cfg.SendTimeout, cfg.Lease/2)
 	if clock == nil {
-		clock = SystemClock{}
+		clock = gateway.SystemClock{}
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -249,7 +236,7 @@ func (d *Dispatcher) WakeAt(t time.Time) {
 
 // Attach starts the worker of modem imei on dev, replacing (after stopping)
 // any worker it had. Attached before Run, the worker starts with Run.
-func (d *Dispatcher) Attach(imei string, dev Device, limits ModemLimits) {
+func (d *Dispatcher) Attach(imei string, dev gateway.Device, limits gateway.ModemLimits) {
 	d.ctl.Lock()
 	defer d.ctl.Unlock()
 	d.detachLocked(imei)
@@ -317,8 +304,8 @@ func (d *Dispatcher) startLocked(w *worker) {
 type worker struct {
 	d      *Dispatcher
 	imei   string
-	dev    Device
-	limits ModemLimits
+	dev    gateway.Device
+	limits gateway.ModemLimits
 	log    *slog.Logger
 
 	wake    chan struct{} // buffered 1: a pending wake-up is never lost
@@ -360,7 +347,7 @@ func (w *worker) run(ctx context.Context) {
 			}
 			continue
 		}
-		m, err := w.d.store.ClaimNext(ctx, Claim{Modem: w.imei, Now: now, Lease: w.d.cfg.Lease})
+		m, err := w.d.store.ClaimNext(ctx, gateway.Claim{Modem: w.imei, Now: now, Lease: w.d.cfg.Lease})
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -424,7 +411,7 @@ func (w *worker) countToday(ctx context.Context, now time.Time) bool {
 	if w.limits.DailyCap <= 0 {
 		return true
 	}
-	day := dayStart(now)
+	day := gateway.DayStart(now)
 	if day.Equal(w.day) {
 		return true
 	}
@@ -441,7 +428,7 @@ func (w *worker) countToday(ctx context.Context, now time.Time) bool {
 
 // send sends every part of m that this modem has not sent yet, recording
 // each MR the moment +CMGS answers, then marks m sent.
-func (w *worker) send(ctx context.Context, m *Message) step {
+func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 	// From here on the bookkeeping must happen even when ctx ends: a part
 	// that went out is recorded, a claim is released.
 	bg := context.WithoutCancel(ctx)
@@ -524,16 +511,15 @@ func (w *worker) send(ctx context.Context, m *Message) step {
 		log.Error("record message sent", "err", err)
 		return stepPause
 	}
-	w.finished(bg, m, StatusSent, "")
 	w.faults = 0
-	log.Debug("message sent", "to", MaskNumber(m.To), "parts", len(m.Parts))
+	log.Debug("message sent", "to", gateway.MaskNumber(m.To), "parts", len(m.Parts))
 	return stepNext
 }
 
 // partsToSend lists the 0-based indexes of the parts imei must send: those
 // without an MR, or all of them when another modem sent some, because a
 // handset joins parts only from one sender and reference.
-func partsToSend(m *Message, imei string) []int {
+func partsToSend(m *gateway.Message, imei string) []int {
 	foreign := false
 	for _, p := range m.Parts {
 		if p.HasMR && p.Modem != imei {
@@ -580,8 +566,8 @@ func (w *worker) pace(ctx context.Context) bool {
 
 // capReached gives m back and pauses the worker until tomorrow: an unpinned
 // message is free for other modems at once, a pinned one waits for the day.
-func (w *worker) capReached(ctx context.Context, m *Message, now time.Time, log *slog.Logger) step {
-	tomorrow := dayStart(now).AddDate(0, 0, 1)
+func (w *worker) capReached(ctx context.Context, m *gateway.Message, now time.Time, log *slog.Logger) step {
+	tomorrow := gateway.DayStart(now).AddDate(0, 0, 1)
 	w.pausedTo = tomorrow
 	log.Info("daily cap reached", "daily_cap", w.limits.DailyCap, "sent_today", w.sentToday, "until", tomorrow)
 	next := now
@@ -592,13 +578,13 @@ func (w *worker) capReached(ctx context.Context, m *Message, now time.Time, log 
 }
 
 // sendFailed applies the retry policy of at-pdu.md §3.8 to a SendPDU error.
-func (w *worker) sendFailed(ctx context.Context, m *Message, part int, err error, log *slog.Logger) step {
+func (w *worker) sendFailed(ctx context.Context, m *gateway.Message, part int, err error, log *slog.Logger) step {
 	v, class, pause := judge(err)
 	reason := reasonOf(err)
 	now := w.d.clock.Now()
 	switch v {
 	case verdictFail:
-		log.Info("message refused", "to", MaskNumber(m.To), "part", part, "class", class, "reason", reason)
+		log.Info("message refused", "to", gateway.MaskNumber(m.To), "part", part, "class", class, "reason", reason)
 		return w.fail(ctx, m, reason, log)
 	case verdictGone:
 		log.Info("modem gone mid-send, message back to the queue", "part", part)
@@ -609,7 +595,7 @@ func (w *worker) sendFailed(ctx context.Context, m *Message, part int, err error
 	}
 	attempts := m.Attempts + 1
 	if attempts >= w.d.cfg.MaxAttempts {
-		log.Info("message failed", "to", MaskNumber(m.To), "attempts", attempts, "reason", reason)
+		log.Info("message failed", "to", gateway.MaskNumber(m.To), "attempts", attempts, "reason", reason)
 		return w.fail(ctx, m, fmt.Sprintf("%s (gave up after %d attempts)", reason, attempts), log)
 	}
 	next := now.Add(backoff(w.d.cfg.RetryBackoff, attempts))
@@ -621,35 +607,20 @@ func (w *worker) sendFailed(ctx context.Context, m *Message, part int, err error
 	return w.retry(ctx, m, next, reason, true, after)
 }
 
-func (w *worker) fail(ctx context.Context, m *Message, reason string, log *slog.Logger) step {
+func (w *worker) fail(ctx context.Context, m *gateway.Message, reason string, log *slog.Logger) step {
 	if err := w.d.store.Fail(ctx, m.ID, reason, w.d.clock.Now()); err != nil {
 		log.Error("record message failed", "err", err)
 		return stepPause
 	}
-	w.finished(ctx, m, StatusFailed, reason)
 	return stepNext
 }
 
-// finished tells OnFinished that m reached status.
-func (w *worker) finished(ctx context.Context, m *Message, status Status, reason string) {
-	if w.d.cfg.OnFinished == nil {
-		return
-	}
-	c := *m
-	c.Text, c.Parts = "", nil
-	c.Status, c.Error = status, reason
-	if c.Modem == "" {
-		c.Modem = w.imei
-	}
-	w.d.cfg.OnFinished(ctx, &c)
-}
-
 // release gives m back without counting an attempt, claimable at once.
-func (w *worker) release(ctx context.Context, m *Message, now time.Time, reason string, after step) step {
+func (w *worker) release(ctx context.Context, m *gateway.Message, now time.Time, reason string, after step) step {
 	return w.retry(ctx, m, now, reason, false, after)
 }
 
-func (w *worker) retry(ctx context.Context, m *Message, next time.Time, reason string, count bool, after step) step {
+func (w *worker) retry(ctx context.Context, m *gateway.Message, next time.Time, reason string, count bool, after step) step {
 	if err := w.d.store.Retry(ctx, m.ID, next, reason, count); err != nil {
 		w.log.Error("return message to the queue", "message_id", m.ID, "err", err)
 		if after == stepNext {

@@ -1,4 +1,4 @@
-package gateway
+package otp
 
 import (
 	"fmt"
@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
+	"github.com/simgate/simgate/gateway"
 )
 
 // OTPLimits are the abuse limits (otp-security.md §5, §8). Zero fields take
 // the defaults; a negative count disables its limit.
-type OTPLimits struct {
+type Limits struct {
 	NumberPerHour   int // sends to one number per rolling hour; default 5
 	NumberPerDay    int // … per rolling 24 hours; default 10
 	APIKeyPerMinute int // verifications one API key may start per minute; default 120
@@ -68,7 +69,7 @@ var numberTypes = map[phonenumbers.PhoneNumberType]string{
 	phonenumbers.UNKNOWN:              "unknown",
 }
 
-func (l *OTPLimits) setDefaults(region string) {
+func (l *Limits) setDefaults(region string) {
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
@@ -105,7 +106,7 @@ func (l *OTPLimits) setDefaults(region string) {
 // limiter applies the limits that need no database: the API key rate,
 // countries and number types.
 type limiter struct {
-	cfg       OTPLimits
+	cfg       Limits
 	countries map[string]bool // nil: any
 	refused   map[string]bool
 
@@ -118,7 +119,7 @@ type bucket struct {
 	at     time.Time
 }
 
-func newLimiter(cfg OTPLimits) (*limiter, error) {
+func newLimiter(cfg Limits) (*limiter, error) {
 	l := &limiter{cfg: cfg, refused: map[string]bool{}, buckets: map[string]*bucket{}}
 	if !slices.Contains(cfg.AllowedCountries, "*") {
 		l.countries = map[string]bool{}
@@ -180,11 +181,11 @@ func (l *limiter) allowKey(key string, now time.Time) error {
 		return nil
 	}
 	wait := time.Duration((1 - b.tokens) / perSec * float64(time.Second))
-	return &RetryAfterError{Wait: max(wait, time.Second), Reason: fmt.Sprintf("this API key may start %d verifications a minute", rate)}
+	return &gateway.RetryAfterError{Wait: max(wait, time.Second), Reason: fmt.Sprintf("this API key may start %d verifications a minute", rate)}
 }
 
 // refuse returns why a verification must not be sent, or "".
-func (l *limiter) refuse(p otpParams, c OTPCounts) string {
+func (l *limiter) refuse(p otpParams, c gateway.OTPCounts) string {
 	if p.to == "" {
 		return "" // email only
 	}

@@ -1,4 +1,4 @@
-package gateway
+package otp
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 // OTPKeySize is the length of the OTP key file: 32 random bytes.
@@ -24,7 +26,7 @@ const OTPKeySize = 32
 // bytes from crypto/rand) when absent. The key never enters the database:
 // a copy of the database alone cannot confirm a code. A key file readable
 // by group or others is refused.
-func LoadOTPKey(path string) ([]byte, error) {
+func LoadKey(path string) ([]byte, error) {
 	key, err := readOTPKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return key, err
@@ -81,11 +83,6 @@ func deriveKey(key []byte, label string) []byte {
 	return m.Sum(nil)
 }
 
-// sealedPrefix starts the body of an OTP message in the database: the
-// text, which holds the code, is stored under AES-256-GCM and opened only
-// when a worker claims it.
-const sealedPrefix = "otp-sealed:v1:"
-
 // RedactedOTPText replaces a sealed OTP message's text wherever a message
 // is read for people (the API, the status page).
 const RedactedOTPText = "(one-time code; the text is sealed)"
@@ -124,11 +121,11 @@ func (s *sealer) open(ad string, sealed []byte) (string, error) {
 
 // sealText seals an SMS text bound to its message ID.
 func (s *sealer) sealText(msgID, text string) string {
-	return sealedPrefix + base64.RawStdEncoding.EncodeToString(s.seal("msg\x00"+msgID, text))
+	return gateway.SealedOTPPrefix + base64.RawStdEncoding.EncodeToString(s.seal("msg\x00"+msgID, text))
 }
 
 func (s *sealer) openText(msgID, body string) (string, error) {
-	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimPrefix(body, sealedPrefix))
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimPrefix(body, gateway.SealedOTPPrefix))
 	if err != nil {
 		return "", ErrOTPSealed
 	}
@@ -142,26 +139,23 @@ func (s *sealer) openCode(id string, sealed []byte) (string, error) {
 	return s.open("code\x00"+id, sealed)
 }
 
-// IsSealedOTP reports whether a stored message body is a sealed OTP text.
-func IsSealedOTP(body string) bool { return strings.HasPrefix(body, sealedPrefix) }
-
 // SealedStore wraps a Store for the Dispatcher and the Service: a claimed
 // OTP message comes back with its text opened, so that the worker encodes
 // the real text; messages read for people show RedactedOTPText. Every other
 // call goes straight through.
-func SealedStore(st Store, key []byte) Store {
+func SealedStore(st gateway.Store, key []byte) gateway.Store {
 	return &sealedStore{Store: st, seal: newSealer(key)}
 }
 
 type sealedStore struct {
-	Store
+	gateway.Store
 	seal *sealer
 }
 
-func (s *sealedStore) ClaimNext(ctx context.Context, c Claim) (*Message, error) {
+func (s *sealedStore) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Message, error) {
 	for {
 		m, err := s.Store.ClaimNext(ctx, c)
-		if err != nil || m == nil || !IsSealedOTP(m.Text) {
+		if err != nil || m == nil || !gateway.IsSealedOTP(m.Text) {
 			return m, err
 		}
 		text, err := s.seal.openText(m.ID, m.Text)
@@ -176,13 +170,13 @@ func (s *sealedStore) ClaimNext(ctx context.Context, c Claim) (*Message, error) 
 	}
 }
 
-func (s *sealedStore) Message(ctx context.Context, id string) (*Message, error) {
+func (s *sealedStore) Message(ctx context.Context, id string) (*gateway.Message, error) {
 	m, err := s.Store.Message(ctx, id)
 	redact(m)
 	return m, err
 }
 
-func (s *sealedStore) Messages(ctx context.Context, f MessageFilter) ([]*Message, string, error) {
+func (s *sealedStore) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gateway.Message, string, error) {
 	ms, next, err := s.Store.Messages(ctx, f)
 	for _, m := range ms {
 		redact(m)
@@ -190,20 +184,20 @@ func (s *sealedStore) Messages(ctx context.Context, f MessageFilter) ([]*Message
 	return ms, next, err
 }
 
-func (s *sealedStore) CancelMessage(ctx context.Context, id string, now time.Time) (*Message, error) {
+func (s *sealedStore) CancelMessage(ctx context.Context, id string, now time.Time) (*gateway.Message, error) {
 	m, err := s.Store.CancelMessage(ctx, id, now)
 	redact(m)
 	return m, err
 }
 
-func (s *sealedStore) CreateMessage(ctx context.Context, m *Message, idem IdempotencyKey) (*Message, bool, error) {
+func (s *sealedStore) CreateMessage(ctx context.Context, m *gateway.Message, idem gateway.IdempotencyKey) (*gateway.Message, bool, error) {
 	got, replayed, err := s.Store.CreateMessage(ctx, m, idem)
 	redact(got)
 	return got, replayed, err
 }
 
-func redact(m *Message) {
-	if m != nil && IsSealedOTP(m.Text) {
+func redact(m *gateway.Message) {
+	if m != nil && gateway.IsSealedOTP(m.Text) {
 		m.Text = RedactedOTPText
 	}
 }

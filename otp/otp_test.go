@@ -1,4 +1,4 @@
-package gateway_test
+package otp_test
 
 import (
 	"bytes"
@@ -18,30 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/mailer"
 	"github.com/simgate/simgate/mailer/mailtest"
 	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/otp"
 	"github.com/simgate/simgate/store"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // otpRig is the OTP service over the real store, the real dispatcher and
 // the real modem driver on a virtual modem, with a handset on the same
@@ -51,17 +36,17 @@ type otpRig struct {
 	dir   string
 	st    *store.Store
 	svc   *gateway.Service
-	d     *gateway.Dispatcher
-	otp   *gateway.OTPService
-	clock *manualClock
+	d     *dispatch.Dispatcher
+	otp   *otp.Service
+	clock *testkit.Clock
 	net   *modemsim.Network
 	modem *modemsim.Modem
 	phone *modemsim.Modem
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 }
 
 type otpRigOptions struct {
-	cfg      gateway.OTPConfig
+	cfg      otp.Config
 	mailer   gateway.Mailer
 	noModem  bool // no modem attached: messages stay queued
 	noRunner bool // the dispatcher does not run
@@ -70,22 +55,22 @@ type otpRigOptions struct {
 func newOTPRig(t *testing.T, o otpRigOptions) *otpRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &otpRig{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
-	r.clock = &manualClock{now: time.Now()}
+	r := &otpRig{t: t, dir: t.TempDir(), logs: &testkit.SyncBuffer{}}
+	r.clock = testkit.NewClock(time.Now())
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, filepath.Join(r.dir, "simgate.db"), logger)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
 	r.st = st
-	key, err := gateway.LoadOTPKey(filepath.Join(r.dir, "otp.key"))
+	key, err := otp.LoadKey(filepath.Join(r.dir, "otp.key"))
 	if err != nil {
 		t.Fatalf("LoadOTPKey: %v", err)
 	}
-	sealed := gateway.SealedStore(st, key)
-	r.d = gateway.NewDispatcher(gateway.DispatcherConfig{}, sealed, r.clock, logger)
+	sealed := otp.SealedStore(st, key)
+	r.d = dispatch.New(dispatch.Config{}, sealed, r.clock, logger)
 	r.svc = gateway.NewService(gateway.ServiceConfig{}, sealed, r.d, r.clock, logger)
-	r.otp, err = gateway.NewOTPService(o.cfg, r.svc, st, key, o.mailer, r.clock, logger)
+	r.otp, err = otp.New(o.cfg, r.svc, st, key, o.mailer, r.clock, logger)
 	if err != nil {
 		t.Fatalf("NewOTPService: %v", err)
 	}
@@ -120,10 +105,10 @@ func (r *otpRig) attach(ctx context.Context) {
 	if err := r.st.UpsertModem(ctx, gateway.ModemInfo{IMEI: r.modem.IMEI(), State: gateway.ModemOnline}); err != nil {
 		r.t.Fatal(err)
 	}
-	r.d.Attach(r.modem.IMEI(), mustSimDevice(r.t, ctx, r.modem), gateway.ModemLimits{})
+	r.d.Attach(r.modem.IMEI(), testkit.SimDevice(r.t, ctx, r.modem), gateway.ModemLimits{})
 }
 
-func (r *otpRig) send(req gateway.OTPRequest) *gateway.Verification {
+func (r *otpRig) send(req otp.Request) *gateway.Verification {
 	r.t.Helper()
 	if req.To == "" && req.Channel != gateway.ChannelEmail {
 		req.To = r.phone.Number()
@@ -191,16 +176,16 @@ func wantStatus(t *testing.T, what string, v *gateway.Verification, status strin
 // attempt; the right one approves once.
 func TestOTP_VirtualNetwork(t *testing.T) {
 	r := newOTPRig(t, otpRigOptions{})
-	v := r.send(gateway.OTPRequest{Domain: "example.com"})
+	v := r.send(otp.Request{Domain: "example.com"})
 	if v.Status != gateway.OTPPending || v.MessageID == "" || v.AttemptsLeft != 5 || v.Channel != gateway.ChannelSMS {
 		t.Fatalf("Send = %+v", v)
 	}
-	if want := r.clock.Now().Add(gateway.DefaultOTPTTL); !v.ExpiresAt.Equal(want) {
+	if want := r.clock.Now().Add(otp.DefaultOTPTTL); !v.ExpiresAt.Equal(want) {
 		t.Errorf("expires_at %v, want %v", v.ExpiresAt, want)
 	}
 	code := r.codeOf(v)
-	if len(code) != gateway.DefaultOTPLength {
-		t.Fatalf("code %q, want %d digits", code, gateway.DefaultOTPLength)
+	if len(code) != otp.DefaultOTPLength {
+		t.Fatalf("code %q, want %d digits", code, otp.DefaultOTPLength)
 	}
 
 	// The SMS went in the high lane with TP-VP no longer than the code lives.
@@ -215,8 +200,8 @@ func TestOTP_VirtualNetwork(t *testing.T) {
 	for _, rec := range r.net.Records() {
 		if rec.To == v.To {
 			text = rec.Text
-			if rec.Validity <= 0 || rec.Validity > gateway.DefaultOTPTTL {
-				t.Errorf("TP-VP %v, want (0, %v]", rec.Validity, gateway.DefaultOTPTTL)
+			if rec.Validity <= 0 || rec.Validity > otp.DefaultOTPTTL {
+				t.Errorf("TP-VP %v, want (0, %v]", rec.Validity, otp.DefaultOTPTTL)
 			}
 		}
 	}
@@ -237,7 +222,7 @@ func TestOTP_VirtualNetwork(t *testing.T) {
 
 func TestOTP_MaxAttempts(t *testing.T) {
 	r := newOTPRig(t, otpRigOptions{})
-	v := r.send(gateway.OTPRequest{})
+	v := r.send(otp.Request{})
 	code := r.codeOf(v)
 	for i := 4; i >= 1; i-- {
 		wantStatus(t, "wrong code", r.check(v.ID, wrongCode(code)), gateway.OTPPending, i)
@@ -248,7 +233,7 @@ func TestOTP_MaxAttempts(t *testing.T) {
 
 func TestOTP_Resend(t *testing.T) {
 	r := newOTPRig(t, otpRigOptions{})
-	v := r.send(gateway.OTPRequest{})
+	v := r.send(otp.Request{})
 	old := r.codeOf(v)
 	r.check(v.ID, wrongCode(old)) // the budget carries over
 
@@ -259,7 +244,7 @@ func TestOTP_Resend(t *testing.T) {
 	}
 	// A new request for the same number within the cooldown is the same
 	// verification, not a second code.
-	if again := r.send(gateway.OTPRequest{}); again.ID != v.ID {
+	if again := r.send(otp.Request{}); again.ID != v.ID {
 		t.Fatalf("Send within the cooldown made %s, want %s back", again.ID, v.ID)
 	}
 
@@ -280,8 +265,8 @@ func TestOTP_Resend(t *testing.T) {
 }
 
 func TestOTP_Expiry(t *testing.T) {
-	r := newOTPRig(t, otpRigOptions{cfg: gateway.OTPConfig{TTL: 2 * time.Minute}})
-	v := r.send(gateway.OTPRequest{})
+	r := newOTPRig(t, otpRigOptions{cfg: otp.Config{TTL: 2 * time.Minute}})
+	v := r.send(otp.Request{})
 	code := r.codeOf(v)
 	r.clock.Add(2*time.Minute + time.Second)
 	got, err := r.otp.Get(t.Context(), v.ID)
@@ -299,7 +284,7 @@ func TestOTP_Expiry(t *testing.T) {
 
 func TestOTP_ConcurrentChecks(t *testing.T) {
 	r := newOTPRig(t, otpRigOptions{})
-	v := r.send(gateway.OTPRequest{})
+	v := r.send(otp.Request{})
 	code := r.codeOf(v)
 	var approved, notFound atomic.Int32
 	var wg sync.WaitGroup
@@ -331,10 +316,10 @@ func TestOTP_ConcurrentChecks(t *testing.T) {
 // key file's neighbours: the database (with its WAL) and the logs at
 // debug level. Ten-digit codes make a chance match negligible.
 func TestOTP_NoCodeAtRest(t *testing.T) {
-	r := newOTPRig(t, otpRigOptions{cfg: gateway.OTPConfig{Length: 10}})
+	r := newOTPRig(t, otpRigOptions{cfg: otp.Config{Length: 10}})
 	var codes []string
 	for i, purpose := range []string{"login", "reset", "signup"} {
-		v := r.send(gateway.OTPRequest{Purpose: purpose})
+		v := r.send(otp.Request{Purpose: purpose})
 		code := r.codeOf(v)
 		codes = append(codes, code)
 		if i == 0 {
@@ -346,8 +331,8 @@ func TestOTP_NoCodeAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o600 || fi.Size() != gateway.OTPKeySize {
-		t.Errorf("otp.key mode %v size %d, want 0600 and %d", fi.Mode().Perm(), fi.Size(), gateway.OTPKeySize)
+	if fi.Mode().Perm() != 0o600 || fi.Size() != otp.OTPKeySize {
+		t.Errorf("otp.key mode %v size %d, want 0600 and %d", fi.Mode().Perm(), fi.Size(), otp.OTPKeySize)
 	}
 	key, _ := os.ReadFile(filepath.Join(r.dir, "otp.key"))
 	var files []string
@@ -389,7 +374,7 @@ func TestOTP_NoCodeAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if m.Text != gateway.RedactedOTPText {
+		if m.Text != otp.RedactedOTPText {
 			t.Errorf("message %s reads %q", m.ID, m.Text)
 		}
 	}
@@ -406,7 +391,7 @@ func TestOTP_HighLane(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	v := r.send(gateway.OTPRequest{})
+	v := r.send(otp.Request{})
 	before := len(r.net.Records())
 	r.codeOf(v)
 	recs := r.net.Records()
@@ -465,7 +450,7 @@ func mustSMTP(t *testing.T) (*mailtest.Server, *mailer.Mailer) {
 func TestOTP_Email(t *testing.T) {
 	srv, m := mustSMTP(t)
 	r := newOTPRig(t, otpRigOptions{mailer: m, noModem: true})
-	v := r.send(gateway.OTPRequest{Channel: gateway.ChannelEmail, Email: "user@example.org"})
+	v := r.send(otp.Request{Channel: gateway.ChannelEmail, Email: "user@example.org"})
 	if v.Channel != gateway.ChannelEmail || v.MessageID != "" || len(v.Channels) != 1 || v.Channels[0].Status != gateway.AttemptSent {
 		t.Fatalf("Send = %+v", v)
 	}
@@ -483,7 +468,7 @@ func TestOTP_Fallback(t *testing.T) {
 	srv, m := mustSMTP(t)
 	r := newOTPRig(t, otpRigOptions{mailer: m})
 	r.net.SetFailure(r.phone.Number(), 1) // unassigned number
-	v := r.send(gateway.OTPRequest{Email: "user@example.org", Fallback: true})
+	v := r.send(otp.Request{Email: "user@example.org", Fallback: true})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		msg, err := r.st.Message(t.Context(), v.MessageID)
@@ -517,19 +502,19 @@ func TestOTP_Fallback(t *testing.T) {
 func TestOTP_FallbackLate(t *testing.T) {
 	srv, m := mustSMTP(t)
 	r := newOTPRig(t, otpRigOptions{mailer: m, noModem: true})
-	v := r.send(gateway.OTPRequest{Email: "user@example.org", Fallback: true})
+	v := r.send(otp.Request{Email: "user@example.org", Fallback: true})
 	r.otp.Tick(t.Context())
 	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("%d mails before the fallback time", n)
 	}
-	r.clock.Add(gateway.DefaultOTPFallbackAfter)
+	r.clock.Add(otp.DefaultOTPFallbackAfter)
 	r.otp.Tick(t.Context())
 	code := emailCode(t, srv.Wait(t, 1, 10*time.Second)[0])
 	wantStatus(t, "emailed code", r.check(v.ID, code), gateway.OTPApproved, 5)
 
 	r2 := newOTPRig(t, otpRigOptions{})
 	r2.net.SetFailure(r2.phone.Number(), 1)
-	v2 := r2.send(gateway.OTPRequest{})
+	v2 := r2.send(otp.Request{})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r2.otp.Tick(t.Context())
@@ -550,24 +535,24 @@ func TestOTP_FallbackLate(t *testing.T) {
 func TestOTP_Blocked(t *testing.T) {
 	tests := []struct {
 		name   string
-		limits gateway.OTPLimits
+		limits otp.Limits
 		to     string
 		sends  int // allowed sends before the one that is blocked
 	}{
-		{"CountryNotAllowed", gateway.OTPLimits{}, "+447911123456", 0},
-		{"TollFree", gateway.OTPLimits{AllowedCountries: []string{"*"}}, "+18005550123", 0},
-		{"NumberPerHour", gateway.OTPLimits{NumberPerHour: 2}, "+12025550177", 2},
+		{"CountryNotAllowed", otp.Limits{}, "+447911123456", 0},
+		{"TollFree", otp.Limits{AllowedCountries: []string{"*"}}, "+18005550123", 0},
+		{"NumberPerHour", otp.Limits{NumberPerHour: 2}, "+12025550177", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newOTPRig(t, otpRigOptions{cfg: gateway.OTPConfig{Limits: tt.limits}, noModem: true})
+			r := newOTPRig(t, otpRigOptions{cfg: otp.Config{Limits: tt.limits}, noModem: true})
 			for i := range tt.sends {
-				v := r.send(gateway.OTPRequest{To: tt.to, Purpose: string(rune('a' + i))})
+				v := r.send(otp.Request{To: tt.to, Purpose: string(rune('a' + i))})
 				if v.Status != gateway.OTPPending {
 					t.Fatalf("send %d: %s (%s)", i, v.Status, v.BlockReason)
 				}
 			}
-			v := r.send(gateway.OTPRequest{To: tt.to, Purpose: "last"})
+			v := r.send(otp.Request{To: tt.to, Purpose: "last"})
 			if v.Status != gateway.OTPBlocked || v.BlockReason == "" || v.PublicStatus() != gateway.OTPPending || v.MessageID == "" {
 				t.Fatalf("Send = %+v, want blocked shown as pending with a message id", v)
 			}
@@ -584,13 +569,13 @@ func TestOTP_Blocked(t *testing.T) {
 
 // TestOTP_Breaker: a prefix whose codes are never approved is blocked.
 func TestOTP_Breaker(t *testing.T) {
-	r := newOTPRig(t, otpRigOptions{noModem: true, cfg: gateway.OTPConfig{Limits: gateway.OTPLimits{
+	r := newOTPRig(t, otpRigOptions{noModem: true, cfg: otp.Config{Limits: otp.Limits{
 		BreakerMinVerifications: 5, PrefixPerHour: 100,
 	}}})
 	for i := range 5 {
-		r.send(gateway.OTPRequest{To: "+1202555016" + string(rune('0'+i))})
+		r.send(otp.Request{To: "+1202555016" + string(rune('0'+i))})
 	}
-	r.clock.Add(gateway.DefaultOTPMaxTTL + time.Minute)
+	r.clock.Add(otp.DefaultOTPMaxTTL + time.Minute)
 	r.otp.Tick(t.Context())
 	bl, err := r.otp.BlockedPrefixes(t.Context())
 	if err != nil {
@@ -599,7 +584,7 @@ func TestOTP_Breaker(t *testing.T) {
 	if len(bl) != 1 || bl[0].Prefix != "+1202555" || bl[0].Sends != 5 || bl[0].Approvals != 0 {
 		t.Fatalf("blocked %+v, want +1202555 with 5 sends", bl)
 	}
-	v := r.send(gateway.OTPRequest{To: "+12025550169"})
+	v := r.send(otp.Request{To: "+12025550169"})
 	if v.Status != gateway.OTPBlocked {
 		t.Fatalf("send to a blocked prefix: %s", v.Status)
 	}
@@ -615,25 +600,25 @@ func TestOTP_Breaker(t *testing.T) {
 func TestLoadOTPKey(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "otp.key")
-	k1, err := gateway.LoadOTPKey(path)
+	k1, err := otp.LoadKey(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := gateway.LoadOTPKey(path)
-	if err != nil || !bytes.Equal(k1, k2) || len(k1) != gateway.OTPKeySize {
+	k2, err := otp.LoadKey(path)
+	if err != nil || !bytes.Equal(k1, k2) || len(k1) != otp.OTPKeySize {
 		t.Fatalf("second load: %x, %v; want %x", k2, err, k1)
 	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gateway.LoadOTPKey(path); err == nil {
+	if _, err := otp.LoadKey(path); err == nil {
 		t.Fatal("a world-readable key file was accepted")
 	}
 	short := filepath.Join(dir, "short.key")
 	if err := os.WriteFile(short, []byte("abc"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gateway.LoadOTPKey(short); err == nil {
+	if _, err := otp.LoadKey(short); err == nil {
 		t.Fatal("a 3-byte key was accepted")
 	}
 }

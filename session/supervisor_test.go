@@ -1,4 +1,4 @@
-package gateway_test
+package session_test
 
 import (
 	"context"
@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
 	"github.com/simgate/simgate/pdu"
+	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 )
 
@@ -148,8 +150,8 @@ func (r *supRig) device() *modemdev.Device {
 	return r.last
 }
 
-func (r *supRig) config() gateway.SupervisorConfig {
-	return gateway.SupervisorConfig{
+func (r *supRig) config() session.Config {
+	return session.Config{
 		Ports:      []string{"pipe0"},
 		BackoffMin: 5 * time.Millisecond,
 		BackoffMax: 50 * time.Millisecond,
@@ -158,7 +160,7 @@ func (r *supRig) config() gateway.SupervisorConfig {
 }
 
 // start runs a supervisor until the test ends or stop is called.
-func (r *supRig) start(cfg gateway.SupervisorConfig, att gateway.Attacher, st gateway.Store) {
+func (r *supRig) start(cfg session.Config, att session.Attacher, st gateway.Store) {
 	r.t.Helper()
 	if att == nil {
 		att = r.att
@@ -166,7 +168,7 @@ func (r *supRig) start(cfg gateway.SupervisorConfig, att gateway.Attacher, st ga
 	if st == nil {
 		st = r.store
 	}
-	sup := gateway.NewSupervisor(cfg, st, att, r.open, r.clock, supLogger(r.t))
+	sup := session.New(cfg, st, att, r.open, r.clock, supLogger(r.t))
 	ctx, cancel := context.WithCancel(r.t.Context())
 	done := make(chan error, 1)
 	go func() { done <- sup.Run(ctx) }()
@@ -545,8 +547,8 @@ func (d *supDevice) deletedIndexes() []int {
 
 func startSupFake(t *testing.T, st gateway.Store, open gateway.Opener) {
 	t.Helper()
-	cfg := gateway.SupervisorConfig{Ports: []string{"fake0"}, BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond}
-	sup := gateway.NewSupervisor(cfg, st, &supAttacher{}, open, gateway.SystemClock{}, supLogger(t))
+	cfg := session.Config{Ports: []string{"fake0"}, BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond}
+	sup := session.New(cfg, st, &supAttacher{}, open, gateway.SystemClock{}, supLogger(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { sup.Run(ctx); close(done) }()
@@ -696,7 +698,7 @@ func TestSupervisor_Discover(t *testing.T) {
 // SR) and then +CDS (routed directly).
 func TestSupervisor_StatusReports(t *testing.T) {
 	r := newSupRig(t, modemsim.Config{})
-	d := gateway.NewDispatcher(gateway.DispatcherConfig{}, r.store, r.clock, supLogger(t))
+	d := dispatch.New(dispatch.Config{}, r.store, r.clock, supLogger(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	dDone := make(chan struct{})
 	go func() { d.Run(ctx); close(dDone) }()
@@ -775,8 +777,8 @@ func TestSupervisor_PTY(t *testing.T) {
 		t.Skipf("no pty here: %v", err)
 	}
 	st := mustSupStore(t, t.TempDir())
-	cfg := gateway.SupervisorConfig{Ports: []string{path}, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond}
-	sup := gateway.NewSupervisor(cfg, st, &supAttacher{}, modemdev.Opener(modem.Config{}), gateway.SystemClock{}, supLogger(t))
+	cfg := session.Config{Ports: []string{path}, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond}
+	sup := session.New(cfg, st, &supAttacher{}, modemdev.Opener(modem.Config{}), gateway.SystemClock{}, supLogger(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { sup.Run(ctx); close(done) }()

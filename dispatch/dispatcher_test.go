@@ -1,4 +1,4 @@
-package gateway_test
+package dispatch_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/modem"
 )
 
@@ -275,7 +277,7 @@ func TestDispatcher_TransientRetriedLaterElsewhere(t *testing.T) {
 
 func TestDispatcher_MaxAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, rigOptions{dispatcher: gateway.DispatcherConfig{
+		r := newRig(t, rigOptions{dispatcher: dispatch.Config{
 			MaxAttempts:  3,
 			RetryBackoff: []time.Duration{time.Second, 2 * time.Second},
 		}})
@@ -365,7 +367,7 @@ func TestDispatcher_ModemStateGoesElsewhere(t *testing.T) {
 func TestDispatcher_DailyCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// A day of fake time: only the due-time timers should fire.
-		r := newRig(t, rigOptions{dispatcher: gateway.DispatcherConfig{PollFallback: time.Hour, ExpireEvery: time.Hour}})
+		r := newRig(t, rigOptions{dispatcher: dispatch.Config{PollFallback: time.Hour, ExpireEvery: time.Hour}})
 		a := newSendDev(imeiA)
 		r.addModem(a, gateway.ModemLimits{DailyCap: 3})
 		synctest.Wait()
@@ -457,8 +459,8 @@ func TestDispatcher_NoGapBetweenSends(t *testing.T) {
 }
 
 func TestDispatcher_LeaseExpiresAfterCrash(t *testing.T) {
-	clock := &manualClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	r := newRig(t, rigOptions{clock: clock, dispatcher: gateway.DispatcherConfig{Lease: time.Minute}})
+	clock := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	r := newRig(t, rigOptions{clock: clock, dispatcher: dispatch.Config{Lease: time.Minute}})
 	m := r.send(gateway.SendRequest{To: numOK, Text: "hi"})
 
 	// A worker of a gateway that then crashed holds it.
@@ -756,7 +758,7 @@ func TestDispatcher_LongMessageKeepsItsLease(t *testing.T) {
 		// 41 s per part, a 2 min lease: the third part would outlive it.
 		// (Not 40 s: a renewal at a multiple of the 5 s poll would meet the
 		// poll's wake-up of B, the window doc.go admits.)
-		r := newRig(t, rigOptions{dispatcher: gateway.DispatcherConfig{Lease: 2 * time.Minute}})
+		r := newRig(t, rigOptions{dispatcher: dispatch.Config{Lease: 2 * time.Minute}})
 		a, b := newSendDev(imeiA), newSendDev(imeiB)
 		a.latency = 41 * time.Second
 		r.addModem(a, gateway.ModemLimits{})
@@ -788,7 +790,7 @@ func TestDispatcher_LongMessageKeepsItsLease(t *testing.T) {
 
 func TestDispatcher_TimeoutRetriesAndPauses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, rigOptions{dispatcher: gateway.DispatcherConfig{SendTimeout: 20 * time.Second}})
+		r := newRig(t, rigOptions{dispatcher: dispatch.Config{SendTimeout: 20 * time.Second}})
 		a := newSendDev(imeiA)
 		a.gate = make(chan struct{}) // never answers: the send times out
 		r.addModem(a, gateway.ModemLimits{})

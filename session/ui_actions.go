@@ -1,53 +1,13 @@
-package gateway
+package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sync"
-	"time"
+
+	"github.com/simgate/simgate/gateway"
 )
-
-// ModemSample is one reading of a modem's radio, kept for the status page's
-// 24 h charts.
-type ModemSample struct {
-	At           time.Time
-	State        ModemState
-	Registration string
-	CSQ, DBM     int
-	Bars         int
-	SignalKnown  bool
-}
-
-// HourCount is what a modem sent in one clock hour.
-type HourCount struct {
-	Hour   time.Time // start of the hour
-	Sent   int       // parts accepted by the SMSC
-	Failed int       // messages that ended failed
-}
-
-// ErrorEvent is one thing that went wrong, for the status page: a modem
-// error (Message empty) or a message that failed.
-type ErrorEvent struct {
-	At      time.Time
-	Modem   string // IMEI; "" when unknown
-	Message string // ID of the failed message; "" for a modem error
-	Error   string
-}
-
-// MessageSearch selects messages for the status page's log, newest first.
-// Unlike MessageFilter it is paged by offset: an admin jumps to a page, a
-// client walking the whole log uses the API's cursor.
-type MessageSearch struct {
-	Status Status    // "" = any
-	Modem  string    // IMEI; "" = any
-	Number string    // digits the recipient contains; "" = any
-	Text   string    // substring of the body; "" = any
-	From   time.Time // created at or after; zero = no bound
-	Until  time.Time // created before; zero = no bound
-	Limit  int       // 1–500
-	Offset int
-}
 
 // ErrNotAttached means the modem an action names has no open session.
 var ErrNotAttached = errors.New("modem not connected")
@@ -70,8 +30,8 @@ type Devices struct {
 func NewDevices() *Devices { return &Devices{byID: map[string]*trackedDevice{}} }
 
 // Wrap returns an Opener whose devices d tracks.
-func (d *Devices) Wrap(open Opener) Opener {
-	return func(ctx context.Context, port string) (Device, error) {
+func (d *Devices) Wrap(open gateway.Opener) gateway.Opener {
+	return func(ctx context.Context, port string) (gateway.Device, error) {
 		dev, err := open(ctx, port)
 		if err != nil {
 			return nil, err
@@ -103,7 +63,7 @@ func (d *Devices) USSD(ctx context.Context, imei, code string) (string, error) {
 	}
 	u, ok := t.Device.(USSDer)
 	if !ok {
-		return "", fmt.Errorf("ussd: modem %s cannot run ussd codes: %w", imei, ErrInvalid)
+		return "", fmt.Errorf("ussd: modem %s cannot run ussd codes: %w", imei, gateway.ErrInvalid)
 	}
 	reply, err := u.USSD(ctx, code)
 	if err != nil {
@@ -125,7 +85,7 @@ func (d *Devices) get(imei string) (*trackedDevice, error) {
 // trackedDevice is a Device registered under its IMEI between Identity and
 // Close.
 type trackedDevice struct {
-	Device
+	gateway.Device
 	reg       *Devices
 	mu        sync.Mutex
 	imei      string
@@ -134,7 +94,7 @@ type trackedDevice struct {
 	closeOnce sync.Once
 }
 
-func (t *trackedDevice) Identity(ctx context.Context) (DeviceIdentity, error) {
+func (t *trackedDevice) Identity(ctx context.Context) (gateway.DeviceIdentity, error) {
 	id, err := t.Device.Identity(ctx)
 	if err != nil || id.IMEI == "" {
 		return id, err

@@ -1,0 +1,61 @@
+// Package events reads the event stream: the log of state changes that the
+// store appends in the same transaction as each change (gateway.Event). A
+// Reader follows the log from a position on and wakes when a commit appends
+// to it, so its consumers — webhooks, OTP follow-up, the status page's live
+// view — react within milliseconds and nothing polls for a state.
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// batch bounds how many events one Next returns.
+const batch = 256
+
+// Reader follows the event log from a position on. It is not safe for
+// concurrent use: each consumer has its own.
+type Reader struct {
+	log   gateway.EventLog
+	after int64
+}
+
+// NewReader reads log from the event after seq on.
+func NewReader(log gateway.EventLog, seq int64) *Reader {
+	return &Reader{log: log, after: seq}
+}
+
+// FromNow reads log from the events appended after this call on.
+func FromNow(ctx context.Context, log gateway.EventLog) (*Reader, error) {
+	seq, err := log.LastEventSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return NewReader(log, seq), nil
+}
+
+// Seq is the Seq of the last event Next returned (or the start position).
+func (r *Reader) Seq() int64 { return r.after }
+
+// Next returns the next events, oldest first, waiting until there is one or
+// ctx ends.
+func (r *Reader) Next(ctx context.Context) ([]gateway.Event, error) {
+	for {
+		appended := r.log.Appended() // before the read: an append after it closes this channel
+		evs, err := r.log.EventsAfter(ctx, r.after, batch)
+		if err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		if len(evs) > 0 {
+			r.after = evs[len(evs)-1].Seq
+			return evs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-appended:
+		}
+	}
+}

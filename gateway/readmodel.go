@@ -1,0 +1,46 @@
+package gateway
+
+import (
+	"time"
+)
+
+// ModemSample is one reading of a modem's radio, kept for the status page's
+// 24 h charts.
+type ModemSample struct {
+	At           time.Time
+	State        ModemState
+	Registration string
+	CSQ, DBM     int
+	Bars         int
+	SignalKnown  bool
+}
+
+// HourCount is what a modem sent in one clock hour.
+type HourCount struct {
+	Hour   time.Time // start of the hour
+	Sent   int       // parts accepted by the SMSC
+	Failed int       // messages that ended failed
+}
+
+// ErrorEvent is one thing that went wrong, for the status page: a modem
+// error (Message empty) or a message that failed.
+type ErrorEvent struct {
+	At      time.Time
+	Modem   string // IMEI; "" when unknown
+	Message string // ID of the failed message; "" for a modem error
+	Error   string
+}
+
+// MessageSearch selects messages for the status page's log, newest first.
+// Unlike MessageFilter it is paged by offset: an admin jumps to a page, a
+// client walking the whole log uses the API's cursor.
+type MessageSearch struct {
+	Status Status    // "" = any
+	Modem  string    // IMEI; "" = any
+	Number string    // digits the recipient contains; "" = any
+	Text   string    // substring of the body; "" = any
+	From   time.Time // created at or after; zero = no bound
+	Until  time.Time // created before; zero = no bound
+	Limit  int       // 1–500
+	Offset int
+}

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"time"
+)
+
+// WebhookEvents lists every event an endpoint may subscribe to.
+var WebhookEvents = []string{
+	EventMessageQueued, EventMessageSent, EventMessageDelivered, EventMessageFailed,
+	EventMessageExpired, EventMessageCanceled, EventSMSReceived,
+	EventOTPApproved, EventOTPFailed, EventModemOffline, EventModemOnline,
+}
+
+// Outbox row statuses.
+const (
+	WebhookPending   = "pending"
+	WebhookDelivered = "delivered"
+	WebhookFailed    = "failed"
+)
+
+// WebhookEndpoint is a receiver of webhooks. Secret is "whsec_" followed by
+// the base64 of the HMAC key (Standard Webhooks).
+type WebhookEndpoint struct {
+	ID         string // "wh_" + 26 characters
+	URL        string
+	Events     []string
+	Secret     string
+	CreatedAt  time.Time
+	DisabledAt time.Time // deleted; zero while live
+}
+
+// WebhookDelivery is one outbox row: one event for one endpoint. EventID
+// is the webhook-id header: the event's own ID, the same on every attempt
+// and after a crash, so that a receiver can drop a repeat.
+type WebhookDelivery struct {
+	ID          string // the row: "evt_" + 26 characters
+	EventID     string // the event it delivers
+	Endpoint    string
+	URL         string // the endpoint's, joined when due
+	Secret      string // the endpoint's, joined when due
+	Event       string
+	Payload     []byte
+	Status      string
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	CreatedAt   time.Time
+}
+
+// OutboxEvent is an event ready for the outbox: the body every endpoint
+// subscribed to it receives.
+type OutboxEvent struct {
+	Event
+	Payload []byte
+}
+
+// WebhookStore is the Notifier's storage: endpoints and a durable outbox.
+type WebhookStore interface {
+	CreateWebhook(ctx context.Context, e WebhookEndpoint) error
+	// Webhooks lists the live endpoints, oldest first.
+	Webhooks(ctx context.Context) ([]WebhookEndpoint, error)
+	// DeleteWebhook disables a live endpoint and fails its pending rows;
+	// ErrNotFound for an unknown or already deleted one.
+	DeleteWebhook(ctx context.Context, id string, now time.Time) error
+	// EnqueueEvents adds, in one transaction, a pending row due at now for
+	// each event and each live endpoint subscribed to its type that existed
+	// when the event happened — at most one per (endpoint, event), however
+	// often it is called — and moves consumer's cursor in the event log to
+	// upTo. It returns how many rows it added.
+	EnqueueEvents(ctx context.Context, consumer string, upTo int64, events []OutboxEvent, now time.Time) (int, error)
+	// DueWebhooks returns up to limit pending rows of live endpoints due
+	// at now, oldest first.
+	DueWebhooks(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// FinishWebhook records an attempt: status, attempts, next attempt (for
+	// pending) and the last error.
+	FinishWebhook(ctx context.Context, d WebhookDelivery) error
+}

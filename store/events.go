@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+var _ gateway.EventLog = (*Store)(nil)
+
+var eventInsertSQL = writeStmt(`INSERT INTO events (id, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)`)
+
+// appendEvent adds ev to the log inside tx: it is committed with the change
+// it describes or not at all.
+func appendEvent(ctx context.Context, tx wtx, ev gateway.Event) error {
+	if _, err := tx.ExecContext(ctx, eventInsertSQL, ev.ID, ev.Type, ev.Subject, string(ev.Data), fmtTime(ev.At)); err != nil {
+		return fmt.Errorf("append event %s: %w", ev.Type, err)
+	}
+	*tx.appended = true
+	return nil
+}
+
+// AppendEvent appends ev on its own: an event that belongs to no state
+// change (a ping, an event injected by a test). Events of state changes are
+// appended by the store in the change's own transaction.
+func (s *Store) AppendEvent(ctx context.Context, ev gateway.Event) error {
+	if err := s.inTx(ctx, func(tx wtx) error { return appendEvent(ctx, tx, ev) }); err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	return nil
+}
+
+// appendMessageEvent reads message id back inside tx and appends the event
+// of the status it is now in, if that status has one.
+func appendMessageEvent(ctx context.Context, tx wtx, id string, at time.Time) error {
+	m, err := loadMessage(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	ev, ok, err := gateway.MessageEvent(m, at)
+	if err != nil || !ok {
+		return err
+	}
+	return appendEvent(ctx, tx, ev)
+}
+
+// appendNewEvent builds an event and appends it.
+func appendNewEvent(ctx context.Context, tx wtx, typ, subject string, data any, at time.Time) error {
+	ev, err := gateway.NewEvent(typ, subject, data, at)
+	if err != nil {
+		return err
+	}
+	return appendEvent(ctx, tx, ev)
+}
+
+var eventsAfterSQL = readStmt(`SELECT seq, id, type, subject, data, created_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
+
+// EventsAfter returns up to limit events with Seq > seq, oldest first.
+func (s *Store) EventsAfter(ctx context.Context, seq int64, limit int) ([]gateway.Event, error) {
+	rows, err := s.r.QueryContext(ctx, eventsAfterSQL, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events after %d: %w", seq, err)
+	}
+	evs, err := collect(rows, func(sc scanner) (gateway.Event, error) {
+		var (
+			ev   gateway.Event
+			data string
+		)
+		err := sc.Scan(&ev.Seq, &ev.ID, &ev.Type, &ev.Subject, &data, timeCol{&ev.At})
+		ev.Data = []byte(data)
+		return ev, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events after %d: %w", seq, err)
+	}
+	return evs, nil
+}
+
+// LastEventSeq is the Seq of the newest event; 0 when there is none.
+func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("last event: %w", err)
+	}
+	return seq, nil
+}
+
+// EventCursor is how far consumer has taken the log; 0 when never.
+func (s *Store) EventCursor(ctx context.Context, consumer string) (int64, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq FROM event_cursors WHERE consumer = ?`, consumer).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("event cursor %s: %w", consumer, err)
+	}
+	return seq, nil
+}
+
+// Appended returns a channel closed at the next commit that appends an
+// event. Take it before reading the log and wait on it after.
+func (s *Store) Appended() <-chan struct{} { return s.events.C() }
+
+// setCursor moves consumer's cursor to seq inside tx; never backwards.
+func setCursor(ctx context.Context, tx wtx, consumer string, seq int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO event_cursors (consumer, seq) VALUES (?, ?)
+		ON CONFLICT (consumer) DO UPDATE SET seq = max(seq, excluded.seq)`, consumer, seq)
+	return err
+}
+
+// PruneEvents deletes events older than before that every durable consumer
+// has taken, and returns how many.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM events WHERE created_at < ?
+		AND seq <= coalesce((SELECT min(seq) FROM event_cursors), 0)`, fmtTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ownLine reports whether number is one of the gateway's own modems' lines,
+// compared on its last 8 digits (an SMSC may print it nationally).
+func ownLine(ctx context.Context, tx wtx, number string) (bool, error) {
+	key := lastDigits(number, 8)
+	if len(key) < 8 {
+		return false, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT number FROM modems WHERE number <> ''`)
+	if err != nil {
+		return false, err
+	}
+	nums, err := collect(rows, scanString)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range nums {
+		if lastDigits(n, 8) == key {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func lastDigits(s string, n int) string {
+	d := digits(s)
+	return d[max(len(d)-n, 0):]
+}
+
+func scanString(sc scanner) (string, error) {
+	var v string
+	return v, sc.Scan(&v)
+}

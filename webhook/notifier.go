@@ -1,0 +1,441 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simgate/simgate/events"
+	"github.com/simgate/simgate/gateway"
+)
+
+// NotifierConfig holds the Notifier's tunables; zero values take the
+// defaults below.
+type Config struct {
+	// FirstRetry is the delay after the first failed attempt; it doubles
+	// up to MaxRetry, with jitter. Defaults 5 s and 1 h.
+	FirstRetry, MaxRetry time.Duration
+	// GiveUpAfter is how long after the event a row still failing becomes
+	// failed; default 24 h.
+	GiveUpAfter time.Duration
+	// Timeout bounds one request, response included; default 10 s.
+	Timeout time.Duration
+	// PollEvery is how often Run looks for due rows when not woken;
+	// default 1 s.
+	PollEvery time.Duration
+	// Parallel is how many requests run at once; default 4.
+	Parallel int
+	// Client sends the requests; nil means one with Timeout that follows
+	// redirects only within the same host.
+	Client *http.Client
+}
+
+// Defaults of NotifierConfig.
+const (
+	DefaultWebhookFirstRetry  = 5 * time.Second
+	DefaultWebhookMaxRetry    = time.Hour
+	DefaultWebhookGiveUpAfter = 24 * time.Hour
+	DefaultWebhookTimeout     = 10 * time.Second
+	DefaultWebhookPollEvery   = time.Second
+	DefaultWebhookParallel    = 4
+)
+
+// webhookBodyLimit bounds how much of a response is read: the status is
+// all that matters, and the connection is reused only if the body is
+// drained.
+const webhookBodyLimit = 4 << 10
+
+// Consumer names the Notifier's cursor in the event log.
+const Consumer = "webhooks"
+
+// Store is what the Notifier needs: endpoints, the outbox, and the event
+// log it fills the outbox from.
+type Store interface {
+	gateway.WebhookStore
+	gateway.EventLog
+}
+
+// Notifier delivers the event log to webhook endpoints: Run takes each
+// event into a durable outbox, one row per subscribed endpoint, in the
+// transaction that moves its cursor, and posts the rows, signed per
+// Standard Webhooks, retrying with exponential backoff until a 2xx or
+// GiveUpAfter.
+type Notifier struct {
+	cfg    Config
+	store  Store
+	clock  gateway.Clock
+	log    *slog.Logger
+	client *http.Client
+	wake   chan struct{}
+}
+
+// New builds a Notifier on st. A nil logger discards.
+func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Notifier {
+	if cfg.FirstRetry <= 0 {
+		cfg.FirstRetry = DefaultWebhookFirstRetry
+	}
+	if cfg.MaxRetry <= 0 {
+		cfg.MaxRetry = DefaultWebhookMaxRetry
+	}
+	if cfg.GiveUpAfter <= 0 {
+		cfg.GiveUpAfter = DefaultWebhookGiveUpAfter
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultWebhookTimeout
+	}
+	if cfg.PollEvery <= 0 {
+		cfg.PollEvery = DefaultWebhookPollEvery
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = DefaultWebhookParallel
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client := cfg.Client
+	if client == nil {
+		client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: sameHostRedirect}
+	}
+	return &Notifier{cfg: cfg, store: st, clock: clock, log: logger, client: client, wake: make(chan struct{}, 1)}
+}
+
+// sameHostRedirect follows a redirect only to the host the endpoint named:
+// a receiver must not be able to point the gateway at another machine.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("webhook: too many redirects")
+	}
+	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+		return fmt.Errorf("webhook: redirect to another host (%s) refused", req.URL.Host)
+	}
+	return nil
+}
+
+// CreateWebhook registers an endpoint for events and returns it with its
+// secret, which is shown this once.
+func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []string) (gateway.WebhookEndpoint, error) {
+	if err := ValidURL(rawURL); err != nil {
+		return gateway.WebhookEndpoint{}, err
+	}
+	if len(events) == 0 {
+		return gateway.WebhookEndpoint{}, &gateway.ValidationError{Field: "events", Reason: "is required: one or more of " + strings.Join(gateway.WebhookEvents, ", ")}
+	}
+	seen := map[string]bool{}
+	var evs []string
+	for _, e := range events {
+		if !slices.Contains(gateway.WebhookEvents, e) {
+			return gateway.WebhookEndpoint{}, &gateway.ValidationError{Field: "events", Reason: fmt.Sprintf("%q is not an event; want one of %s", e, strings.Join(gateway.WebhookEvents, ", "))}
+		}
+		if !seen[e] {
+			seen[e] = true
+			evs = append(evs, e)
+		}
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails (Go ≥ 1.24)
+	now := n.clock.Now()
+	e := gateway.WebhookEndpoint{
+		ID: gateway.NewID("wh_", now), URL: rawURL, Events: evs,
+		Secret: "whsec_" + base64.StdEncoding.EncodeToString(key), CreatedAt: now,
+	}
+	if err := n.store.CreateWebhook(ctx, e); err != nil {
+		return gateway.WebhookEndpoint{}, fmt.Errorf("create webhook: %w", err)
+	}
+	n.log.Info("webhook endpoint created", "webhook_id", e.ID, "url", redactURL(rawURL), "events", evs)
+	return e, nil
+}
+
+// Webhooks lists the live endpoints without their secrets.
+func (n *Notifier) Webhooks(ctx context.Context) ([]gateway.WebhookEndpoint, error) {
+	es, err := n.store.Webhooks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	for i := range es {
+		es[i].Secret = ""
+	}
+	return es, nil
+}
+
+// DeleteWebhook removes an endpoint; its undelivered events are dropped.
+func (n *Notifier) DeleteWebhook(ctx context.Context, id string) error {
+	if err := n.store.DeleteWebhook(ctx, id, n.clock.Now()); err != nil {
+		return fmt.Errorf("delete webhook: %w", err)
+	}
+	n.log.Info("webhook endpoint deleted", "webhook_id", id)
+	return nil
+}
+
+// ValidWebhookURL accepts an absolute http or https URL with a host.
+func ValidURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return &gateway.ValidationError{Field: "url", Reason: "is required"}
+	case len(raw) > 2048:
+		return &gateway.ValidationError{Field: "url", Reason: "is longer than 2048 characters"}
+	case err != nil:
+		return &gateway.ValidationError{Field: "url", Reason: "is not a URL"}
+	case u.Scheme != "http" && u.Scheme != "https":
+		return &gateway.ValidationError{Field: "url", Reason: "must be http or https"}
+	case u.Host == "" || u.Hostname() == "":
+		return &gateway.ValidationError{Field: "url", Reason: "has no host"}
+	case u.Fragment != "":
+		return &gateway.ValidationError{Field: "url", Reason: "must not have a fragment"}
+	}
+	return nil
+}
+
+// redactURL drops what a URL may carry as a credential (user info, query)
+// before it is logged.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid url)"
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
+}
+
+// webhookPayload is the body of every webhook (Standard Webhooks).
+type webhookPayload struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Wake makes Run look for due rows now.
+func (n *Notifier) Wake() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run takes events into the outbox and delivers due rows until ctx ends. A
+// row's attempt in flight when ctx ends is abandoned and stays pending, and
+// events not yet taken stay in the log: both go at the next start.
+func (n *Notifier) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { n.take(ctx) })
+	defer wg.Wait()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.wake:
+		case <-t.C:
+		}
+		n.deliverDue(ctx)
+		t.Reset(n.cfg.PollEvery)
+	}
+}
+
+// take follows the event log from the Notifier's cursor and moves each
+// batch into the outbox. After an error it starts again from the cursor,
+// which moved only with the rows of the batches taken.
+func (n *Notifier) take(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := n.takeFromCursor(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("take events into the webhook outbox", "err", err)
+			sleep(ctx, n.cfg.PollEvery)
+		}
+	}
+}
+
+func (n *Notifier) takeFromCursor(ctx context.Context) error {
+	seq, err := n.store.EventCursor(ctx, Consumer)
+	if err != nil {
+		return err
+	}
+	r := events.NewReader(n.store, seq)
+	for {
+		evs, err := r.Next(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := outboxEvents(evs)
+		if err != nil {
+			return err
+		}
+		k, err := n.store.EnqueueEvents(ctx, Consumer, r.Seq(), rows, n.clock.Now())
+		if err != nil {
+			return err
+		}
+		if k > 0 {
+			n.Wake()
+		}
+	}
+}
+
+// outboxEvents gives each event that webhooks carry its body:
+// {type, timestamp, data}, the Standard Webhooks shape.
+func outboxEvents(evs []gateway.Event) ([]gateway.OutboxEvent, error) {
+	out := make([]gateway.OutboxEvent, 0, len(evs))
+	for _, ev := range evs {
+		if !slices.Contains(gateway.WebhookEvents, ev.Type) {
+			continue
+		}
+		body, err := json.Marshal(webhookPayload{Type: ev.Type, Timestamp: ev.At.UTC(), Data: ev.Data})
+		if err != nil {
+			return nil, fmt.Errorf("webhook body of %s: %w", ev.ID, err)
+		}
+		out = append(out, gateway.OutboxEvent{Event: ev, Payload: body})
+	}
+	return out, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// deliverDue posts every due row, Parallel at a time, until none is due.
+func (n *Notifier) deliverDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		due, err := n.store.DueWebhooks(ctx, n.clock.Now(), 64)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("read webhook outbox", "err", err)
+			}
+			return
+		}
+		if len(due) == 0 {
+			return
+		}
+		sem := make(chan struct{}, n.cfg.Parallel)
+		var wg sync.WaitGroup
+		for _, d := range due {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				n.attempt(ctx, d)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// attempt posts d once and records the outcome.
+func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
+	status, retryAfter, err := n.post(ctx, d)
+	if ctx.Err() != nil {
+		return // shutting down: not an attempt of the receiver's
+	}
+	now := n.clock.Now()
+	d.Attempts++
+	log := n.log.With("event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "attempt", d.Attempts)
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		d.Status, d.LastError = gateway.WebhookDelivered, ""
+		log.Debug("webhook delivered", "status", status)
+	case err == nil && status == http.StatusGone:
+		// Standard Webhooks: 410 means the receiver wants no more.
+		d.Status, d.LastError = gateway.WebhookFailed, "http 410: endpoint gone; it was deleted"
+		if derr := n.store.DeleteWebhook(ctx, d.Endpoint, now); derr != nil && !errors.Is(derr, gateway.ErrNotFound) {
+			log.Error("delete gone webhook endpoint", "err", derr)
+		}
+		log.Warn("webhook endpoint answered 410; deleted")
+	default:
+		if err != nil {
+			d.LastError = err.Error()
+		} else {
+			d.LastError = fmt.Sprintf("http %d", status)
+		}
+		next := now.Add(max(n.backoff(d.Attempts), retryAfter))
+		if next.Sub(d.CreatedAt) > n.cfg.GiveUpAfter {
+			d.Status = gateway.WebhookFailed
+			log.Warn("webhook failed; giving up", "err", d.LastError, "age", now.Sub(d.CreatedAt).Round(time.Second))
+		} else {
+			d.Status, d.NextAttempt = gateway.WebhookPending, next
+			log.Info("webhook attempt failed; will retry", "err", d.LastError, "next_attempt", next)
+		}
+	}
+	if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
+		log.Error("record webhook attempt", "err", err)
+	}
+}
+
+// backoff is the delay after the attempts-th failure: FirstRetry doubling
+// up to MaxRetry, drawn from its upper half so that receivers coming back
+// are not hit by every retry at once.
+func (n *Notifier) backoff(attempts int) time.Duration {
+	d := n.cfg.FirstRetry
+	for i := 1; i < attempts && d < n.cfg.MaxRetry; i++ {
+		d *= 2
+	}
+	d = min(d, n.cfg.MaxRetry)
+	return d/2 + mrand.N(d/2+1)
+}
+
+// post sends d signed and returns the status and any Retry-After delay.
+func (n *Notifier) post(ctx context.Context, d gateway.WebhookDelivery) (int, time.Duration, error) {
+	ts := n.clock.Now().Unix()
+	sig, err := Sign(d.Secret, d.EventID, ts, d.Payload)
+	if err != nil {
+		return 0, 0, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.URL, strings.NewReader(string(d.Payload)))
+	if err != nil {
+		return 0, 0, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "simgate-webhooks")
+	req.Header.Set("webhook-id", d.EventID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := n.client.Do(req)
+	if err != nil {
+		// The URL may hold a token in its query: say what failed, not where.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, 0, fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, webhookBodyLimit))
+	var wait time.Duration
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		wait = min(time.Duration(s)*time.Second, n.cfg.MaxRetry)
+	}
+	return resp.StatusCode, wait, nil
+}
+
+// SignWebhook returns the webhook-signature header value for a message:
+// "v1," and the base64 of HMAC-SHA256 over "id.timestamp.body", keyed with
+// the secret's bytes (Standard Webhooks).
+func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return "", fmt.Errorf("webhook secret: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + strconv.FormatInt(timestamp, 10) + "."))
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
