@@ -8,25 +8,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 )
-
-// inboundJSON is a received SMS.
-type inboundJSON struct {
-	ID         string     `json:"id"`
-	From       string     `json:"from"`
-	Text       string     `json:"text"`
-	ReceivedAt *time.Time `json:"received_at"`
-	Modem      string     `json:"modem"`
-	// Parts is how many SMS it was joined from; Missing, how many of them
-	// never came (the text has a gap where they belong).
-	Parts   int `json:"parts"`
-	Missing int `json:"missing"`
-}
-
-type inboxResponse struct {
-	Messages []inboundJSON `json:"messages"`
-}
 
 type inboxReader interface {
 	Inbox(ctx context.Context, since time.Time, limit int) ([]*gateway.InboundMessage, error)
@@ -58,9 +42,9 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 		if err != nil {
 			return fmt.Errorf("read inbox: %w", err)
 		}
-		out := inboxResponse{Messages: make([]inboundJSON, 0, len(msgs))}
+		out := apiv1.Inbox{Messages: make([]apiv1.InboxMessage, 0, len(msgs))}
 		for _, m := range msgs {
-			out.Messages = append(out.Messages, inboundJSON{
+			out.Messages = append(out.Messages, apiv1.InboxMessage{
 				ID:         m.ID,
 				From:       m.From,
 				Text:       m.Text,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 )
 
@@ -37,19 +38,10 @@ var (
 	errTTLTooLong  = errors.New("is too long")
 )
 
-// sendRequest is the body of POST /api/v1/messages.
+// sendRequest is the body of POST /api/v1/messages with ttl and send_at
+// parsed.
 type sendRequest struct {
-	To           string `json:"to"`
-	Text         string `json:"text"`
-	Priority     string `json:"priority"`      // "high" | "normal" | "low"; default normal
-	Modem        string `json:"modem"`         // IMEI to send from; default any
-	StatusReport *bool  `json:"status_report"` // default true
-	// TTL is how long the message may wait in the queue before it expires:
-	// a JSON integer of seconds (3600), or a string holding either seconds
-	// ("3600") or a Go duration ("1h", "90m", "1h30m"). 0 or absent: no limit.
-	TTL json.RawMessage `json:"ttl"`
-	// SendAt is an RFC 3339 time before which the message is not sent.
-	SendAt string `json:"send_at"`
+	apiv1.SendRequest
 
 	ttl    time.Duration
 	sendAt time.Time
@@ -147,15 +139,6 @@ func (r *sendRequest) bodyHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// sendResponse is the 202 answer to POST /api/v1/messages.
-type sendResponse struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	To       string `json:"to"`
-	Segments int    `json:"segments"`
-	Encoding string `json:"encoding"`
-}
-
 type sender interface {
 	Send(ctx context.Context, r gateway.SendRequest) (*gateway.Message, bool, error)
 }
@@ -172,7 +155,7 @@ func handleSend(svc sender) echo.HandlerFunc {
 				fieldError{Field: headerIdempotencyKey, Reason: "must be at most 255 printable ASCII characters"})
 		}
 		var req sendRequest
-		if err := decodeJSON(c, &req); err != nil {
+		if err := decodeJSON(c, &req.SendRequest); err != nil {
 			return err
 		}
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
@@ -198,7 +181,7 @@ func handleSend(svc sender) echo.HandlerFunc {
 			c.Response().Header().Set(headerIdempotentReplayed, "true")
 			status = string(gateway.StatusQueued)
 		}
-		return c.JSON(http.StatusAccepted, sendResponse{
+		return c.JSON(http.StatusAccepted, apiv1.SendResponse{
 			ID:       m.ID,
 			Status:   status,
 			To:       m.To,
@@ -217,38 +200,9 @@ func printableASCII(s string) bool {
 	return true
 }
 
-// messageJSON is a message as GET, DELETE and the list show it.
-type messageJSON struct {
-	ID           string     `json:"id"`
-	Status       string     `json:"status"`
-	To           string     `json:"to"`
-	Text         string     `json:"text"`
-	Segments     int        `json:"segments"`
-	Encoding     string     `json:"encoding"`
-	Modem        *string    `json:"modem"`
-	Priority     string     `json:"priority"`
-	StatusReport bool       `json:"status_report"`
-	CreatedAt    *time.Time `json:"created_at"`
-	SendAt       *time.Time `json:"send_at"`
-	ExpiresAt    *time.Time `json:"expires_at"`
-	SentAt       *time.Time `json:"sent_at"`
-	DeliveredAt  *time.Time `json:"delivered_at"`
-	Error        string     `json:"error,omitempty"`
-	Parts        []partJSON `json:"parts"`
-}
-
-// partJSON is one segment of a message.
-type partJSON struct {
-	Index       int        `json:"index"`
-	Status      string     `json:"status"`
-	MR          *int       `json:"mr"`
-	SentAt      *time.Time `json:"sent_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	Error       string     `json:"error,omitempty"`
-}
-
-func newMessageJSON(m *gateway.Message) messageJSON {
-	out := messageJSON{
+// newMessageJSON is m as GET, DELETE and the list show it.
+func newMessageJSON(m *gateway.Message) apiv1.Message {
+	out := apiv1.Message{
 		ID:           m.ID,
 		Status:       string(m.Status),
 		To:           m.To,
@@ -264,10 +218,10 @@ func newMessageJSON(m *gateway.Message) messageJSON {
 		SentAt:       optTime(m.SentAt),
 		DeliveredAt:  optTime(m.DeliveredAt),
 		Error:        m.Error,
-		Parts:        make([]partJSON, 0, len(m.Parts)),
+		Parts:        make([]apiv1.Part, 0, len(m.Parts)),
 	}
 	for _, p := range m.Parts {
-		pj := partJSON{
+		pj := apiv1.Part{
 			Index:       p.Index,
 			Status:      string(p.Status),
 			SentAt:      optTime(p.SentAt),
@@ -339,13 +293,6 @@ func handleCancelMessage(svc canceler) echo.HandlerFunc {
 	}
 }
 
-// messageList is a page of messages, newest first. NextCursor is null on
-// the last page.
-type messageList struct {
-	Messages   []messageJSON `json:"messages"`
-	NextCursor *string       `json:"next_cursor"`
-}
-
 type messageLister interface {
 	Messages(ctx context.Context, f gateway.MessageFilter) ([]*gateway.Message, string, error)
 }
@@ -375,7 +322,7 @@ func handleListMessages(svc messageLister) echo.HandlerFunc {
 		if err != nil {
 			return fmt.Errorf("list messages: %w", err)
 		}
-		out := messageList{Messages: make([]messageJSON, 0, len(msgs)), NextCursor: optString(next)}
+		out := apiv1.MessageList{Messages: make([]apiv1.Message, 0, len(msgs)), NextCursor: optString(next)}
 		for _, m := range msgs {
 			out.Messages = append(out.Messages, newMessageJSON(m))
 		}

@@ -7,36 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 )
-
-// modemJSON is a modem with today's counters. Signal is null until
-// measured; LastError is null when there has been none.
-type modemJSON struct {
-	ID           string      `json:"id"` // IMEI
-	Port         string      `json:"port"`
-	Manufacturer string      `json:"manufacturer"`
-	Model        string      `json:"model"`
-	Operator     string      `json:"operator"`
-	Registration string      `json:"registration"`
-	Signal       *signalJSON `json:"signal"`
-	State        string      `json:"state"`
-	QueueDepth   int         `json:"queue_depth"`
-	Sent         int         `json:"sent"`
-	Failed       int         `json:"failed"`
-	LastError    *string     `json:"last_error"`
-}
-
-// signalJSON is +CSQ as read, in dBm, and as 0–4 bars.
-type signalJSON struct {
-	CSQ  int `json:"csq"`
-	DBM  int `json:"dbm"`
-	Bars int `json:"bars"`
-}
-
-type modemsResponse struct {
-	Modems []modemJSON `json:"modems"`
-}
 
 type modemLister interface {
 	Modems(ctx context.Context) ([]gateway.ModemView, error)
@@ -48,9 +21,9 @@ func handleModems(svc modemLister) echo.HandlerFunc {
 		if err != nil {
 			return fmt.Errorf("list modems: %w", err)
 		}
-		out := modemsResponse{Modems: make([]modemJSON, 0, len(views))}
+		out := apiv1.ModemList{Modems: make([]apiv1.Modem, 0, len(views))}
 		for _, v := range views {
-			mj := modemJSON{
+			mj := apiv1.Modem{
 				ID:           v.IMEI,
 				Port:         v.Port,
 				Manufacturer: v.Manufacturer,
@@ -64,7 +37,7 @@ func handleModems(svc modemLister) echo.HandlerFunc {
 				LastError:    optString(v.LastError),
 			}
 			if v.SignalKnown {
-				mj.Signal = &signalJSON{CSQ: v.CSQ, DBM: v.DBM, Bars: v.Bars}
+				mj.Signal = &apiv1.Signal{CSQ: v.CSQ, DBM: v.DBM, Bars: v.Bars}
 			}
 			out.Modems = append(out.Modems, mj)
 		}

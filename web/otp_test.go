@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
@@ -157,26 +158,26 @@ func TestOTPAPI_EndToEnd(t *testing.T) {
 	if res.Status != http.StatusCreated {
 		t.Fatalf("POST /otp: %d %s", res.Status, res.Body)
 	}
-	sent := decode[otpSendResponse](t, res)
+	sent := decode[apiv1.OTPSendResponse](t, res)
 	if sent.Status != "pending" || sent.MessageID == nil || sent.To != s.phone.Number() || sent.Channel != "sms" {
 		t.Fatalf("POST /otp = %s", res.Body)
 	}
 	code := s.code(t, *sent.MessageID)
 
 	wrong := string(rune('0'+(code[0]-'0'+1)%10)) + code[1:]
-	check := func(path, body string, wantStatus int, want otpCheckResponse) {
+	check := func(path, body string, wantStatus int, want apiv1.OTPCheckResponse) {
 		t.Helper()
 		res := s.do(t, http.MethodPost, path, body)
 		if res.Status != wantStatus {
 			t.Fatalf("POST %s: %d %s, want %d", path, res.Status, res.Body, wantStatus)
 		}
 		if wantStatus == http.StatusOK {
-			if got := decode[otpCheckResponse](t, res); got != want {
+			if got := decode[apiv1.OTPCheckResponse](t, res); got != want {
 				t.Fatalf("POST %s = %+v, want %+v", path, got, want)
 			}
 		}
 	}
-	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+wrong+`"}`, 200, otpCheckResponse{sent.ID, "pending", 4})
+	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+wrong+`"}`, 200, apiv1.OTPCheckResponse{ID: sent.ID, Status: "pending", AttemptsLeft: 4})
 
 	// Resend within 30 s: 429 with Retry-After.
 	res = s.do(t, http.MethodPost, "/api/v1/otp/"+sent.ID+"/resend", "")
@@ -191,21 +192,21 @@ func TestOTPAPI_EndToEnd(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("resend after 31s: %d %s", res.Status, res.Body)
 	}
-	v := decode[verificationJSON](t, res)
+	v := decode[apiv1.Verification](t, res)
 	if v.MessageID == nil || *v.MessageID == *sent.MessageID || v.Sends != 2 || v.AttemptsLeft != 4 {
 		t.Fatalf("resend = %s", res.Body)
 	}
 	fresh := s.code(t, *v.MessageID)
 	if fresh != code {
-		check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+code+`"}`, 200, otpCheckResponse{sent.ID, "pending", 3})
+		check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+code+`"}`, 200, apiv1.OTPCheckResponse{ID: sent.ID, Status: "pending", AttemptsLeft: 3})
 	}
 	// By number, as a login form without the ID would.
 	check("/api/v1/otp/check", `{"to":"`+s.phone.Number()+`","purpose":"login","code":"`+fresh+`"}`, 200,
-		otpCheckResponse{sent.ID, "approved", v.AttemptsLeft - boolToInt(fresh != code)})
-	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+fresh+`"}`, 404, otpCheckResponse{})
+		apiv1.OTPCheckResponse{ID: sent.ID, Status: "approved", AttemptsLeft: v.AttemptsLeft - boolToInt(fresh != code)})
+	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+fresh+`"}`, 404, apiv1.OTPCheckResponse{})
 
 	res = s.do(t, http.MethodGet, "/api/v1/otp/"+sent.ID, "")
-	if res.Status != 200 || decode[verificationJSON](t, res).Status != "approved" {
+	if res.Status != 200 || decode[apiv1.Verification](t, res).Status != "approved" {
 		t.Fatalf("GET = %d %s", res.Status, res.Body)
 	}
 	if otpCodeRE.Match(res.Body) || regexp.MustCompile(`\b`+fresh+`\b`).Match(res.Body) {
@@ -254,12 +255,12 @@ func TestOTPAPI_Errors(t *testing.T) {
 	})
 	t.Run("Cancel", func(t *testing.T) {
 		res := s.do(t, "POST", "/api/v1/otp", `{"to":"+12025550112"}`)
-		id := decode[otpSendResponse](t, res).ID
+		id := decode[apiv1.OTPSendResponse](t, res).ID
 		res = s.do(t, "DELETE", "/api/v1/otp/"+id, "")
-		if res.Status != 200 || decode[verificationJSON](t, res).Status != "canceled" {
+		if res.Status != 200 || decode[apiv1.Verification](t, res).Status != "canceled" {
 			t.Fatalf("DELETE = %d %s", res.Status, res.Body)
 		}
-		if res := s.do(t, "POST", "/api/v1/otp/"+id+"/check", `{"code":"123456"}`); decode[otpCheckResponse](t, res).Status != "canceled" {
+		if res := s.do(t, "POST", "/api/v1/otp/"+id+"/check", `{"code":"123456"}`); decode[apiv1.OTPCheckResponse](t, res).Status != "canceled" {
 			t.Fatalf("check after cancel: %s", res.Body)
 		}
 	})
@@ -268,7 +269,7 @@ func TestOTPAPI_Errors(t *testing.T) {
 		if res.Status != 201 {
 			t.Fatalf("blocked send: %d %s", res.Status, res.Body)
 		}
-		got := decode[otpSendResponse](t, res)
+		got := decode[apiv1.OTPSendResponse](t, res)
 		if got.Status != "pending" || got.MessageID == nil {
 			t.Fatalf("blocked send answered %s", res.Body)
 		}

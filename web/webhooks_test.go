@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/store"
 )
@@ -29,7 +30,7 @@ func TestWebhooksAPI(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
-	var created webhookJSON
+	var created apiv1.Webhook
 	if err := json.Unmarshal(r.Body, &created); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestWebhooksAPI(t *testing.T) {
 	if strings.Contains(string(r.Body), created.Secret) || strings.Contains(string(r.Body), "whsec_") {
 		t.Errorf("list shows the secret: %s", r.Body)
 	}
-	var list struct{ Webhooks []webhookJSON }
+	var list apiv1.WebhookList
 	if err := json.Unmarshal(r.Body, &list); err != nil || len(list.Webhooks) != 1 || list.Webhooks[0].ID != created.ID {
 		t.Fatalf("list = %s (%v)", r.Body, err)
 	}
