@@ -23,7 +23,9 @@ func TestDependencies(t *testing.T) {
 		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, []string{"modem", "store", "web", "modemdev"}},
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, []string{"modem", "web", "modemdev"}},
 		{"apiv1", nil, []string{"pdu", "modem", "gateway", "store", "web"}},
-		{"web", []string{mod + "apiv1", mod + "gateway", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang", "golang.org/x/crypto/bcrypt"}, []string{"modem", "store", "modemdev"}},
+		{"web", []string{mod + "apiv1", mod + "gateway", mod + "web/api", mod + "web/ui", mod + "web/internal/problem", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang"}, []string{"modem", "store", "modemdev"}},
+		{"web/api", []string{mod + "apiv1", mod + "gateway", mod + "web/internal/problem", "github.com/labstack/echo/v4"}, []string{"web/ui", "modem", "store", "modemdev"}},
+		{"web/ui", []string{mod + "gateway", "github.com/labstack/echo/v4"}, []string{"web/api", "web/internal", "apiv1", "modem", "store", "modemdev"}},
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
@@ -46,6 +48,24 @@ func TestDependencies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOnlyMainImportsWeb: the server is wired in cmd/simgate alone; web/api
+// and web/ui are its parts, not its clients.
+func TestOnlyMainImportsWeb(t *testing.T) {
+	const mod = "github.com/simgate/simgate/"
+	lines := goList(t, "{{.ImportPath}}:{{join .Imports \",\"}}", mod+"...")
+	for _, l := range lines {
+		pkg, imports, _ := strings.Cut(l, ":")
+		if pkg == mod+"cmd/simgate" {
+			continue
+		}
+		for _, imp := range strings.Split(imports, ",") {
+			if imp == mod+"web" {
+				t.Errorf("%s imports web; only cmd/simgate may", pkg)
+			}
+		}
 	}
 }
 

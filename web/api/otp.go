@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
 // OTPAPI is what /api/v1/otp needs of the OTP service; *gateway.OTPService
@@ -27,8 +28,6 @@ type OTPAPI interface {
 }
 
 var _ OTPAPI = (*gateway.OTPService)(nil)
-
-const typeTooManyRequests = "urn:simgate:problem:too-many-requests"
 
 // otpSendRequest is the body of POST /api/v1/otp with ttl parsed.
 type otpSendRequest struct {
@@ -89,7 +88,7 @@ func otpError(c echo.Context, op string, err error) error {
 	if errors.As(err, &ra) {
 		secs := max(int((ra.Wait+time.Second-1)/time.Second), 1)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return newProblem(http.StatusTooManyRequests, typeTooManyRequests, ra.Error())
+		return problem.New(http.StatusTooManyRequests, apiv1.ProblemTooManyRequests, ra.Error())
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
@@ -101,12 +100,12 @@ func handleOTPSend(svc OTPAPI) echo.HandlerFunc {
 			return err
 		}
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
-			return invalid(sortedFields(problems)...)
+			return problem.Invalid(problem.Fields(problems)...)
 		}
 		v, err := svc.Send(c.Request().Context(), gateway.OTPRequest{
 			To: req.To, Template: req.Template, Locale: req.Locale, Domain: req.Domain, AppHash: req.AppHash,
 			Purpose: req.Purpose, Channel: req.Channel, Email: req.Email, Length: req.Length, TTL: req.ttl,
-			Fallback: req.Fallback, APIKey: apiKeyOf(c),
+			Fallback: req.Fallback, APIKey: KeyName(c),
 		})
 		if err != nil {
 			return otpError(c, "send otp", err)
@@ -136,7 +135,7 @@ func readCheck(c echo.Context, needTo bool) (apiv1.OTPCheckRequest, error) {
 		problems["to"] = "belongs to POST /api/v1/otp/check; this route checks the verification in its path"
 	}
 	if len(problems) > 0 {
-		return req, invalid(sortedFields(problems)...)
+		return req, problem.Invalid(problem.Fields(problems)...)
 	}
 	return req, nil
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
 type inboxReader interface {
@@ -21,13 +22,13 @@ type inboxReader interface {
 func handleInbox(svc inboxReader) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var (
-			fields []fieldError
+			fields []apiv1.FieldError
 			since  time.Time
 		)
 		if s := c.QueryParam("since"); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)
 			if err != nil {
-				fields = append(fields, fieldError{Field: "since", Reason: errSendAtFormat})
+				fields = append(fields, apiv1.FieldError{Field: "since", Reason: errSendAtFormat})
 			}
 			since = t
 		}
@@ -36,7 +37,7 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 			fields = append(fields, *ferr)
 		}
 		if len(fields) > 0 {
-			return badRequest("invalid query parameters", fields...)
+			return problem.BadRequest("invalid query parameters", fields...)
 		}
 		msgs, err := svc.Inbox(c.Request().Context(), since, limit)
 		if err != nil {

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -17,10 +17,14 @@ import (
 
 	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
+// HeaderIdempotencyKey is the request header that makes a retried POST
+// /api/v1/messages safe (IETF httpapi Idempotency-Key draft).
+const HeaderIdempotencyKey = "Idempotency-Key"
+
 const (
-	headerIdempotencyKey      = "Idempotency-Key"
 	headerIdempotentReplayed  = "Idempotent-Replayed"
 	maxIdempotencyKeyLen      = 255
 	defaultPageSize           = 50
@@ -113,6 +117,8 @@ func parseTTL(raw json.RawMessage) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 func isAllDigits(s string) bool {
 	for i := range len(s) {
 		if !isDigit(s[i]) {
@@ -149,17 +155,17 @@ type sender interface {
 // Idempotent-Replayed: true. GET the message for where it is now.
 func handleSend(svc sender) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		idemKey := c.Request().Header.Get(headerIdempotencyKey)
+		idemKey := c.Request().Header.Get(HeaderIdempotencyKey)
 		if len(idemKey) > maxIdempotencyKeyLen || !printableASCII(idemKey) {
-			return badRequest("the Idempotency-Key header must be at most 255 printable ASCII characters",
-				fieldError{Field: headerIdempotencyKey, Reason: "must be at most 255 printable ASCII characters"})
+			return problem.BadRequest("the Idempotency-Key header must be at most 255 printable ASCII characters",
+				apiv1.FieldError{Field: HeaderIdempotencyKey, Reason: "must be at most 255 printable ASCII characters"})
 		}
 		var req sendRequest
 		if err := decodeJSON(c, &req.SendRequest); err != nil {
 			return err
 		}
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
-			return invalid(sortedFields(problems)...)
+			return problem.Invalid(problem.Fields(problems)...)
 		}
 		m, replayed, err := svc.Send(c.Request().Context(), gateway.SendRequest{
 			To:             req.To,
@@ -169,7 +175,7 @@ func handleSend(svc sender) echo.HandlerFunc {
 			StatusReport:   req.StatusReport,
 			TTL:            req.ttl,
 			SendAt:         req.sendAt,
-			APIKey:         apiKeyOf(c),
+			APIKey:         KeyName(c),
 			IdempotencyKey: idemKey,
 			BodyHash:       req.bodyHash(),
 		})
@@ -299,14 +305,14 @@ type messageLister interface {
 
 func handleListMessages(svc messageLister) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var fields []fieldError
+		var fields []apiv1.FieldError
 		f := gateway.MessageFilter{
 			To:     queryNumber(c.QueryParam("to")),
 			Cursor: c.QueryParam("cursor"),
 		}
 		if s := c.QueryParam("status"); s != "" {
 			if !knownStatus(gateway.Status(s)) {
-				fields = append(fields, fieldError{Field: "status", Reason: errMessageStatusParameter})
+				fields = append(fields, apiv1.FieldError{Field: "status", Reason: errMessageStatusParameter})
 			}
 			f.Status = gateway.Status(s)
 		}
@@ -316,7 +322,7 @@ func handleListMessages(svc messageLister) echo.HandlerFunc {
 		}
 		f.Limit = limit
 		if len(fields) > 0 {
-			return badRequest("invalid query parameters", fields...)
+			return problem.BadRequest("invalid query parameters", fields...)
 		}
 		msgs, next, err := svc.Messages(c.Request().Context(), f)
 		if err != nil {
@@ -349,13 +355,13 @@ func knownStatus(s gateway.Status) bool {
 }
 
 // pageSize reads limit: 1–500, 50 when absent.
-func pageSize(s string) (int, *fieldError) {
+func pageSize(s string) (int, *apiv1.FieldError) {
 	if s == "" {
 		return defaultPageSize, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxPageSize {
-		return 0, &fieldError{Field: "limit", Reason: fmt.Sprintf("must be an integer from 1 to %d", maxPageSize)}
+		return 0, &apiv1.FieldError{Field: "limit", Reason: fmt.Sprintf("must be an integer from 1 to %d", maxPageSize)}
 	}
 	return n, nil
 }
