@@ -1,28 +1,23 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
-// Keys of the values middleware leaves in the echo.Context.
-const (
-	ctxRequestID = "simgate.request_id"
-	ctxAPIKey    = "simgate.api_key" // name of the authenticated key
-)
+// ctxRequestID is the key of the request id in the echo.Context.
+const ctxRequestID = "simgate.request_id"
 
 // maxLoggedQueryParams bounds what a request with a huge query string can
 // make the log say.
@@ -31,11 +26,6 @@ const maxLoggedQueryParams = 8
 func requestIDOf(c echo.Context) string {
 	id, _ := c.Get(ctxRequestID).(string)
 	return id
-}
-
-func apiKeyOf(c echo.Context) string {
-	name, _ := c.Get(ctxAPIKey).(string)
-	return name
 }
 
 // routeOf is the route pattern that matched, or "unmatched": labels stay
@@ -110,11 +100,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Duration("latency", latency),
 			slog.String("request_id", requestIDOf(c)),
 		)
-		if name := apiKeyOf(c); name != "" {
+		if name := api.KeyName(c); name != "" {
 			attrs = append(attrs, slog.String("api_key", name))
 		}
 		if route == "unmatched" {
-			attrs = append(attrs, slog.String("path", clip(maskPhones(req.URL.Path))))
+			attrs = append(attrs, slog.String("path", problem.Clip(maskPhones(req.URL.Path))))
 		}
 		if q := queryAttr(req.URL.RawQuery); q.Key != "" {
 			attrs = append(attrs, q)
@@ -141,25 +131,10 @@ func queryAttr(raw string) slog.Attr {
 	}
 	attrs := make([]any, 0, len(keys))
 	for _, k := range keys {
-		attrs = append(attrs, slog.String(clip(maskPhones(k)), clip(maskPhones(q.Get(k)))))
+		attrs = append(attrs, slog.String(problem.Clip(maskPhones(k)), problem.Clip(maskPhones(q.Get(k)))))
 	}
 	return slog.Group("query", attrs...)
 }
-
-// clip keeps a logged value short.
-func clip(s string) string {
-	const limit = 64
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // methodLabel keeps the metrics' method label to the methods that exist.
 func methodLabel(m string) string {
@@ -209,7 +184,7 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			if req.ContentLength > limit {
-				return tooLarge(limit)
+				return problem.TooLarge(limit)
 			}
 			if req.Body != nil && req.Body != http.NoBody {
 				// The underlying writer, so that the server closes the
@@ -219,50 +194,4 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-func tooLarge(limit int64) *problem {
-	return newProblem(http.StatusRequestEntityTooLarge, typeTooLarge,
-		fmt.Sprintf("the request body is larger than %d bytes", limit))
-}
-
-// authenticator is the part of the gateway that checks API keys.
-type authenticator interface {
-	Authenticate(ctx context.Context, key string) (gateway.APIKey, error)
-}
-
-// requireKey admits a request with "Authorization: Bearer <key>" for a key
-// the gateway knows, and leaves the key's name in the context.
-func requireKey(auth authenticator) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
-			if !ok {
-				return newProblem(http.StatusUnauthorized, typeUnauthorized,
-					`this route needs an API key: send "Authorization: Bearer <key>"`)
-			}
-			key, err := auth.Authenticate(c.Request().Context(), token)
-			if errors.Is(err, gateway.ErrUnauthorized) {
-				p := newProblem(http.StatusUnauthorized, typeUnauthorized, "the API key is not valid or was revoked")
-				p.invalidToken = true
-				return p
-			}
-			if err != nil {
-				return fmt.Errorf("authenticate: %w", err)
-			}
-			c.Set(ctxAPIKey, key.Name)
-			return next(c)
-		}
-	}
-}
-
-// bearerToken parses an RFC 6750 §2.1 credential; the scheme is
-// case-insensitive (RFC 9110 §11.1).
-func bearerToken(h string) (string, bool) {
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
 }

@@ -7,94 +7,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
-// Problem types (RFC 9457 §3.1.1). They are stable: clients switch on them.
-const (
-	typeBlank         = "about:blank"
-	typeBadRequest    = "urn:simgate:problem:bad-request"
-	typeInvalidJSON   = "urn:simgate:problem:invalid-json"
-	typeValidation    = "urn:simgate:problem:validation"
-	typeTooLarge      = "urn:simgate:problem:body-too-large"
-	typeUnauthorized  = "urn:simgate:problem:unauthorized"
-	typeNotFound      = "urn:simgate:problem:not-found"
-	typeConflict      = "urn:simgate:problem:conflict"
-	typeIdempotency   = "urn:simgate:problem:idempotency-key-reused"
-	typeInternal      = "urn:simgate:problem:internal"
-	typeMediaType     = "urn:simgate:problem:unsupported-media-type"
-	typeClientGone    = "urn:simgate:problem:client-closed-request"
-	mimeProblemJSON   = "application/problem+json"
-	statusClientGone  = 499 // nginx's, so that a client hanging up is not counted as a 5xx
-	problemGeneric500 = "the server could not complete the request; it has been logged under this request_id"
-)
-
-// problem is an RFC 9457 problem details object. A handler returns one for
-// a client error it detects itself; handleError writes it.
-type problem struct {
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    string       `json:"detail"`
-	Errors    []fieldError `json:"errors,omitempty"`
-	RequestID string       `json:"request_id,omitempty"`
-
-	// invalidToken selects error="invalid_token" in WWW-Authenticate
-	// (RFC 6750 §3.1): a key was given but is not valid.
-	invalidToken bool
-}
-
-// fieldError names one field of the request and what is wrong with it.
-type fieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
-
-func (p *problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
-
-func newProblem(status int, typ, detail string, fields ...fieldError) *problem {
-	return &problem{Type: typ, Title: titleFor(status), Status: status, Detail: detail, Errors: fields}
-}
-
-// badRequest is a request the server cannot read: a query parameter, a
-// header or a body of the wrong shape.
-func badRequest(detail string, fields ...fieldError) *problem {
-	return newProblem(http.StatusBadRequest, typeBadRequest, detail, fields...)
-}
-
-// invalid is a request that was read but whose fields are refused.
-func invalid(fields ...fieldError) *problem {
-	detail := "the request has invalid fields"
-	if len(fields) == 1 {
-		detail = fields[0].Field + ": " + fields[0].Reason
-	}
-	return newProblem(http.StatusUnprocessableEntity, typeValidation, detail, fields...)
-}
-
-// sortedFields turns a Valid map into an errors list in a stable order.
-func sortedFields(m map[string]string) []fieldError {
-	out := make([]fieldError, 0, len(m))
-	for f, r := range m {
-		out = append(out, fieldError{Field: f, Reason: r})
-	}
-	slices.SortFunc(out, func(a, b fieldError) int { return strings.Compare(a.Field, b.Field) })
-	return out
-}
-
-func titleFor(status int) string {
-	if status == statusClientGone {
-		return "Client Closed Request"
-	}
-	if t := http.StatusText(status); t != "" {
-		return t
-	}
-	return "Error"
-}
+// problemGeneric500 is the detail of every 500: the cause is in the log,
+// under the request id.
+const problemGeneric500 = "the server could not complete the request; it has been logged under this request_id"
 
 // handleError is echo's HTTPErrorHandler: the one place where errors become
 // HTTP statuses. Anything it does not recognise is a 500 with a generic
@@ -106,11 +30,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 			slog.String("request_id", requestIDOf(c)), slog.String("error", err.Error()))
 		return
 	}
-	p := s.problemFor(err, c)
+	pe := s.problemFor(err, c)
+	p := &pe.Body
 	p.RequestID = requestIDOf(c)
 	if p.Status == http.StatusUnauthorized {
 		challenge := `Bearer realm="simgate"`
-		if p.invalidToken {
+		if pe.InvalidToken {
 			challenge += `, error="invalid_token"`
 		}
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
@@ -122,9 +47,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 			slog.String("route", s.routeOf(c)),
 			slog.String("error", err.Error()),
 		}
-		var pe *panicError
-		if errors.As(err, &pe) {
-			attrs = append(attrs, slog.String("stack", string(pe.stack)))
+		var panicked *panicError
+		if errors.As(err, &panicked) {
+			attrs = append(attrs, slog.String("stack", string(panicked.stack)))
 		}
 		s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "request failed", attrs...)
 	}
@@ -139,12 +64,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		panic(fmt.Sprintf("web: marshal problem: %v", mErr))
 	}
 	// The client may be gone; there is no one left to tell.
-	_ = c.Blob(p.Status, mimeProblemJSON, body)
+	_ = c.Blob(p.Status, apiv1.MediaTypeProblem, body)
 }
 
-func (s *Server) problemFor(err error, c echo.Context) *problem {
+func (s *Server) problemFor(err error, c echo.Context) *problem.Error {
 	var (
-		p  *problem
+		p  *problem.Error
 		ve *gateway.ValidationError
 		he *echo.HTTPError
 	)
@@ -152,44 +77,45 @@ func (s *Server) problemFor(err error, c echo.Context) *problem {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &ve):
-		return invalid(fieldError{Field: ve.Field, Reason: ve.Reason})
+		return problem.Invalid(apiv1.FieldError{Field: ve.Field, Reason: ve.Reason})
 	case errors.Is(err, gateway.ErrIdempotencyReused):
-		return newProblem(http.StatusUnprocessableEntity, typeIdempotency,
+		return problem.New(http.StatusUnprocessableEntity, apiv1.ProblemIdempotency,
 			"this Idempotency-Key was already used with a different request; use a new key for a new request",
-			fieldError{Field: headerIdempotencyKey, Reason: "already used with a different request"})
+			apiv1.FieldError{Field: api.HeaderIdempotencyKey, Reason: "already used with a different request"})
 	case errors.Is(err, gateway.ErrInvalid):
-		return newProblem(http.StatusUnprocessableEntity, typeValidation, "the request is invalid")
+		return problem.New(http.StatusUnprocessableEntity, apiv1.ProblemValidation, "the request is invalid")
 	case errors.Is(err, gateway.ErrNotFound):
-		return newProblem(http.StatusNotFound, typeNotFound, "no such resource")
+		return problem.New(http.StatusNotFound, apiv1.ProblemNotFound, "no such resource")
 	case errors.Is(err, gateway.ErrConflict):
-		return newProblem(http.StatusConflict, typeConflict, "the resource's current state does not allow this; a message can be canceled only while it is queued")
+		return problem.New(http.StatusConflict, apiv1.ProblemConflict, "the resource's current state does not allow this; a message can be canceled only while it is queued")
 	case errors.Is(err, gateway.ErrUnauthorized):
-		return newProblem(http.StatusUnauthorized, typeUnauthorized, "a valid API key is required")
+		return problem.New(http.StatusUnauthorized, apiv1.ProblemUnauthorized, "a valid API key is required")
 	case errors.As(err, &he):
 		return fromHTTPError(he)
 	case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:
-		return newProblem(statusClientGone, typeClientGone, "the client closed the request")
+		return problem.New(problem.StatusClientGone, apiv1.ProblemClientGone, "the client closed the request")
 	}
-	return newProblem(http.StatusInternalServerError, typeInternal, problemGeneric500)
+	return problem.New(http.StatusInternalServerError, apiv1.ProblemInternal, problemGeneric500)
 }
 
 // fromHTTPError turns echo's own errors (no route, wrong method) into
 // problems. Their message is shown only below 500: above, it may carry
 // internals.
-func fromHTTPError(he *echo.HTTPError) *problem {
-	typ := typeBlank
+func fromHTTPError(he *echo.HTTPError) *problem.Error {
+	typ := apiv1.ProblemBlank
 	switch he.Code {
 	case http.StatusNotFound:
-		typ = typeNotFound
+		typ = apiv1.ProblemNotFound
 	case http.StatusRequestEntityTooLarge:
-		typ = typeTooLarge
+		typ = apiv1.ProblemTooLarge
 	case http.StatusUnsupportedMediaType:
-		typ = typeMediaType
+		typ = apiv1.ProblemMediaType
 	}
-	p := newProblem(he.Code, typ, "")
+	pe := problem.New(he.Code, typ, "")
+	p := &pe.Body
 	if he.Code >= http.StatusInternalServerError {
-		p.Type, p.Detail = typeInternal, problemGeneric500
-		return p
+		p.Type, p.Detail = apiv1.ProblemInternal, problemGeneric500
+		return pe
 	}
 	switch m := he.Message.(type) {
 	case string:
@@ -209,5 +135,5 @@ func fromHTTPError(he *echo.HTTPError) *problem {
 			p.Detail = p.Title
 		}
 	}
-	return p
+	return pe
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/ui"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is zero:
@@ -40,16 +42,16 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
-	// UI is the status page (NewUI); nil serves none.
-	UI *UI
-	// OTP serves /api/v1/otp (a *gateway.OTPService); nil serves none.
-	OTP OTPAPI
-	// Webhooks serves /api/v1/webhooks (a *gateway.Notifier); nil serves
+	// UI is the status page (ui.New); nil serves none.
+	UI *ui.UI
+	// OTP serves /api/v1/otp (a *otp.Service); nil serves none.
+	OTP api.OTPAPI
+	// Webhooks serves /api/v1/webhooks (a *webhook.Notifier); nil serves
 	// none.
-	Webhooks WebhookAPI
+	Webhooks api.WebhookAPI
 }
 
-// Server is the HTTP API. It is safe for concurrent use once built.
+// Server is the HTTP server: the API and the status page. It is safe for concurrent use once built.
 type Server struct {
 	cfg     Config
 	svc     gateway.ServiceAPI
@@ -61,7 +63,7 @@ type Server struct {
 	routes map[string]bool
 }
 
-// NewServer builds the API on svc. A nil logger discards.
+// NewServer builds the server on svc. A nil logger discards.
 func NewServer(cfg Config, svc gateway.ServiceAPI, logger *slog.Logger) *Server {
 	if svc == nil {
 		panic("web: nil service")
@@ -99,7 +101,7 @@ func NewServer(cfg Config, svc gateway.ServiceAPI, logger *slog.Logger) *Server 
 	return s
 }
 
-// Handler returns the API as an http.Handler (the *echo.Echo).
+// Handler returns the server as an http.Handler (the *echo.Echo).
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve answers requests on ln until ctx ends, then shuts down gracefully,

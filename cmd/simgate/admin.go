@@ -18,7 +18,7 @@ import (
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
-	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/web/ui"
 )
 
 // Password bounds: bcrypt reads at most 72 bytes, and a longer password
@@ -133,19 +133,19 @@ var testHookSims func([]*modemsim.Modem)
 
 // newStatusPage sets up what the status page needs: a password, the
 // virtual phones of "Try it", and the modem actions.
-func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *session.Devices, otp web.OTPConsole,
-	sims []*modemsim.Modem, stdout io.Writer, logger *slog.Logger) (*web.UI, error) {
+func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *session.Devices, otp ui.OTPConsole,
+	sims []*modemsim.Modem, stdout io.Writer, logger *slog.Logger) (*ui.UI, error) {
 	if err := ensureAdminPassword(ctx, db, cfg.Data, stdout); err != nil {
 		return nil, err
 	}
-	var phones []web.VirtualPhone
+	var phones []ui.VirtualPhone
 	for _, m := range sims {
-		phones = append(phones, web.VirtualPhone{Number: m.Number(), IMEI: m.IMEI()})
+		phones = append(phones, ui.VirtualPhone{Number: m.Number(), IMEI: m.IMEI()})
 	}
 	if testHookSims != nil {
 		testHookSims(sims)
 	}
-	return web.NewUI(web.UIConfig{DailyCap: cfg.DailyCap, Phones: phones, Done: ctx.Done()},
+	return ui.New(ui.Config{DailyCap: cfg.DailyCap, Phones: phones, Done: ctx.Done()},
 		adminStore{db}, devices, otp, logger), nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
+// runAPIKey is "simgate apikey create|list|revoke".
 func runAPIKey(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return usagef("apikey: want create, list or revoke")
@@ -31,6 +32,36 @@ func runAPIKey(ctx context.Context, e env, args []string) error {
 	if *data == "" {
 		*data = defaultConfig().Data
 	}
+	if err := checkAPIKeyArgs(verb, pos, name); err != nil {
+		return err
+	}
+
+	if err := ensureDataDir(*data); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, filepath.Join(*data, dbFile), nil)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	svc := gateway.NewService(gateway.ServiceConfig{}, db, nil, nil, nil)
+
+	switch verb {
+	case "create":
+		return createAPIKey(ctx, e, svc, *name, *scopes)
+	case "list":
+		return listAPIKeys(ctx, e, svc)
+	}
+	if err := svc.RevokeAPIKey(ctx, *name); err != nil {
+		return fmt.Errorf("revoke %q: %w", *name, err)
+	}
+	fmt.Fprintf(e.stdout, "revoked %s\n", *name)
+	return nil
+}
+
+// checkAPIKeyArgs checks verb's arguments; revoke takes the name as its
+// argument into *name.
+func checkAPIKeyArgs(verb string, pos []string, name *string) error {
 	switch verb {
 	case "create":
 		if *name == "" {
@@ -52,48 +83,35 @@ func runAPIKey(ctx context.Context, e env, args []string) error {
 	default:
 		return usagef("apikey: unknown subcommand %q (want create, list or revoke)", verb)
 	}
-
-	if err := ensureDataDir(*data); err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, filepath.Join(*data, dbFile), nil)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer db.Close()
-	svc := gateway.NewService(gateway.ServiceConfig{}, db, nil, nil, nil)
-
-	switch verb {
-	case "create":
-		var sc []string
-		if *scopes != "" {
-			sc = strings.Split(*scopes, ",")
-		}
-		key, k, err := svc.CreateAPIKey(ctx, *name, sc)
-		if err != nil {
-			return fmt.Errorf("create api key: %w", err)
-		}
-		fmt.Fprintf(e.stderr, "created API key %q; it is shown once, store it now:\n", k.Name)
-		fmt.Fprintln(e.stdout, key) // alone on the last stdout line, for scripts
-	case "list":
-		keys, err := svc.APIKeys(ctx)
-		if err != nil {
-			return fmt.Errorf("list api keys: %w", err)
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Name, orDash(strings.Join(k.Scopes, ",")),
-				fmtLocal(k.CreatedAt), fmtLocal(k.LastUsed), fmtLocal(k.RevokedAt))
-		}
-		return tw.Flush()
-	case "revoke":
-		if err := svc.RevokeAPIKey(ctx, *name); err != nil {
-			return fmt.Errorf("revoke %q: %w", *name, err)
-		}
-		fmt.Fprintf(e.stdout, "revoked %s\n", *name)
-	}
 	return nil
+}
+
+func createAPIKey(ctx context.Context, e env, svc *gateway.Service, name, scopes string) error {
+	var sc []string
+	if scopes != "" {
+		sc = strings.Split(scopes, ",")
+	}
+	key, k, err := svc.CreateAPIKey(ctx, name, sc)
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "created API key %q; it is shown once, store it now:\n", k.Name)
+	fmt.Fprintln(e.stdout, key) // alone on the last stdout line, for scripts
+	return nil
+}
+
+func listAPIKeys(ctx context.Context, e env, svc *gateway.Service) error {
+	keys, err := svc.APIKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list api keys: %w", err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Name, orDash(strings.Join(k.Scopes, ",")),
+			fmtLocal(k.CreatedAt), fmtLocal(k.LastUsed), fmtLocal(k.RevokedAt))
+	}
+	return tw.Flush()
 }
 
 func fmtLocal(t time.Time) string {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/apiv1"
 )
 
 // The gateway's figures, measured on the real binary with virtual modems
@@ -44,11 +46,7 @@ func startGatewaySim(t testing.TB, data, listen string, n int) *gatewayProc {
 		return strings.HasPrefix(g.key, "sg_")
 	})
 	waitFor(t, 30*time.Second, "every modem online", func() bool {
-		var out struct {
-			Modems []struct {
-				State string `json:"state"`
-			} `json:"modems"`
-		}
+		var out apiv1.ModemList
 		if g.get(t, "/api/v1/modems", &out) != 200 || len(out.Modems) != n {
 			return false
 		}
@@ -83,9 +81,7 @@ func rssMB(b *testing.B, pid int, field string) float64 {
 func (g *gatewayProc) pending(b *testing.B) int {
 	total := 0
 	for _, st := range []string{"queued", "sending"} {
-		var out struct {
-			Messages []json.RawMessage `json:"messages"`
-		}
+		var out apiv1.MessageList
 		g.get(b, "/api/v1/messages?limit=500&status="+st, &out)
 		total += len(out.Messages)
 	}
@@ -141,14 +137,10 @@ func BenchmarkGateway_Latency(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var s sentJSON
+		var s apiv1.SendResponse
 		json.NewDecoder(resp.Body).Decode(&s)
 		resp.Body.Close()
-		var m struct {
-			Status    string    `json:"status"`
-			CreatedAt time.Time `json:"created_at"`
-			SentAt    time.Time `json:"sent_at"`
-		}
+		var m apiv1.Message
 		for {
 			g.get(b, "/api/v1/messages/"+s.ID, &m)
 			if m.Status == "sent" {
@@ -156,7 +148,7 @@ func BenchmarkGateway_Latency(b *testing.B) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		lat = append(lat, m.SentAt.Sub(m.CreatedAt))
+		lat = append(lat, m.SentAt.Sub(*m.CreatedAt))
 	}
 	b.StopTimer()
 	slices.Sort(lat)

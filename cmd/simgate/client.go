@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/simgate/simgate/apiv1"
 )
 
 // apiClient talks to a running gateway's HTTP API, as any app would.
@@ -46,28 +48,6 @@ func newAPIClient(e env, server, key string) (*apiClient, error) {
 	return &apiClient{server: strings.TrimRight(server, "/"), key: key, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
-// problem is an application/problem+json answer.
-type problem struct {
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field  string `json:"field"`
-		Reason string `json:"reason"`
-	} `json:"errors"`
-}
-
-func (p problem) Error() string {
-	msg := fmt.Sprintf("%d %s", p.Status, p.Title)
-	if p.Detail != "" {
-		msg += ": " + p.Detail
-	}
-	for _, f := range p.Errors {
-		msg += fmt.Sprintf("; %s: %s", f.Field, f.Reason)
-	}
-	return msg
-}
-
 // do sends a request and returns the raw JSON body of a 2xx answer.
 func (c *apiClient) do(ctx context.Context, method, path string, body any) ([]byte, error) {
 	var rd io.Reader
@@ -96,24 +76,13 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any) ([]by
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var p problem
+		var p apiv1.Problem
 		if json.Unmarshal(b, &p) != nil || p.Status == 0 {
 			return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 		}
-		return nil, p
+		return nil, &p
 	}
 	return b, nil
-}
-
-type messageJSON struct {
-	ID       string     `json:"id"`
-	Status   string     `json:"status"`
-	To       string     `json:"to"`
-	Segments int        `json:"segments"`
-	Encoding string     `json:"encoding"`
-	Modem    *string    `json:"modem"`
-	Error    string     `json:"error"`
-	SentAt   *time.Time `json:"sent_at"`
 }
 
 func runSend(ctx context.Context, e env, args []string) error {
@@ -138,21 +107,16 @@ func runSend(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"to": *to, "text": *text}
-	if *priority != "" {
-		body["priority"] = *priority
-	}
-	if *pin != "" {
-		body["modem"] = *pin
-	}
+	body := apiv1.SendRequest{To: *to, Text: *text, Priority: *priority, Modem: *pin}
 	raw, err := c.do(ctx, http.MethodPost, "/api/v1/messages", body)
 	if err != nil {
 		return err
 	}
-	var m messageJSON
-	if err := json.Unmarshal(raw, &m); err != nil {
+	var sent apiv1.SendResponse
+	if err := json.Unmarshal(raw, &sent); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
+	m := apiv1.Message{ID: sent.ID, Status: sent.Status, To: sent.To, Segments: sent.Segments, Encoding: sent.Encoding}
 	if *wait {
 		raw, m, err = waitMessage(ctx, c, m.ID)
 		if err != nil {
@@ -168,26 +132,26 @@ func runSend(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, ": %s", m.Error)
 	}
 	fmt.Fprintln(e.stdout)
-	if m.Status == "failed" {
+	if m.Status == apiv1.StatusFailed {
 		return errors.New("message failed")
 	}
 	return nil
 }
 
 // waitMessage polls a message until it leaves queued/sending.
-func waitMessage(ctx context.Context, c *apiClient, id string) ([]byte, messageJSON, error) {
+func waitMessage(ctx context.Context, c *apiClient, id string) ([]byte, apiv1.Message, error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		raw, err := c.do(ctx, http.MethodGet, "/api/v1/messages/"+url.PathEscape(id), nil)
 		if err != nil {
-			return nil, messageJSON{}, err
+			return nil, apiv1.Message{}, err
 		}
-		var m messageJSON
+		var m apiv1.Message
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, m, fmt.Errorf("unexpected answer: %w", err)
 		}
-		if m.Status != "queued" && m.Status != "sending" {
+		if m.Status != apiv1.StatusQueued && m.Status != apiv1.StatusSending {
 			return raw, m, nil
 		}
 		select {
@@ -226,15 +190,7 @@ func runInbox(ctx context.Context, e env, args []string) error {
 		_, err := e.stdout.Write(raw)
 		return err
 	}
-	var in struct {
-		Messages []struct {
-			ID         string    `json:"id"`
-			From       string    `json:"from"`
-			Text       string    `json:"text"`
-			ReceivedAt time.Time `json:"received_at"`
-			Modem      string    `json:"modem"`
-		} `json:"messages"`
-	}
+	var in apiv1.Inbox
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
@@ -243,7 +199,7 @@ func runInbox(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	for _, m := range in.Messages {
-		fmt.Fprintf(e.stdout, "%s  from %s  (modem %s)\n  %s\n", m.ReceivedAt.Local().Format("2006-01-02 15:04:05"), m.From, m.Modem, m.Text)
+		fmt.Fprintf(e.stdout, "%s  from %s  (modem %s)\n  %s\n", deref(m.ReceivedAt).Local().Format("2006-01-02 15:04:05"), m.From, m.Modem, m.Text)
 	}
 	return nil
 }
@@ -270,36 +226,28 @@ func runModems(ctx context.Context, e env, args []string) error {
 		_, err := e.stdout.Write(raw)
 		return err
 	}
-	var out struct {
-		Modems []struct {
-			ID           string `json:"id"`
-			Port         string `json:"port"`
-			Model        string `json:"model"`
-			Operator     string `json:"operator"`
-			Registration string `json:"registration"`
-			State        string `json:"state"`
-			Signal       struct {
-				DBM  *int `json:"dbm"`
-				Bars int  `json:"bars"`
-			} `json:"signal"`
-			QueueDepth int    `json:"queue_depth"`
-			Sent       int    `json:"sent"`
-			Failed     int    `json:"failed"`
-			LastError  string `json:"last_error"`
-		} `json:"modems"`
-	}
+	var out apiv1.ModemList
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMEI\tSTATE\tPORT\tMODEL\tOPERATOR\tSIGNAL\tQUEUE\tSENT\tFAILED\tLAST ERROR")
 	for _, m := range out.Modems {
-		sig := fmt.Sprintf("%d/4", m.Signal.Bars)
-		if m.Signal.DBM != nil {
-			sig += fmt.Sprintf(" %ddBm", *m.Signal.DBM)
+		sig := "0/4" // not measured yet
+		if m.Signal != nil {
+			sig = fmt.Sprintf("%d/4 %ddBm", m.Signal.Bars, m.Signal.DBM)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", m.ID, m.State, m.Port, m.Model,
-			orDash(m.Operator), sig, m.QueueDepth, m.Sent, m.Failed, orDash(m.LastError))
+			orDash(m.Operator), sig, m.QueueDepth, m.Sent, m.Failed, orDash(deref(m.LastError)))
 	}
 	return tw.Flush()
+}
+
+// deref is *p, or the zero value for a JSON null.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -32,10 +32,19 @@ func TestDependencies(t *testing.T) {
 		{"session", []string{mod + "gateway", mod + "pdu"}, append([]string{"modem", "modemdev", "dispatch", "otp", "webhook"}, adapters...)},
 		{"otp", []string{mod + "gateway", mod + "pdu", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "webhook"}, adapters...)},
 		{"webhook", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp"}, adapters...)},
-		// Adapters: persistence and HTTP point at the core.
-		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web"}, features...)},
-		{"web", []string{mod + "gateway", mod + "otp", mod + "session", mod + "webhook", mod + "events",
-			"github.com/labstack/echo/v4", "github.com/prometheus/client_golang", "golang.org/x/crypto/bcrypt"}, []string{"modem", "store", "modemdev", "dispatch"}},
+		// Adapters: persistence and HTTP point at the core. The JSON API and
+		// the status page do not know each other.
+		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},
+		{"apiv1", nil, []string{"pdu", "modem", "gateway", "store", "web"}},
+		{"web", []string{mod + "apiv1", mod + "gateway", mod + "otp", mod + "webhook", mod + "web/api", mod + "web/ui", mod + "web/internal/problem",
+			"github.com/labstack/echo/v4", "github.com/prometheus/client_golang"}, []string{"modem", "store", "modemdev", "dispatch"}},
+		{"web/api", []string{mod + "apiv1", mod + "gateway", mod + "otp", mod + "webhook", mod + "web/internal/problem", "github.com/labstack/echo/v4"},
+			[]string{"web/ui", "modem", "store", "modemdev", "dispatch", "session"}},
+		{"web/ui", []string{mod + "gateway", mod + "otp", mod + "session", mod + "events", "github.com/labstack/echo/v4"},
+			[]string{"web/api", "web/internal", "apiv1", "modem", "store", "modemdev", "dispatch", "webhook"}},
+		{"web/internal/problem", []string{mod + "apiv1", "github.com/labstack/echo/v4"}, []string{"modem", "store", "gateway", "web/api", "web/ui"}},
+		{"web/internal/webtest", []string{mod + "apiv1", mod + "gateway", "github.com/labstack/echo/v4", "github.com/prometheus/client_golang"},
+			[]string{"modem", "store", "modemdev"}}, // test helpers
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
@@ -69,6 +78,24 @@ func TestDependencies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOnlyMainImportsWeb: the server is wired in cmd/simgate alone; web/api
+// and web/ui are its parts, not its clients.
+func TestOnlyMainImportsWeb(t *testing.T) {
+	const mod = "github.com/simgate/simgate/"
+	lines := goList(t, "{{.ImportPath}}:{{join .Imports \",\"}}", mod+"...")
+	for _, l := range lines {
+		pkg, imports, _ := strings.Cut(l, ":")
+		if pkg == mod+"cmd/simgate" {
+			continue
+		}
+		for _, imp := range strings.Split(imports, ",") {
+			if imp == mod+"web" {
+				t.Errorf("%s imports web; only cmd/simgate may", pkg)
+			}
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/apiv1"
 )
 
 // TestE2E_CLI drives a running gateway with the CLI clients, and manages
@@ -22,7 +24,7 @@ func TestE2E_CLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "delivered") {
 		t.Fatalf("send --wait: %v\n%s", err, out)
 	}
-	var inbox inboxJSON
+	var inbox apiv1.Inbox
 	waitFor(t, 10*time.Second, "the inbox to show it", func() bool {
 		out, err := cli("inbox", "--json")
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/apiv1"
 )
 
 // TestE2E_BadInput: each bad request gets a clear 4xx and nothing is stored.
@@ -55,14 +57,7 @@ func TestE2E_BadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var p struct {
-				Status int    `json:"status"`
-				Detail string `json:"detail"`
-				Errors []struct {
-					Field  string `json:"field"`
-					Reason string `json:"reason"`
-				} `json:"errors"`
-			}
+			var p apiv1.Problem
 			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 				t.Fatalf("status %d, body is not a problem: %v", resp.StatusCode, err)
 			}
@@ -86,9 +81,7 @@ func TestE2E_BadInput(t *testing.T) {
 			}
 		})
 	}
-	var list struct {
-		Messages []json.RawMessage `json:"messages"`
-	}
+	var list apiv1.MessageList
 	if s := g.get(t, "/api/v1/messages?limit=100", &list); s != 200 || len(list.Messages) != 0 {
 		t.Errorf("after bad requests: GET /api/v1/messages = %d with %d messages, want none stored", s, len(list.Messages))
 	}
@@ -154,12 +147,7 @@ func TestE2E_Failover(t *testing.T) {
 
 func (g *gatewayProc) modemState(t testing.TB, imei string) string {
 	t.Helper()
-	var out struct {
-		Modems []struct {
-			ID    string `json:"id"`
-			State string `json:"state"`
-		} `json:"modems"`
-	}
+	var out apiv1.ModemList
 	g.get(t, "/api/v1/modems", &out)
 	for _, m := range out.Modems {
 		if m.ID == imei {
@@ -202,7 +190,7 @@ func TestE2E_Crash(t *testing.T) {
 				if err != nil {
 					continue // the gateway died under this request: not accepted
 				}
-				var s sentJSON
+				var s apiv1.SendResponse
 				json.NewDecoder(resp.Body).Decode(&s)
 				resp.Body.Close()
 				if resp.StatusCode == 202 {

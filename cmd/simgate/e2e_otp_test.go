@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/apiv1"
 )
 
 // TestE2E_OTP: "simgate otp send" through a running gateway, the code read
@@ -31,10 +33,7 @@ func TestE2E_OTP(t *testing.T) {
 	cli := func(args ...string) (string, error) { t.Helper(); return g.cli(t, args...) }
 	// An app's webhook receiver, subscribed to what an OTP flow emits.
 	hooks := newHookReceiver(t)
-	var wh struct {
-		ID     string `json:"id"`
-		Secret string `json:"secret"`
-	}
+	var wh apiv1.Webhook
 	body := `{"url":"` + hooks.srv.URL + `/hook","events":["otp.approved","message.sent"]}`
 	if s := g.call(t, http.MethodPost, "/api/v1/webhooks", strings.NewReader(body), &wh); s != 201 || !strings.HasPrefix(wh.Secret, "whsec_") {
 		t.Fatalf("POST /api/v1/webhooks = %d %+v", s, wh)
@@ -48,10 +47,7 @@ func TestE2E_OTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("otp send: %v\n%s", err, out)
 	}
-	var v struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	}
+	var v apiv1.OTPSendResponse
 	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Status != "pending" {
 		t.Fatalf("otp send answered %q (%v), want a pending verification", out, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/internal/testkit"
 )
 
@@ -221,11 +222,7 @@ func startGateway(t testing.TB, data, listen, key string, ports []string, extra 
 		return err == nil && resp.StatusCode == 200
 	})
 	waitFor(t, 30*time.Second, "every modem online", func() bool {
-		var out struct {
-			Modems []struct {
-				State string `json:"state"`
-			} `json:"modems"`
-		}
+		var out apiv1.ModemList
 		if g.get(t, "/api/v1/modems", &out) != 200 || len(out.Modems) < len(ports) {
 			return false
 		}
@@ -284,42 +281,17 @@ func (g *gatewayProc) get(t testing.TB, path string, out any) int {
 	return g.call(t, http.MethodGet, path, nil, out)
 }
 
-type sentJSON struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	To       string `json:"to"`
-	Segments int    `json:"segments"`
-	Encoding string `json:"encoding"`
-}
-
-func (g *gatewayProc) send(t testing.TB, body map[string]any) (int, sentJSON) {
+func (g *gatewayProc) send(t testing.TB, body map[string]any) (int, apiv1.SendResponse) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	var out sentJSON
+	var out apiv1.SendResponse
 	status := g.call(t, http.MethodPost, "/api/v1/messages", bytes.NewReader(b), &out)
 	return status, out
 }
 
-type fullMessageJSON struct {
-	ID       string  `json:"id"`
-	Status   string  `json:"status"`
-	To       string  `json:"to"`
-	Text     string  `json:"text"`
-	Segments int     `json:"segments"`
-	Encoding string  `json:"encoding"`
-	Modem    *string `json:"modem"`
-	Error    string  `json:"error"`
-	Parts    []struct {
-		Index  int    `json:"index"`
-		Status string `json:"status"`
-		MR     *int   `json:"mr"`
-		Error  string `json:"error"`
-	} `json:"parts"`
-}
-
-func (g *gatewayProc) message(t testing.TB, id string) fullMessageJSON {
+func (g *gatewayProc) message(t testing.TB, id string) apiv1.Message {
 	t.Helper()
-	var m fullMessageJSON
+	var m apiv1.Message
 	if s := g.get(t, "/api/v1/messages/"+id, &m); s != 200 {
 		t.Fatalf("GET message %s: %d", id, s)
 	}
@@ -328,10 +300,10 @@ func (g *gatewayProc) message(t testing.TB, id string) fullMessageJSON {
 
 // waitStatus polls a message until its status is final or want, and
 // returns every status it saw, in order, without repeats.
-func (g *gatewayProc) waitStatus(t testing.TB, id string, d time.Duration, want ...string) ([]string, fullMessageJSON) {
+func (g *gatewayProc) waitStatus(t testing.TB, id string, d time.Duration, want ...string) ([]string, apiv1.Message) {
 	t.Helper()
 	var seen []string
-	var m fullMessageJSON
+	var m apiv1.Message
 	deadline := time.Now().Add(d)
 	for {
 		m = g.message(t, id)
@@ -348,15 +320,6 @@ func (g *gatewayProc) waitStatus(t testing.TB, id string, d time.Duration, want 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type inboxJSON struct {
-	Messages []struct {
-		ID    string `json:"id"`
-		From  string `json:"from"`
-		Text  string `json:"text"`
-		Modem string `json:"modem"`
-	} `json:"messages"`
 }
 
 func TestE2E_SendDeliverReceive(t *testing.T) {
@@ -410,7 +373,7 @@ func TestE2E_SendDeliverReceive(t *testing.T) {
 			}
 			// And modem 2 received it whole: the inbox has it.
 			waitFor(t, 10*time.Second, "the message in the inbox", func() bool {
-				var in inboxJSON
+				var in apiv1.Inbox
 				g.get(t, "/api/v1/inbox?limit=100", &in)
 				for _, im := range in.Messages {
 					if im.Text == tt.text && im.Modem == netw.imeis[1] && im.From == netw.numbers[0] {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/mailer"
 	"github.com/simgate/simgate/otp"
@@ -169,14 +170,12 @@ func runOTP(ctx context.Context, e env, args []string) error {
 	return usagef("otp: unknown subcommand %q; want send, check, get, resend or cancel", args[0])
 }
 
-// otpJSON is the part of a verification the CLI prints.
-type otpJSON struct {
-	ID           string    `json:"id"`
-	To           string    `json:"to"`
-	Status       string    `json:"status"`
-	Channel      string    `json:"channel"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	AttemptsLeft *int      `json:"attempts_left"`
+// otpLine is what the CLI prints of an OTP answer: To is empty in the
+// answer to a check, AttemptsLeft nil in the answer to a send.
+type otpLine struct {
+	ID, Status, To, Channel string
+	ExpiresAt               time.Time
+	AttemptsLeft            *int
 }
 
 func runOTPSend(ctx context.Context, e env, args []string) error {
@@ -203,23 +202,13 @@ func runOTPSend(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"to": *to}
-	for k, v := range map[string]string{"channel": *channel, "email": *email, "purpose": *purpose, "domain": *domain} {
-		if v != "" {
-			body[k] = v
-		}
-	}
-	if *fallback {
-		body["fallback"] = true
-	}
-	if *length != 0 {
-		body["length"] = *length
-	}
+	body := apiv1.OTPSendRequest{To: *to, Channel: *channel, Email: *email, Purpose: *purpose, Domain: *domain,
+		Fallback: *fallback, Length: *length}
 	raw, err := c.do(ctx, http.MethodPost, "/api/v1/otp", body)
 	if err != nil {
 		return err
 	}
-	return printOTP(e, raw, *asJSON)
+	return printOTP(e, raw, *asJSON, &apiv1.OTPSendResponse{})
 }
 
 func runOTPCheck(ctx context.Context, e env, args []string) error {
@@ -236,15 +225,15 @@ func runOTPCheck(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := c.do(ctx, http.MethodPost, "/api/v1/otp/"+url.PathEscape(pos[0])+"/check", map[string]string{"code": pos[1]})
+	raw, err := c.do(ctx, http.MethodPost, "/api/v1/otp/"+url.PathEscape(pos[0])+"/check", apiv1.OTPCheckRequest{Code: pos[1]})
 	if err != nil {
 		return err
 	}
-	if err := printOTP(e, raw, *asJSON); err != nil {
+	if err := printOTP(e, raw, *asJSON, &apiv1.OTPCheckResponse{}); err != nil {
 		return err
 	}
-	var v otpJSON
-	if err := json.Unmarshal(raw, &v); err == nil && v.Status != gateway.OTPApproved {
+	var v apiv1.OTPCheckResponse
+	if err := json.Unmarshal(raw, &v); err == nil && v.Status != apiv1.OTPApproved {
 		return errors.New("code not approved")
 	}
 	return nil
@@ -275,17 +264,30 @@ func runOTPOne(ctx context.Context, e env, verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printOTP(e, raw, *asJSON)
+	return printOTP(e, raw, *asJSON, &apiv1.Verification{})
 }
 
-func printOTP(e env, raw []byte, asJSON bool) error {
+// printOTP prints an answer of the OTP API: raw with --json, else one line
+// read from raw into answer, an *apiv1.OTPSendResponse, *OTPCheckResponse
+// or *Verification.
+func printOTP(e env, raw []byte, asJSON bool, answer any) error {
 	if asJSON {
 		_, err := e.stdout.Write(raw)
 		return err
 	}
-	var v otpJSON
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal(raw, answer); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	var v otpLine
+	switch a := answer.(type) {
+	case *apiv1.OTPSendResponse:
+		v = otpLine{ID: a.ID, Status: a.Status, To: a.To, Channel: a.Channel, ExpiresAt: a.ExpiresAt}
+	case *apiv1.OTPCheckResponse:
+		v = otpLine{ID: a.ID, Status: a.Status, AttemptsLeft: &a.AttemptsLeft}
+	case *apiv1.Verification:
+		v = otpLine{ID: a.ID, Status: a.Status, To: a.To, Channel: a.Channel, ExpiresAt: a.ExpiresAt, AttemptsLeft: &a.AttemptsLeft}
+	default:
+		return fmt.Errorf("printOTP: unexpected %T", answer)
 	}
 	fmt.Fprintf(e.stdout, "%s %s", v.ID, v.Status)
 	if v.To != "" {

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 )
 
 // OTPConsole is what the OTP and "Try it" pages need of the OTP service;
-// *gateway.OTPService is one.
+// *otp.Service is one.
 type OTPConsole interface {
 	Send(ctx context.Context, r otp.Request) (*gateway.Verification, error)
 	Check(ctx context.Context, id, code string) (*gateway.Verification, error)
@@ -63,7 +63,7 @@ type otpData struct {
 	Since     time.Time
 }
 
-func (h *uiHandlers) otpStats(c echo.Context) error {
+func (h *handlers) otpStats(c echo.Context) error {
 	p := page{Title: "OTP", Nav: "otp"}
 	if h.otp == nil {
 		p.Data = otpData{}
@@ -137,26 +137,26 @@ type tryData struct {
 	Code         string
 }
 
-func (h *uiHandlers) tryPage(c echo.Context, status int, p page, d tryData) error {
+func (h *handlers) tryPage(c echo.Context, status int, p page, d tryData) error {
 	d.Available = h.otp != nil && len(h.cfg.Phones) > 0
 	d.Phones = h.cfg.Phones
 	p.Title, p.Nav, p.Data = "Try it", "try", d
 	return h.render(c, status, "try.html", p)
 }
 
-func (h *uiHandlers) try(c echo.Context) error {
+func (h *handlers) try(c echo.Context) error {
 	if len(h.cfg.Phones) == 0 {
 		return h.notFound(c, "Try it (it needs virtual modems: serve --sim 2)")
 	}
 	return h.tryPage(c, http.StatusOK, page{}, tryData{Phone: min(1, len(h.cfg.Phones)-1)})
 }
 
-func (h *uiHandlers) phoneArg(c echo.Context) (int, bool) {
+func (h *handlers) phoneArg(c echo.Context) (int, bool) {
 	i, err := strconv.Atoi(c.FormValue("phone"))
 	return i, err == nil && i >= 0 && i < len(h.cfg.Phones)
 }
 
-func (h *uiHandlers) trySend(c echo.Context) error {
+func (h *handlers) trySend(c echo.Context) error {
 	i, ok := h.phoneArg(c)
 	if h.otp == nil || !ok {
 		return h.tryPage(c, http.StatusUnprocessableEntity, page{Error: "Pick one of the virtual phones."}, tryData{})
@@ -182,7 +182,7 @@ func (h *uiHandlers) trySend(c echo.Context) error {
 	return h.tryPage(c, http.StatusOK, page{}, tryData{Phone: i, Verification: v, Since: since})
 }
 
-func (h *uiHandlers) tryCheck(c echo.Context) error {
+func (h *handlers) tryCheck(c echo.Context) error {
 	i, ok := h.phoneArg(c)
 	if h.otp == nil || !ok {
 		return h.tryPage(c, http.StatusUnprocessableEntity, page{Error: "Pick one of the virtual phones."}, tryData{})
@@ -214,7 +214,7 @@ type phoneData struct {
 
 // tryPhone is the phone panel's content: the SMS the phone's modem
 // received since the code was sent, oldest first as a phone shows them.
-func (h *uiHandlers) tryPhone(c echo.Context) error {
+func (h *handlers) tryPhone(c echo.Context) error {
 	i, ok := h.phoneArg(c)
 	if !ok {
 		return h.notFound(c, "phone")

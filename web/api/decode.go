@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/simgate/simgate/apiv1"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
 // decodeJSON reads the body (already bounded by limitBody) into dst, which
@@ -20,16 +23,16 @@ import (
 func decodeJSON(c echo.Context, dst any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !isJSONMediaType(ct) {
-		return newProblem(http.StatusUnsupportedMediaType, typeMediaType,
-			fmt.Sprintf("the body must be application/json, not %q", clip(ct)))
+		return problem.New(http.StatusUnsupportedMediaType, apiv1.ProblemMediaType,
+			fmt.Sprintf("the body must be application/json, not %q", problem.Clip(ct)))
 	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
+			return problem.TooLarge(mbe.Limit)
 		}
-		return badRequest("the request body could not be read")
+		return problem.BadRequest("the request body could not be read")
 	}
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: a message
 	// would go out with text the client never wrote.
@@ -42,7 +45,7 @@ func decodeJSON(c echo.Context, dst any) error {
 			}
 			i += size
 		}
-		return newProblem(http.StatusBadRequest, typeInvalidJSON,
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("the body is not valid UTF-8 (offset %d)", i))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -51,7 +54,7 @@ func decodeJSON(c echo.Context, dst any) error {
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return newProblem(http.StatusBadRequest, typeInvalidJSON,
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("the body must hold one JSON object and nothing after it (offset %d)", dec.InputOffset()))
 	}
 	return nil
@@ -64,37 +67,37 @@ func isJSONMediaType(ct string) bool {
 
 // jsonProblem explains a decoding error in terms of the request: the field
 // and the byte offset, never Go type names.
-func jsonProblem(err error) *problem {
+func jsonProblem(err error) *problem.Error {
 	var (
 		syntax *json.SyntaxError
 		typ    *json.UnmarshalTypeError
 	)
 	switch {
 	case errors.Is(err, io.EOF):
-		return newProblem(http.StatusBadRequest, typeInvalidJSON, "the request body is empty; send a JSON object")
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON, "the request body is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return newProblem(http.StatusBadRequest, typeInvalidJSON, "the request body ends in the middle of the JSON")
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON, "the request body ends in the middle of the JSON")
 	case errors.As(err, &syntax):
-		return newProblem(http.StatusBadRequest, typeInvalidJSON,
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("malformed JSON at offset %d: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: ")))
 	case errors.As(err, &typ):
 		want := jsonKind(typ.Type.Kind().String())
 		if typ.Field == "" {
-			return newProblem(http.StatusBadRequest, typeInvalidJSON,
+			return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 				fmt.Sprintf("the body must be a JSON object, not %s", article(typ.Value)))
 		}
 		reason := fmt.Sprintf("must be %s, not %s", article(want), article(typ.Value))
-		return newProblem(http.StatusBadRequest, typeInvalidJSON,
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("%s %s (offset %d)", typ.Field, reason, typ.Offset),
-			fieldError{Field: typ.Field, Reason: reason})
+			apiv1.FieldError{Field: typ.Field, Reason: reason})
 	}
 	// encoding/json has no type for an unknown field, only this message.
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		return newProblem(http.StatusBadRequest, typeInvalidJSON,
-			fmt.Sprintf("unknown field %q", name), fieldError{Field: name, Reason: "unknown field"})
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
+			fmt.Sprintf("unknown field %q", name), apiv1.FieldError{Field: name, Reason: "unknown field"})
 	}
-	return newProblem(http.StatusBadRequest, typeInvalidJSON, "the request body is not valid JSON for this route")
+	return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON, "the request body is not valid JSON for this route")
 }
 
 // jsonKind names a Go kind the way a JSON client knows it.

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"bufio"
@@ -18,7 +18,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/webtest"
 )
 
 const testPassword = "correct horse battery staple"
@@ -109,7 +112,7 @@ const testIMEI = "356938035643809"
 // browser-like client that keeps cookies and does not follow redirects.
 type uiRig struct {
 	URL    string
-	svc    *fakeService
+	svc    *webtest.FakeService
 	store  *fakeAdminStore
 	client *http.Client
 	now    *fakeNow
@@ -130,6 +133,15 @@ func (f *fakeNow) Add(d time.Duration) {
 	f.t = f.t.Add(d)
 }
 
+// newEcho serves the status page alone on echo's defaults: the server
+// around it (package web, which imports this one) is tested there and, in
+// a browser, by cmd/simgate.
+func newEcho(svc gateway.ServiceAPI, u *UI) *echo.Echo {
+	e := echo.New()
+	Routes(e, svc, u)
+	return e
+}
+
 func mustUI(t testing.TB) *uiRig {
 	t.Helper()
 	r := &uiRig{store: newFakeAdminStore(t), now: &fakeNow{t: time.Now()}}
@@ -138,7 +150,7 @@ func mustUI(t testing.TB) *uiRig {
 			Registration: "registered", DBM: -71, Bars: 3, SignalKnown: true, State: gateway.ModemOnline, Number: "+12025550100"},
 		ModemCounters: gateway.ModemCounters{QueueDepth: 1, Sent: 5, Failed: 1},
 	}}
-	r.svc = &fakeService{
+	r.svc = &webtest.FakeService{
 		ModemsFn: func(context.Context) ([]gateway.ModemView, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -147,10 +159,9 @@ func mustUI(t testing.TB) *uiRig {
 	}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
-	ui := NewUI(UIConfig{DailyCap: 100, LiveInterval: 5 * time.Millisecond, Done: done, Now: r.now.Now},
+	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, Done: done, Now: r.now.Now},
 		r.store, nil, nil, slog.New(slog.DiscardHandler))
-	s := NewServer(Config{UI: ui}, r.svc, nil)
-	hs := httptest.NewServer(s.Handler())
+	hs := httptest.NewServer(newEcho(r.svc, ui))
 	t.Cleanup(hs.Close)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -249,7 +260,7 @@ var adminPages = []struct{ method, path string }{
 }
 
 func TestUI_RoutesCovered(t *testing.T) {
-	e := NewServer(Config{UI: NewUI(UIConfig{}, newFakeAdminStore(t), nil, nil, nil)}, &fakeService{}, nil).echo
+	e := newEcho(&webtest.FakeService{}, New(Config{}, newFakeAdminStore(t), nil, nil, nil))
 	listed := map[string]bool{}
 	for _, p := range adminPages {
 		listed[p.method+" "+routePattern(p.path)] = true

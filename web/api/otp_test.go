@@ -1,4 +1,4 @@
-package web
+package api_test
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
@@ -26,6 +26,8 @@ import (
 	"github.com/simgate/simgate/modemdev"
 	"github.com/simgate/simgate/otp"
 	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/web/internal/webtest"
 )
 
 type otpClock struct {
@@ -48,7 +50,7 @@ func (c *otpClock) Add(d time.Duration) {
 // otpStack is the whole API over the real store, dispatcher and driver on
 // a virtual modem, behind a loopback listener.
 type otpStack struct {
-	ts    *testServer
+	ts    *webtest.Server
 	key   string
 	clock *otpClock
 	net   *modemsim.Network
@@ -97,10 +99,9 @@ func mustOTPStack(t testing.TB, cfg otp.Config, attach bool) *otpStack {
 		}
 		d.Attach(sim.IMEI(), dev, gateway.ModemLimits{})
 	}
-	s := NewServer(Config{OTP: otp, Registry: prometheus.NewRegistry()}, svc, slog.New(slog.DiscardHandler))
-	hs := httptest.NewServer(s.Handler())
+	s := web.NewServer(web.Config{OTP: otp, Registry: prometheus.NewRegistry()}, svc, slog.New(slog.DiscardHandler))
+	ts := webtest.Start(t, s.Handler())
 	t.Cleanup(func() {
-		hs.Close()
 		cancel()
 		<-done
 		if dev != nil {
@@ -110,14 +111,14 @@ func mustOTPStack(t testing.TB, cfg otp.Config, attach bool) *otpStack {
 		st.Close()
 	})
 	return &otpStack{
-		ts:  &testServer{URL: hs.URL, log: newLogBuffer(), client: hs.Client()},
+		ts:  ts,
 		key: secret, clock: clock, net: net, phone: phone, st: st, otp: otp,
 	}
 }
 
-func (s *otpStack) do(t testing.TB, method, path, body string) response {
+func (s *otpStack) Do(t testing.TB, method, path, body string) webtest.Response {
 	t.Helper()
-	return s.ts.do(t, method, path, body, map[string]string{"Authorization": "Bearer " + s.key})
+	return s.ts.Do(t, method, path, body, map[string]string{"Authorization": "Bearer " + s.key})
 }
 
 var otpCodeRE = regexp.MustCompile(`code is (\d+)`)
@@ -144,7 +145,7 @@ func (s *otpStack) code(t testing.TB, msgID string) string {
 	return ""
 }
 
-func decode[T any](t testing.TB, r response) T {
+func decode[T any](t testing.TB, r webtest.Response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -155,33 +156,33 @@ func decode[T any](t testing.TB, r response) T {
 
 func TestOTPAPI_EndToEnd(t *testing.T) {
 	s := mustOTPStack(t, otp.Config{}, true)
-	res := s.do(t, http.MethodPost, "/api/v1/otp", `{"to":"`+s.phone.Number()+`","purpose":"login"}`)
+	res := s.Do(t, http.MethodPost, "/api/v1/otp", `{"to":"`+s.phone.Number()+`","purpose":"login"}`)
 	if res.Status != http.StatusCreated {
 		t.Fatalf("POST /otp: %d %s", res.Status, res.Body)
 	}
-	sent := decode[otpSendResponse](t, res)
+	sent := decode[apiv1.OTPSendResponse](t, res)
 	if sent.Status != "pending" || sent.MessageID == nil || sent.To != s.phone.Number() || sent.Channel != "sms" {
 		t.Fatalf("POST /otp = %s", res.Body)
 	}
 	code := s.code(t, *sent.MessageID)
 
 	wrong := string(rune('0'+(code[0]-'0'+1)%10)) + code[1:]
-	check := func(path, body string, wantStatus int, want otpCheckResponse) {
+	check := func(path, body string, wantStatus int, want apiv1.OTPCheckResponse) {
 		t.Helper()
-		res := s.do(t, http.MethodPost, path, body)
+		res := s.Do(t, http.MethodPost, path, body)
 		if res.Status != wantStatus {
 			t.Fatalf("POST %s: %d %s, want %d", path, res.Status, res.Body, wantStatus)
 		}
 		if wantStatus == http.StatusOK {
-			if got := decode[otpCheckResponse](t, res); got != want {
+			if got := decode[apiv1.OTPCheckResponse](t, res); got != want {
 				t.Fatalf("POST %s = %+v, want %+v", path, got, want)
 			}
 		}
 	}
-	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+wrong+`"}`, 200, otpCheckResponse{sent.ID, "pending", 4})
+	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+wrong+`"}`, 200, apiv1.OTPCheckResponse{ID: sent.ID, Status: "pending", AttemptsLeft: 4})
 
 	// Resend within 30 s: 429 with Retry-After.
-	res = s.do(t, http.MethodPost, "/api/v1/otp/"+sent.ID+"/resend", "")
+	res = s.Do(t, http.MethodPost, "/api/v1/otp/"+sent.ID+"/resend", "")
 	if res.Status != http.StatusTooManyRequests {
 		t.Fatalf("resend at once: %d %s", res.Status, res.Body)
 	}
@@ -189,25 +190,25 @@ func TestOTPAPI_EndToEnd(t *testing.T) {
 		t.Fatalf("Retry-After %q", res.Header.Get("Retry-After"))
 	}
 	s.clock.Add(31 * time.Second)
-	res = s.do(t, http.MethodPost, "/api/v1/otp/"+sent.ID+"/resend", "")
+	res = s.Do(t, http.MethodPost, "/api/v1/otp/"+sent.ID+"/resend", "")
 	if res.Status != http.StatusOK {
 		t.Fatalf("resend after 31s: %d %s", res.Status, res.Body)
 	}
-	v := decode[verificationJSON](t, res)
+	v := decode[apiv1.Verification](t, res)
 	if v.MessageID == nil || *v.MessageID == *sent.MessageID || v.Sends != 2 || v.AttemptsLeft != 4 {
 		t.Fatalf("resend = %s", res.Body)
 	}
 	fresh := s.code(t, *v.MessageID)
 	if fresh != code {
-		check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+code+`"}`, 200, otpCheckResponse{sent.ID, "pending", 3})
+		check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+code+`"}`, 200, apiv1.OTPCheckResponse{ID: sent.ID, Status: "pending", AttemptsLeft: 3})
 	}
 	// By number, as a login form without the ID would.
 	check("/api/v1/otp/check", `{"to":"`+s.phone.Number()+`","purpose":"login","code":"`+fresh+`"}`, 200,
-		otpCheckResponse{sent.ID, "approved", v.AttemptsLeft - boolToInt(fresh != code)})
-	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+fresh+`"}`, 404, otpCheckResponse{})
+		apiv1.OTPCheckResponse{ID: sent.ID, Status: "approved", AttemptsLeft: v.AttemptsLeft - boolToInt(fresh != code)})
+	check("/api/v1/otp/"+sent.ID+"/check", `{"code":"`+fresh+`"}`, 404, apiv1.OTPCheckResponse{})
 
-	res = s.do(t, http.MethodGet, "/api/v1/otp/"+sent.ID, "")
-	if res.Status != 200 || decode[verificationJSON](t, res).Status != "approved" {
+	res = s.Do(t, http.MethodGet, "/api/v1/otp/"+sent.ID, "")
+	if res.Status != 200 || decode[apiv1.Verification](t, res).Status != "approved" {
 		t.Fatalf("GET = %d %s", res.Status, res.Body)
 	}
 	if otpCodeRE.Match(res.Body) || regexp.MustCompile(`\b`+fresh+`\b`).Match(res.Body) {
@@ -243,34 +244,34 @@ func TestOTPAPI_Errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := s.do(t, tt.method, tt.path, tt.body)
+			res := s.Do(t, tt.method, tt.path, tt.body)
 			if res.Status != tt.status {
 				t.Fatalf("%s %s: %d %s, want %d", tt.method, tt.path, res.Status, res.Body, tt.status)
 			}
 		})
 	}
 	t.Run("NoKey", func(t *testing.T) {
-		if res := s.ts.do(t, "POST", "/api/v1/otp", `{"to":"+12025550111"}`, nil); res.Status != 401 {
+		if res := s.ts.Do(t, "POST", "/api/v1/otp", `{"to":"+12025550111"}`, nil); res.Status != 401 {
 			t.Fatalf("no key: %d", res.Status)
 		}
 	})
 	t.Run("Cancel", func(t *testing.T) {
-		res := s.do(t, "POST", "/api/v1/otp", `{"to":"+12025550112"}`)
-		id := decode[otpSendResponse](t, res).ID
-		res = s.do(t, "DELETE", "/api/v1/otp/"+id, "")
-		if res.Status != 200 || decode[verificationJSON](t, res).Status != "canceled" {
+		res := s.Do(t, "POST", "/api/v1/otp", `{"to":"+12025550112"}`)
+		id := decode[apiv1.OTPSendResponse](t, res).ID
+		res = s.Do(t, "DELETE", "/api/v1/otp/"+id, "")
+		if res.Status != 200 || decode[apiv1.Verification](t, res).Status != "canceled" {
 			t.Fatalf("DELETE = %d %s", res.Status, res.Body)
 		}
-		if res := s.do(t, "POST", "/api/v1/otp/"+id+"/check", `{"code":"123456"}`); decode[otpCheckResponse](t, res).Status != "canceled" {
+		if res := s.Do(t, "POST", "/api/v1/otp/"+id+"/check", `{"code":"123456"}`); decode[apiv1.OTPCheckResponse](t, res).Status != "canceled" {
 			t.Fatalf("check after cancel: %s", res.Body)
 		}
 	})
 	t.Run("BlockedLooksPending", func(t *testing.T) {
-		res := s.do(t, "POST", "/api/v1/otp", `{"to":"+447911123456"}`) // not the home region
+		res := s.Do(t, "POST", "/api/v1/otp", `{"to":"+447911123456"}`) // not the home region
 		if res.Status != 201 {
 			t.Fatalf("blocked send: %d %s", res.Status, res.Body)
 		}
-		got := decode[otpSendResponse](t, res)
+		got := decode[apiv1.OTPSendResponse](t, res)
 		if got.Status != "pending" || got.MessageID == nil {
 			t.Fatalf("blocked send answered %s", res.Body)
 		}
@@ -282,10 +283,10 @@ func TestOTPAPI_Errors(t *testing.T) {
 }
 
 func TestOTPAPI_NotConfigured(t *testing.T) {
-	ts := mustServer(t, &fakeService{AuthenticateFn: func(context.Context, string) (gateway.APIKey, error) {
-		return gateway.APIKey{Name: testKeyName}, nil
-	}}, Config{})
-	if res := ts.do(t, "POST", "/api/v1/otp", `{"to":"+12025550111"}`, authed()); res.Status != 404 {
+	ts := mustServer(t, &webtest.FakeService{AuthenticateFn: func(context.Context, string) (gateway.APIKey, error) {
+		return gateway.APIKey{Name: webtest.KeyName}, nil
+	}}, web.Config{})
+	if res := ts.Do(t, "POST", "/api/v1/otp", `{"to":"+12025550111"}`, webtest.Authed()); res.Status != 404 {
 		t.Fatalf("without OTP: %d", res.Status)
 	}
 }
@@ -324,7 +325,7 @@ func benchPost(b *testing.B, s *otpStack, path, body string, want int) {
 	}
 	req.Header.Set("Authorization", "Bearer "+s.key)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := s.ts.client.Do(req)
+	res, err := s.ts.Client.Do(req)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -339,7 +340,7 @@ func benchPost(b *testing.B, s *otpStack, path, body string, want int) {
 // through the real server and store, 8 clients at once.
 func BenchmarkOTPAPI_Send(b *testing.B) {
 	s := mustOTPStack(b, otp.Config{Limits: benchLimits}, false)
-	s.ts.client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	s.ts.Client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	var lat latencies
 	var n atomic.Int64
 	b.SetParallelism(4)
@@ -360,7 +361,7 @@ func BenchmarkOTPAPI_Send(b *testing.B) {
 // (a write: the attempt is counted) over 256 verifications, 8 clients.
 func BenchmarkOTPAPI_Check(b *testing.B) {
 	s := mustOTPStack(b, otp.Config{Limits: benchLimits, MaxAttempts: 1 << 30}, false)
-	s.ts.client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	s.ts.Client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	ids := make([]string, 256)
 	for i := range ids {
 		v, err := s.otp.Send(context.Background(), otp.Request{To: "+12025550111", Purpose: "p" + strconv.Itoa(i)})

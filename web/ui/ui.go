@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"bytes"
@@ -49,7 +49,7 @@ type AdminStore interface {
 	SearchMessages(ctx context.Context, q gateway.MessageSearch) ([]*gateway.Message, bool, error)
 }
 
-// ModemActions acts on a connected modem; *gateway.Devices is one.
+// ModemActions acts on a connected modem; *session.Devices is one.
 type ModemActions interface {
 	Reinit(imei string) error
 	USSD(ctx context.Context, imei, code string) (string, error)
@@ -62,8 +62,8 @@ type VirtualPhone struct {
 	IMEI   string
 }
 
-// UIConfig tunes the status page.
-type UIConfig struct {
+// Config tunes the status page.
+type Config struct {
 	// DailyCap is each modem's daily limit of parts, shown as used/cap; 0
 	// means none.
 	DailyCap int
@@ -82,10 +82,10 @@ type UIConfig struct {
 	Now func() time.Time
 }
 
-// UI is the status page. Build it with NewUI and hand it to the Server in
-// Config.UI.
+// UI is the status page. Build it with New and hand it to the server
+// (web.Config.UI), which adds its Routes.
 type UI struct {
-	cfg     UIConfig
+	cfg     Config
 	store   AdminStore
 	actions ModemActions
 	otp     OTPConsole
@@ -94,12 +94,12 @@ type UI struct {
 	pages   map[string]*template.Template
 }
 
-// NewUI returns the status page on store; actions may be nil (no re-init
+// New returns the status page on store; actions may be nil (no re-init
 // or USSD), and so may otp (the OTP and "Try it" pages say the service is
 // missing). A nil logger discards.
-func NewUI(cfg UIConfig, store AdminStore, actions ModemActions, otp OTPConsole, logger *slog.Logger) *UI {
+func New(cfg Config, store AdminStore, actions ModemActions, otp OTPConsole, logger *slog.Logger) *UI {
 	if store == nil {
-		panic("web: NewUI: nil store")
+		panic("web: New: nil store")
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
@@ -124,8 +124,8 @@ func NewUI(cfg UIConfig, store AdminStore, actions ModemActions, otp OTPConsole,
 	}
 }
 
-// uiHandlers are the pages that read the gateway.
-type uiHandlers struct {
+// handlers are the pages that read the gateway.
+type handlers struct {
 	*UI
 	svc gateway.ServiceAPI
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -8,25 +8,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/problem"
 )
-
-// inboundJSON is a received SMS.
-type inboundJSON struct {
-	ID         string     `json:"id"`
-	From       string     `json:"from"`
-	Text       string     `json:"text"`
-	ReceivedAt *time.Time `json:"received_at"`
-	Modem      string     `json:"modem"`
-	// Parts is how many SMS it was joined from; Missing, how many of them
-	// never came (the text has a gap where they belong).
-	Parts   int `json:"parts"`
-	Missing int `json:"missing"`
-}
-
-type inboxResponse struct {
-	Messages []inboundJSON `json:"messages"`
-}
 
 type inboxReader interface {
 	Inbox(ctx context.Context, since time.Time, limit int) ([]*gateway.InboundMessage, error)
@@ -37,13 +22,13 @@ type inboxReader interface {
 func handleInbox(svc inboxReader) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var (
-			fields []fieldError
+			fields []apiv1.FieldError
 			since  time.Time
 		)
 		if s := c.QueryParam("since"); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)
 			if err != nil {
-				fields = append(fields, fieldError{Field: "since", Reason: errSendAtFormat})
+				fields = append(fields, apiv1.FieldError{Field: "since", Reason: errSendAtFormat})
 			}
 			since = t
 		}
@@ -52,15 +37,15 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 			fields = append(fields, *ferr)
 		}
 		if len(fields) > 0 {
-			return badRequest("invalid query parameters", fields...)
+			return problem.BadRequest("invalid query parameters", fields...)
 		}
 		msgs, err := svc.Inbox(c.Request().Context(), since, limit)
 		if err != nil {
 			return fmt.Errorf("read inbox: %w", err)
 		}
-		out := inboxResponse{Messages: make([]inboundJSON, 0, len(msgs))}
+		out := apiv1.Inbox{Messages: make([]apiv1.InboxMessage, 0, len(msgs))}
 		for _, m := range msgs {
-			out.Messages = append(out.Messages, inboundJSON{
+			out.Messages = append(out.Messages, apiv1.InboxMessage{
 				ID:         m.ID,
 				From:       m.From,
 				Text:       m.Text,

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"strings"
@@ -74,7 +74,7 @@ func TestSendsChart(t *testing.T) {
 // BenchmarkLiveFragment is the cost of one live update of an overview of
 // four modems, which every open overview pays once a second.
 func BenchmarkLiveFragment(b *testing.B) {
-	u := NewUI(UIConfig{}, newFakeAdminStore(b), nil, nil, nil)
+	u := New(Config{}, newFakeAdminStore(b), nil, nil, nil)
 	var d overviewData
 	for i := range 4 {
 		d.Modems = append(d.Modems, modemCard{ModemView: gateway.ModemView{ModemInfo: gateway.ModemInfo{

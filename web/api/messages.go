@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -15,11 +15,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
+// HeaderIdempotencyKey is the request header that makes a retried POST
+// /api/v1/messages safe (IETF httpapi Idempotency-Key draft).
+const HeaderIdempotencyKey = "Idempotency-Key"
+
 const (
-	headerIdempotencyKey      = "Idempotency-Key"
 	headerIdempotentReplayed  = "Idempotent-Replayed"
 	maxIdempotencyKeyLen      = 255
 	defaultPageSize           = 50
@@ -37,19 +42,10 @@ var (
 	errTTLTooLong  = errors.New("is too long")
 )
 
-// sendRequest is the body of POST /api/v1/messages.
+// sendRequest is the body of POST /api/v1/messages with ttl and send_at
+// parsed.
 type sendRequest struct {
-	To           string `json:"to"`
-	Text         string `json:"text"`
-	Priority     string `json:"priority"`      // "high" | "normal" | "low"; default normal
-	Modem        string `json:"modem"`         // IMEI to send from; default any
-	StatusReport *bool  `json:"status_report"` // default true
-	// TTL is how long the message may wait in the queue before it expires:
-	// a JSON integer of seconds (3600), or a string holding either seconds
-	// ("3600") or a Go duration ("1h", "90m", "1h30m"). 0 or absent: no limit.
-	TTL json.RawMessage `json:"ttl"`
-	// SendAt is an RFC 3339 time before which the message is not sent.
-	SendAt string `json:"send_at"`
+	apiv1.SendRequest
 
 	ttl    time.Duration
 	sendAt time.Time
@@ -121,6 +117,8 @@ func parseTTL(raw json.RawMessage) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 func isAllDigits(s string) bool {
 	for i := range len(s) {
 		if !isDigit(s[i]) {
@@ -147,15 +145,6 @@ func (r *sendRequest) bodyHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// sendResponse is the 202 answer to POST /api/v1/messages.
-type sendResponse struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	To       string `json:"to"`
-	Segments int    `json:"segments"`
-	Encoding string `json:"encoding"`
-}
-
 type sender interface {
 	Send(ctx context.Context, r gateway.SendRequest) (*gateway.Message, bool, error)
 }
@@ -166,17 +155,17 @@ type sender interface {
 // Idempotent-Replayed: true. GET the message for where it is now.
 func handleSend(svc sender) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		idemKey := c.Request().Header.Get(headerIdempotencyKey)
+		idemKey := c.Request().Header.Get(HeaderIdempotencyKey)
 		if len(idemKey) > maxIdempotencyKeyLen || !printableASCII(idemKey) {
-			return badRequest("the Idempotency-Key header must be at most 255 printable ASCII characters",
-				fieldError{Field: headerIdempotencyKey, Reason: "must be at most 255 printable ASCII characters"})
+			return problem.BadRequest("the Idempotency-Key header must be at most 255 printable ASCII characters",
+				apiv1.FieldError{Field: HeaderIdempotencyKey, Reason: "must be at most 255 printable ASCII characters"})
 		}
 		var req sendRequest
-		if err := decodeJSON(c, &req); err != nil {
+		if err := decodeJSON(c, &req.SendRequest); err != nil {
 			return err
 		}
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
-			return invalid(sortedFields(problems)...)
+			return problem.Invalid(problem.Fields(problems)...)
 		}
 		m, replayed, err := svc.Send(c.Request().Context(), gateway.SendRequest{
 			To:             req.To,
@@ -186,7 +175,7 @@ func handleSend(svc sender) echo.HandlerFunc {
 			StatusReport:   req.StatusReport,
 			TTL:            req.ttl,
 			SendAt:         req.sendAt,
-			APIKey:         apiKeyOf(c),
+			APIKey:         KeyName(c),
 			IdempotencyKey: idemKey,
 			BodyHash:       req.bodyHash(),
 		})
@@ -198,7 +187,7 @@ func handleSend(svc sender) echo.HandlerFunc {
 			c.Response().Header().Set(headerIdempotentReplayed, "true")
 			status = string(gateway.StatusQueued)
 		}
-		return c.JSON(http.StatusAccepted, sendResponse{
+		return c.JSON(http.StatusAccepted, apiv1.SendResponse{
 			ID:       m.ID,
 			Status:   status,
 			To:       m.To,
@@ -217,38 +206,9 @@ func printableASCII(s string) bool {
 	return true
 }
 
-// messageJSON is a message as GET, DELETE and the list show it.
-type messageJSON struct {
-	ID           string     `json:"id"`
-	Status       string     `json:"status"`
-	To           string     `json:"to"`
-	Text         string     `json:"text"`
-	Segments     int        `json:"segments"`
-	Encoding     string     `json:"encoding"`
-	Modem        *string    `json:"modem"`
-	Priority     string     `json:"priority"`
-	StatusReport bool       `json:"status_report"`
-	CreatedAt    *time.Time `json:"created_at"`
-	SendAt       *time.Time `json:"send_at"`
-	ExpiresAt    *time.Time `json:"expires_at"`
-	SentAt       *time.Time `json:"sent_at"`
-	DeliveredAt  *time.Time `json:"delivered_at"`
-	Error        string     `json:"error,omitempty"`
-	Parts        []partJSON `json:"parts"`
-}
-
-// partJSON is one segment of a message.
-type partJSON struct {
-	Index       int        `json:"index"`
-	Status      string     `json:"status"`
-	MR          *int       `json:"mr"`
-	SentAt      *time.Time `json:"sent_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	Error       string     `json:"error,omitempty"`
-}
-
-func newMessageJSON(m *gateway.Message) messageJSON {
-	out := messageJSON{
+// newMessageJSON is m as GET, DELETE and the list show it.
+func newMessageJSON(m *gateway.Message) apiv1.Message {
+	out := apiv1.Message{
 		ID:           m.ID,
 		Status:       string(m.Status),
 		To:           m.To,
@@ -264,10 +224,10 @@ func newMessageJSON(m *gateway.Message) messageJSON {
 		SentAt:       optTime(m.SentAt),
 		DeliveredAt:  optTime(m.DeliveredAt),
 		Error:        m.Error,
-		Parts:        make([]partJSON, 0, len(m.Parts)),
+		Parts:        make([]apiv1.Part, 0, len(m.Parts)),
 	}
 	for _, p := range m.Parts {
-		pj := partJSON{
+		pj := apiv1.Part{
 			Index:       p.Index,
 			Status:      string(p.Status),
 			SentAt:      optTime(p.SentAt),
@@ -339,27 +299,20 @@ func handleCancelMessage(svc canceler) echo.HandlerFunc {
 	}
 }
 
-// messageList is a page of messages, newest first. NextCursor is null on
-// the last page.
-type messageList struct {
-	Messages   []messageJSON `json:"messages"`
-	NextCursor *string       `json:"next_cursor"`
-}
-
 type messageLister interface {
 	Messages(ctx context.Context, f gateway.MessageFilter) ([]*gateway.Message, string, error)
 }
 
 func handleListMessages(svc messageLister) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var fields []fieldError
+		var fields []apiv1.FieldError
 		f := gateway.MessageFilter{
 			To:     queryNumber(c.QueryParam("to")),
 			Cursor: c.QueryParam("cursor"),
 		}
 		if s := c.QueryParam("status"); s != "" {
 			if !knownStatus(gateway.Status(s)) {
-				fields = append(fields, fieldError{Field: "status", Reason: errMessageStatusParameter})
+				fields = append(fields, apiv1.FieldError{Field: "status", Reason: errMessageStatusParameter})
 			}
 			f.Status = gateway.Status(s)
 		}
@@ -369,13 +322,13 @@ func handleListMessages(svc messageLister) echo.HandlerFunc {
 		}
 		f.Limit = limit
 		if len(fields) > 0 {
-			return badRequest("invalid query parameters", fields...)
+			return problem.BadRequest("invalid query parameters", fields...)
 		}
 		msgs, next, err := svc.Messages(c.Request().Context(), f)
 		if err != nil {
 			return fmt.Errorf("list messages: %w", err)
 		}
-		out := messageList{Messages: make([]messageJSON, 0, len(msgs)), NextCursor: optString(next)}
+		out := apiv1.MessageList{Messages: make([]apiv1.Message, 0, len(msgs)), NextCursor: optString(next)}
 		for _, m := range msgs {
 			out.Messages = append(out.Messages, newMessageJSON(m))
 		}
@@ -402,13 +355,13 @@ func knownStatus(s gateway.Status) bool {
 }
 
 // pageSize reads limit: 1–500, 50 when absent.
-func pageSize(s string) (int, *fieldError) {
+func pageSize(s string) (int, *apiv1.FieldError) {
 	if s == "" {
 		return defaultPageSize, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxPageSize {
-		return 0, &fieldError{Field: "limit", Reason: fmt.Sprintf("must be an integer from 1 to %d", maxPageSize)}
+		return 0, &apiv1.FieldError{Field: "limit", Reason: fmt.Sprintf("must be an integer from 1 to %d", maxPageSize)}
 	}
 	return n, nil
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type overviewData struct {
 	Updated                 time.Time
 }
 
-func (h *uiHandlers) overviewData(ctx context.Context) (overviewData, error) {
+func (h *handlers) overviewData(ctx context.Context) (overviewData, error) {
 	views, err := h.svc.Modems(ctx)
 	if err != nil {
 		return overviewData{}, fmt.Errorf("list modems: %w", err)
@@ -69,7 +69,7 @@ func (h *uiHandlers) overviewData(ctx context.Context) (overviewData, error) {
 	return d, nil
 }
 
-func (h *uiHandlers) overview(c echo.Context) error {
+func (h *handlers) overview(c echo.Context) error {
 	d, err := h.overviewData(c.Request().Context())
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (h *uiHandlers) overview(c echo.Context) error {
 // live streams the overview's modem cards as Server-Sent Events: the
 // server renders them every LiveInterval and sends them when they changed,
 // so the page needs no templating of its own.
-func (h *uiHandlers) live(c echo.Context) error {
+func (h *handlers) live(c echo.Context) error {
 	ctx := c.Request().Context()
 	w := c.Response()
 	// The server's write timeout is for ordinary requests; a stream lives
@@ -178,7 +178,7 @@ type actionForm struct {
 	To, Text, Code string
 }
 
-func (h *uiHandlers) modemPage(c echo.Context, status int, p page, form actionForm, ussd string) error {
+func (h *handlers) modemPage(c echo.Context, status int, p page, form actionForm, ussd string) error {
 	ctx := c.Request().Context()
 	d, err := h.overviewData(ctx)
 	if err != nil {
@@ -232,11 +232,11 @@ func modemName(m gateway.ModemInfo) string {
 	return m.IMEI
 }
 
-func (h *uiHandlers) modem(c echo.Context) error {
+func (h *handlers) modem(c echo.Context) error {
 	return h.modemPage(c, http.StatusOK, page{}, actionForm{}, "")
 }
 
-func (h *uiHandlers) reinit(c echo.Context) error {
+func (h *handlers) reinit(c echo.Context) error {
 	if h.actions == nil {
 		return h.modemPage(c, http.StatusNotImplemented, page{Error: "This gateway cannot re-initialise modems."}, actionForm{}, "")
 	}
@@ -251,7 +251,7 @@ func (h *uiHandlers) reinit(c echo.Context) error {
 	return h.modemPage(c, http.StatusOK, page{Notice: "The modem's port was closed; the gateway opens and initialises it again in a few seconds."}, actionForm{}, "")
 }
 
-func (h *uiHandlers) testSMS(c echo.Context) error {
+func (h *handlers) testSMS(c echo.Context) error {
 	form := actionForm{To: strings.TrimSpace(c.FormValue("to")), Text: c.FormValue("text")}
 	m, _, err := h.svc.Send(c.Request().Context(), gateway.SendRequest{
 		To: form.To, Text: form.Text, Modem: c.Param("imei"), Priority: "high", APIKey: uiAPIKey,
@@ -266,7 +266,7 @@ func (h *uiHandlers) testSMS(c echo.Context) error {
 	return h.modemPage(c, http.StatusOK, page{Notice: "Test message " + m.ID + " queued."}, form, "")
 }
 
-func (h *uiHandlers) ussd(c echo.Context) error {
+func (h *handlers) ussd(c echo.Context) error {
 	form := actionForm{Code: strings.TrimSpace(c.FormValue("code"))}
 	if h.actions == nil {
 		return h.modemPage(c, http.StatusNotImplemented, page{Error: "This gateway cannot run USSD codes."}, form, "")
@@ -335,7 +335,7 @@ func (q messagesQuery) values(page int) string {
 	return "?" + v.Encode()
 }
 
-func (h *uiHandlers) messages(c echo.Context) error {
+func (h *handlers) messages(c echo.Context) error {
 	ctx := c.Request().Context()
 	q := messagesQuery{
 		Status: c.QueryParam("status"), Modem: c.QueryParam("modem"),
@@ -398,7 +398,7 @@ func (h *uiHandlers) messages(c echo.Context) error {
 	return h.render(c, http.StatusOK, "messages.html", p)
 }
 
-func (h *uiHandlers) messagePage(c echo.Context, status int, p page) error {
+func (h *handlers) messagePage(c echo.Context, status int, p page) error {
 	m, err := h.svc.Message(c.Request().Context(), c.Param("id"))
 	if errors.Is(err, gateway.ErrNotFound) {
 		return h.notFound(c, "message "+c.Param("id"))
@@ -410,9 +410,9 @@ func (h *uiHandlers) messagePage(c echo.Context, status int, p page) error {
 	return h.render(c, status, "message.html", p)
 }
 
-func (h *uiHandlers) message(c echo.Context) error { return h.messagePage(c, http.StatusOK, page{}) }
+func (h *handlers) message(c echo.Context) error { return h.messagePage(c, http.StatusOK, page{}) }
 
-func (h *uiHandlers) cancel(c echo.Context) error {
+func (h *handlers) cancel(c echo.Context) error {
 	_, err := h.svc.Cancel(c.Request().Context(), c.Param("id"))
 	switch {
 	case errors.Is(err, gateway.ErrNotFound):
@@ -425,7 +425,7 @@ func (h *uiHandlers) cancel(c echo.Context) error {
 	return h.messagePage(c, http.StatusOK, page{Notice: "Canceled."})
 }
 
-func (h *uiHandlers) inbox(c echo.Context) error {
+func (h *handlers) inbox(c echo.Context) error {
 	msgs, err := h.svc.Inbox(c.Request().Context(), time.Time{}, 200)
 	if err != nil {
 		return fmt.Errorf("read inbox: %w", err)

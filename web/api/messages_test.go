@@ -1,4 +1,4 @@
-package web
+package api_test
 
 import (
 	"context"
@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/web/internal/webtest"
 )
 
 // A zone other than UTC, so that the tests see the conversion to UTC.
@@ -28,7 +31,7 @@ func sampleMessage() *gateway.Message {
 		StatusReport: true,
 		Status:       gateway.StatusSent,
 		Modem:        "356938035643809",
-		APIKey:       testKeyName,
+		APIKey:       webtest.KeyName,
 		CreatedAt:    time.Date(2026, 3, 1, 11, 0, 0, 0, paris),
 		ExpiresAt:    time.Date(2026, 3, 1, 12, 0, 0, 0, paris),
 		SentAt:       time.Date(2026, 3, 1, 11, 0, 2, 500_000_000, paris),
@@ -64,7 +67,7 @@ func TestRoutes_OK(t *testing.T) {
 		CreatedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), SendAt: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
 		Parts: []gateway.Part{{Index: 1, Status: gateway.StatusCanceled}},
 	}
-	svc := &fakeService{
+	svc := &webtest.FakeService{
 		SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
 			return &gateway.Message{ID: "msg_01JNQ8ZK3X7Y2B4C6D8E0F1G2H", Status: gateway.StatusQueued, To: "+12025550123", Segments: 1, Encoding: "gsm7"}, false, nil
 		},
@@ -104,7 +107,7 @@ func TestRoutes_OK(t *testing.T) {
 			}, nil
 		},
 	}
-	ts := mustServer(t, svc, Config{Version: "1.2.3"})
+	ts := mustServer(t, svc, web.Config{Version: "1.2.3"})
 
 	tests := []struct {
 		name, method, path, body string
@@ -112,10 +115,10 @@ func TestRoutes_OK(t *testing.T) {
 		status                   int
 		want                     string
 	}{
-		{"Send", "POST", "/api/v1/messages", `{"to":"+12025550123","text":"hello"}`, authed(), 202,
+		{"Send", "POST", "/api/v1/messages", `{"to":"+12025550123","text":"hello"}`, webtest.Authed(), 202,
 			`{"id":"msg_01JNQ8ZK3X7Y2B4C6D8E0F1G2H","status":"queued","to":"+12025550123","segments":1,"encoding":"gsm7"}`},
-		{"GetMessage", "GET", "/api/v1/messages/msg_01JNQ8ZK3X7Y2B4C6D8E0F1G2H", "", authed(), 200, sampleMessageJSON},
-		{"ListMessages", "GET", "/api/v1/messages?status=failed&limit=1", "", authed(), 200, `{
+		{"GetMessage", "GET", "/api/v1/messages/msg_01JNQ8ZK3X7Y2B4C6D8E0F1G2H", "", webtest.Authed(), 200, sampleMessageJSON},
+		{"ListMessages", "GET", "/api/v1/messages?status=failed&limit=1", "", webtest.Authed(), 200, `{
 			"messages": [{
 				"id": "msg_01JNQ90000000000000000000A", "status": "failed", "to": "+12025550188", "text": "x",
 				"segments": 1, "encoding": "gsm7", "modem": null, "priority": "low", "status_report": false,
@@ -124,17 +127,17 @@ func TestRoutes_OK(t *testing.T) {
 				"parts": [{"index": 1, "status": "failed", "mr": null, "sent_at": null, "delivered_at": null, "error": "CMS ERROR 38: network out of order"}]
 			}],
 			"next_cursor": "c2"}`},
-		{"ListMessagesLastPage", "GET", "/api/v1/messages?cursor=c2", "", authed(), 200, `{"messages":[],"next_cursor":null}`},
-		{"CancelMessage", "DELETE", "/api/v1/messages/msg_01JNQ90000000000000000000B", "", authed(), 200, `{
+		{"ListMessagesLastPage", "GET", "/api/v1/messages?cursor=c2", "", webtest.Authed(), 200, `{"messages":[],"next_cursor":null}`},
+		{"CancelMessage", "DELETE", "/api/v1/messages/msg_01JNQ90000000000000000000B", "", webtest.Authed(), 200, `{
 			"id": "msg_01JNQ90000000000000000000B", "status": "canceled", "to": "+12025550199", "text": "later",
 			"segments": 1, "encoding": "gsm7", "modem": null, "priority": "normal", "status_report": false,
 			"created_at": "2026-03-01T09:00:00Z", "send_at": "2026-03-02T09:00:00Z", "expires_at": null,
 			"sent_at": null, "delivered_at": null,
 			"parts": [{"index": 1, "status": "canceled", "mr": null, "sent_at": null, "delivered_at": null}]}`},
-		{"Inbox", "GET", "/api/v1/inbox?since=2026-03-01T00:00:00Z&limit=10", "", authed(), 200, `{"messages":[
+		{"Inbox", "GET", "/api/v1/inbox?since=2026-03-01T00:00:00Z&limit=10", "", webtest.Authed(), 200, `{"messages":[
 			{"id":"in_01JNQ8ZK3X7Y2B4C6D8E0F1G2H","from":"+12025550142","text":"STOP","received_at":"2026-03-01T10:30:00Z",
 			 "modem":"356938035643809","parts":1,"missing":0}]}`},
-		{"Modems", "GET", "/api/v1/modems", "", authed(), 200, `{"modems":[
+		{"Modems", "GET", "/api/v1/modems", "", webtest.Authed(), 200, `{"modems":[
 			{"id":"356938035643809","port":"/dev/ttyUSB2","manufacturer":"Quectel","model":"EC25","operator":"Fictional Mobile",
 			 "registration":"home","signal":{"csq":20,"dbm":-73,"bars":3},"state":"online","queue_depth":4,"sent":120,"failed":2,"last_error":null},
 			{"id":"356938035643817","port":"/dev/ttyUSB5","manufacturer":"","model":"","operator":"","registration":"",
@@ -144,7 +147,7 @@ func TestRoutes_OK(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ts.do(t, tt.method, tt.path, tt.body, tt.header)
+			r := ts.Do(t, tt.method, tt.path, tt.body, tt.header)
 			if r.Status != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", r.Status, tt.status, r.Body)
 			}
@@ -154,7 +157,7 @@ func TestRoutes_OK(t *testing.T) {
 			if r.Header.Get("X-Request-Id") == "" {
 				t.Error("no X-Request-Id header")
 			}
-			assertJSON(t, r.Body, tt.want)
+			webtest.AssertJSON(t, r.Body, tt.want)
 		})
 	}
 }
@@ -169,7 +172,7 @@ func TestHandleSend_Request(t *testing.T) {
 		{
 			name: "Minimal",
 			body: `{"to":"+12025550123","text":"hi"}`,
-			want: gateway.SendRequest{To: "+12025550123", Text: "hi", APIKey: testKeyName},
+			want: gateway.SendRequest{To: "+12025550123", Text: "hi", APIKey: webtest.KeyName},
 		},
 		{
 			name:    "Everything",
@@ -178,33 +181,33 @@ func TestHandleSend_Request(t *testing.T) {
 			want: gateway.SendRequest{
 				To: "+12025550123", Text: "hi", Priority: "high", Modem: "356938035643809", StatusReport: new(false),
 				TTL: 10 * time.Minute, SendAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
-				APIKey: testKeyName, IdempotencyKey: "order-42",
+				APIKey: webtest.KeyName, IdempotencyKey: "order-42",
 			},
 		},
 		{
 			name: "TTLDurationString",
 			body: `{"to":"+12025550123","text":"hi","ttl":"1h30m"}`,
-			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 90 * time.Minute, APIKey: testKeyName},
+			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 90 * time.Minute, APIKey: webtest.KeyName},
 		},
 		{
 			name: "TTLSecondsString",
 			body: `{"to":"+12025550123","text":"hi","ttl":"45","status_report":null}`,
-			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 45 * time.Second, APIKey: testKeyName},
+			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 45 * time.Second, APIKey: webtest.KeyName},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got gateway.SendRequest
-			svc := &fakeService{SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
+			svc := &webtest.FakeService{SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
 				got = r
 				return &gateway.Message{ID: "msg_1", Status: gateway.StatusQueued}, false, nil
 			}}
-			ts := mustServer(t, svc, Config{})
-			h := authed()
+			ts := mustServer(t, svc, web.Config{})
+			h := webtest.Authed()
 			if tt.idemKey != "" {
 				h["Idempotency-Key"] = tt.idemKey
 			}
-			r := ts.do(t, http.MethodPost, "/api/v1/messages", tt.body, h)
+			r := ts.Do(t, http.MethodPost, "/api/v1/messages", tt.body, h)
 			if r.Status != http.StatusAccepted {
 				t.Fatalf("status = %d; body %s", r.Status, r.Body)
 			}
@@ -237,16 +240,16 @@ func deref(r gateway.SendRequest) any {
 func TestHandleSend_BodyHash(t *testing.T) {
 	hashes := make(map[string]string)
 	var mu sync.Mutex
-	svc := &fakeService{SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
+	svc := &webtest.FakeService{SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
 		mu.Lock()
 		hashes[r.Text+"|"+fmt.Sprint(r.TTL)] = r.BodyHash
 		mu.Unlock()
 		return &gateway.Message{ID: "msg_1", Status: gateway.StatusQueued}, false, nil
 	}}
-	ts := mustServer(t, svc, Config{})
+	ts := mustServer(t, svc, web.Config{})
 	send := func(body string) string {
 		t.Helper()
-		if r := ts.do(t, http.MethodPost, "/api/v1/messages", body, authed()); r.Status != http.StatusAccepted {
+		if r := ts.Do(t, http.MethodPost, "/api/v1/messages", body, webtest.Authed()); r.Status != http.StatusAccepted {
 			t.Fatalf("status = %d; body %s", r.Status, r.Body)
 		}
 		mu.Lock()
@@ -271,7 +274,7 @@ func TestHandleSend_BodyHash(t *testing.T) {
 
 func TestHandleSend_IdempotentReplay(t *testing.T) {
 	m := &gateway.Message{ID: "msg_1", To: "+12025550123", Status: gateway.StatusDelivered, Segments: 1, Encoding: "gsm7"}
-	svc := &fakeService{SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
+	svc := &webtest.FakeService{SendFn: func(_ context.Context, r gateway.SendRequest) (*gateway.Message, bool, error) {
 		switch r.IdempotencyKey {
 		case "fresh":
 			return &gateway.Message{ID: "msg_1", To: "+12025550123", Status: gateway.StatusQueued, Segments: 1, Encoding: "gsm7"}, false, nil
@@ -280,11 +283,11 @@ func TestHandleSend_IdempotentReplay(t *testing.T) {
 		}
 		return nil, false, fmt.Errorf("create message: %w", gateway.ErrIdempotencyReused)
 	}}
-	ts := mustServer(t, svc, Config{})
+	ts := mustServer(t, svc, web.Config{})
 	body := `{"to":"+12025550123","text":"hi"}`
 
-	first := ts.do(t, http.MethodPost, "/api/v1/messages", body, authed("Idempotency-Key", "fresh"))
-	replay := ts.do(t, http.MethodPost, "/api/v1/messages", body, authed("Idempotency-Key", "seen"))
+	first := ts.Do(t, http.MethodPost, "/api/v1/messages", body, webtest.Authed("Idempotency-Key", "fresh"))
+	replay := ts.Do(t, http.MethodPost, "/api/v1/messages", body, webtest.Authed("Idempotency-Key", "seen"))
 	if first.Status != http.StatusAccepted || replay.Status != http.StatusAccepted {
 		t.Fatalf("statuses = %d, %d; want 202, 202", first.Status, replay.Status)
 	}
@@ -295,16 +298,16 @@ func TestHandleSend_IdempotentReplay(t *testing.T) {
 		t.Errorf("replay Idempotent-Replayed = %q, want true", got)
 	}
 	// The replay repeats the first answer even though the message moved on.
-	assertJSON(t, replay.Body, string(first.Body))
+	webtest.AssertJSON(t, replay.Body, string(first.Body))
 
-	reused := ts.do(t, http.MethodPost, "/api/v1/messages", body, authed("Idempotency-Key", "other-body"))
-	p := mustProblem(t, reused, http.StatusUnprocessableEntity)
-	if p.Type != typeIdempotency {
-		t.Errorf("type = %q, want %q", p.Type, typeIdempotency)
+	reused := ts.Do(t, http.MethodPost, "/api/v1/messages", body, webtest.Authed("Idempotency-Key", "other-body"))
+	p := webtest.MustProblem(t, reused, http.StatusUnprocessableEntity)
+	if p.Type != apiv1.ProblemIdempotency {
+		t.Errorf("type = %q, want %q", p.Type, apiv1.ProblemIdempotency)
 	}
 
-	bad := ts.do(t, http.MethodPost, "/api/v1/messages", body, authed("Idempotency-Key", strings.Repeat("k", 256)))
-	p = mustProblem(t, bad, http.StatusBadRequest)
+	bad := ts.Do(t, http.MethodPost, "/api/v1/messages", body, webtest.Authed("Idempotency-Key", strings.Repeat("k", 256)))
+	p = webtest.MustProblem(t, bad, http.StatusBadRequest)
 	if len(p.Errors) != 1 || p.Errors[0].Field != "Idempotency-Key" {
 		t.Errorf("errors = %+v, want the Idempotency-Key header named", p.Errors)
 	}
@@ -320,31 +323,31 @@ func TestHandleSend_BadBody(t *testing.T) {
 		field       string // named in errors, if any
 		detail      string // a part of the detail
 	}{
-		{"Syntax", `{"to":"+12025550123",}`, "", 400, typeInvalidJSON, "", "offset 22"},
-		{"WrongType", `{"to":12025550123,"text":"hi"}`, "", 400, typeInvalidJSON, "to", "must be a string"},
-		{"WrongTypeBool", `{"to":"+12025550123","text":"hi","status_report":"yes"}`, "", 400, typeInvalidJSON, "status_report", "must be a boolean"},
-		{"UnknownField", `{"to":"+12025550123","text":"hi","sender":"ACME"}`, "", 400, typeInvalidJSON, "sender", "unknown field"},
-		{"Empty", ``, "application/json", 400, typeInvalidJSON, "", "empty"},
-		{"Truncated", `{"to":"+1202`, "", 400, typeInvalidJSON, "", "ends in the middle"},
-		{"Array", `[1,2]`, "", 400, typeInvalidJSON, "", "must be a JSON object"},
-		{"Trailing", `{"to":"+12025550123","text":"hi"} {"x":1}`, "", 400, typeInvalidJSON, "", "nothing after it"},
-		{"InvalidUTF8", "{\"to\":\"+12025550123\",\"text\":\"ok \xff\"}", "", 400, typeInvalidJSON, "", "not valid UTF-8 (offset 32)"},
-		{"NotJSON", `to=+12025550123&text=hi`, "application/x-www-form-urlencoded", 415, typeMediaType, "", "application/json"},
-		{"MissingFields", `{}`, "", 422, typeValidation, "text", "invalid fields"},
-		{"TTLFraction", `{"to":"+12025550123","text":"hi","ttl":1.5}`, "", 422, typeValidation, "ttl", "ttl: must be whole seconds"},
-		{"TTLNegative", `{"to":"+12025550123","text":"hi","ttl":"-5m"}`, "", 422, typeValidation, "ttl", "ttl: must not be negative"},
-		{"TTLWrongType", `{"to":"+12025550123","text":"hi","ttl":true}`, "", 422, typeValidation, "ttl", "ttl: must be whole seconds"},
-		{"SendAt", `{"to":"+12025550123","text":"hi","send_at":"tomorrow"}`, "", 422, typeValidation, "send_at", "send_at: must be an RFC 3339 time"},
+		{"Syntax", `{"to":"+12025550123",}`, "", 400, apiv1.ProblemInvalidJSON, "", "offset 22"},
+		{"WrongType", `{"to":12025550123,"text":"hi"}`, "", 400, apiv1.ProblemInvalidJSON, "to", "must be a string"},
+		{"WrongTypeBool", `{"to":"+12025550123","text":"hi","status_report":"yes"}`, "", 400, apiv1.ProblemInvalidJSON, "status_report", "must be a boolean"},
+		{"UnknownField", `{"to":"+12025550123","text":"hi","sender":"ACME"}`, "", 400, apiv1.ProblemInvalidJSON, "sender", "unknown field"},
+		{"Empty", ``, "application/json", 400, apiv1.ProblemInvalidJSON, "", "empty"},
+		{"Truncated", `{"to":"+1202`, "", 400, apiv1.ProblemInvalidJSON, "", "ends in the middle"},
+		{"Array", `[1,2]`, "", 400, apiv1.ProblemInvalidJSON, "", "must be a JSON object"},
+		{"Trailing", `{"to":"+12025550123","text":"hi"} {"x":1}`, "", 400, apiv1.ProblemInvalidJSON, "", "nothing after it"},
+		{"InvalidUTF8", "{\"to\":\"+12025550123\",\"text\":\"ok \xff\"}", "", 400, apiv1.ProblemInvalidJSON, "", "not valid UTF-8 (offset 32)"},
+		{"NotJSON", `to=+12025550123&text=hi`, "application/x-www-form-urlencoded", 415, apiv1.ProblemMediaType, "", "application/json"},
+		{"MissingFields", `{}`, "", 422, apiv1.ProblemValidation, "text", "invalid fields"},
+		{"TTLFraction", `{"to":"+12025550123","text":"hi","ttl":1.5}`, "", 422, apiv1.ProblemValidation, "ttl", "ttl: must be whole seconds"},
+		{"TTLNegative", `{"to":"+12025550123","text":"hi","ttl":"-5m"}`, "", 422, apiv1.ProblemValidation, "ttl", "ttl: must not be negative"},
+		{"TTLWrongType", `{"to":"+12025550123","text":"hi","ttl":true}`, "", 422, apiv1.ProblemValidation, "ttl", "ttl: must be whole seconds"},
+		{"SendAt", `{"to":"+12025550123","text":"hi","send_at":"tomorrow"}`, "", 422, apiv1.ProblemValidation, "send_at", "send_at: must be an RFC 3339 time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := mustServer(t, &fakeService{}, Config{})
-			h := authed()
+			ts := mustServer(t, &webtest.FakeService{}, web.Config{})
+			h := webtest.Authed()
 			if tt.contentType != "" {
 				h["Content-Type"] = tt.contentType
 			}
-			r := ts.doBody(t, http.MethodPost, "/api/v1/messages", tt.body, h)
-			p := mustProblem(t, r, tt.status)
+			r := doBody(t, ts, http.MethodPost, "/api/v1/messages", tt.body, h)
+			p := webtest.MustProblem(t, r, tt.status)
 			if p.Type != tt.typ {
 				t.Errorf("type = %q, want %q", p.Type, tt.typ)
 			}
@@ -354,15 +357,15 @@ func TestHandleSend_BadBody(t *testing.T) {
 			if tt.field != "" && !hasField(p.Errors, tt.field) {
 				t.Errorf("errors = %+v, want field %q", p.Errors, tt.field)
 			}
-			if n := ts.svc.sends.Load(); n != 0 {
+			if n := ts.Svc.Sends.Load(); n != 0 {
 				t.Errorf("the gateway got %d sends of a bad request", n)
 			}
 		})
 	}
 }
 
-// doBody is do with an exact body, even an empty one.
-func (ts *testServer) doBody(t *testing.T, method, path, body string, header map[string]string) response {
+// doBody is ts.Do with an exact body, even an empty one.
+func doBody(t *testing.T, ts *webtest.Server, method, path, body string, header map[string]string) webtest.Response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -372,7 +375,7 @@ func (ts *testServer) doBody(t *testing.T, method, path, body string, header map
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := ts.client.Do(req)
+	res, err := ts.Client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -381,10 +384,10 @@ func (ts *testServer) doBody(t *testing.T, method, path, body string, header map
 	if err != nil {
 		t.Fatalf("read body: %v", err)
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return webtest.Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
-func hasField(errs []fieldError, field string) bool {
+func hasField(errs []apiv1.FieldError, field string) bool {
 	for _, e := range errs {
 		if e.Field == field && e.Reason != "" {
 			return true
@@ -404,7 +407,7 @@ func TestHandleSend_TooLarge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := mustServer(t, &fakeService{}, Config{})
+			ts := mustServer(t, &webtest.FakeService{}, web.Config{})
 			// The body stalls after 1 MB until the answer is in: a server
 			// that wanted all 10 MB before answering would never answer.
 			// The deadline turns a server that waits for the whole body into
@@ -422,7 +425,7 @@ func TestHandleSend_TooLarge(t *testing.T) {
 			if tt.chunked {
 				req.ContentLength = -1
 			}
-			req.Header.Set("Authorization", "Bearer "+testKey)
+			req.Header.Set("Authorization", "Bearer "+webtest.Key)
 			req.Header.Set("Content-Type", "application/json")
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()
@@ -433,11 +436,11 @@ func TestHandleSend_TooLarge(t *testing.T) {
 			}
 			defer res.Body.Close()
 			b, _ := io.ReadAll(res.Body)
-			p := mustProblem(t, response{Status: res.StatusCode, Header: res.Header, Body: b}, http.StatusRequestEntityTooLarge)
-			if p.Type != typeTooLarge {
-				t.Errorf("type = %q, want %q", p.Type, typeTooLarge)
+			p := webtest.MustProblem(t, webtest.Response{Status: res.StatusCode, Header: res.Header, Body: b}, http.StatusRequestEntityTooLarge)
+			if p.Type != apiv1.ProblemTooLarge {
+				t.Errorf("type = %q, want %q", p.Type, apiv1.ProblemTooLarge)
 			}
-			if n := ts.svc.sends.Load(); n != 0 {
+			if n := ts.Svc.Sends.Load(); n != 0 {
 				t.Errorf("the gateway got %d sends", n)
 			}
 			if got := body.read(); got > 1<<20 {
@@ -491,7 +494,7 @@ func (b *stallingBody) read() int64 {
 
 func TestErrorMapping(t *testing.T) {
 	internal := errors.New("sqlite: database is locked (/srv/simgate/data/simgate.db)")
-	svc := &fakeService{
+	svc := &webtest.FakeService{
 		MessageFn: func(_ context.Context, id string) (*gateway.Message, error) {
 			switch id {
 			case "missing":
@@ -514,7 +517,7 @@ func TestErrorMapping(t *testing.T) {
 			return nil, fmt.Errorf("inbox: %w", gateway.ErrInvalid)
 		},
 	}
-	ts := mustServer(t, svc, Config{})
+	ts := mustServer(t, svc, web.Config{})
 
 	tests := []struct {
 		name, method, path, body string
@@ -522,23 +525,23 @@ func TestErrorMapping(t *testing.T) {
 		typ                      string
 		field                    string
 	}{
-		{"NotFound", "GET", "/api/v1/messages/missing", "", 404, typeNotFound, ""},
-		{"CancelNotFound", "DELETE", "/api/v1/messages/missing", "", 404, typeNotFound, ""},
-		{"CancelConflict", "DELETE", "/api/v1/messages/msg_sending", "", 409, typeConflict, ""},
-		{"Validation", "POST", "/api/v1/messages", `{"to":"12","text":"hi"}`, 422, typeValidation, "to"},
-		{"InvalidPlain", "GET", "/api/v1/inbox", "", 422, typeValidation, ""},
-		{"Internal", "GET", "/api/v1/messages/msg_locked", "", 500, typeInternal, ""},
-		{"Panic", "GET", "/api/v1/messages/panic", "", 500, typeInternal, ""},
-		{"NoRoute", "GET", "/api/v1/nothing", "", 404, typeNotFound, ""},
-		{"MethodNotAllowed", "PUT", "/api/v1/messages", "", 405, typeBlank, ""},
-		{"BadLimit", "GET", "/api/v1/messages?limit=0", "", 400, typeBadRequest, "limit"},
-		{"BadStatus", "GET", "/api/v1/messages?status=lost", "", 400, typeBadRequest, "status"},
-		{"BadSince", "GET", "/api/v1/inbox?since=yesterday", "", 400, typeBadRequest, "since"},
+		{"NotFound", "GET", "/api/v1/messages/missing", "", 404, apiv1.ProblemNotFound, ""},
+		{"CancelNotFound", "DELETE", "/api/v1/messages/missing", "", 404, apiv1.ProblemNotFound, ""},
+		{"CancelConflict", "DELETE", "/api/v1/messages/msg_sending", "", 409, apiv1.ProblemConflict, ""},
+		{"Validation", "POST", "/api/v1/messages", `{"to":"12","text":"hi"}`, 422, apiv1.ProblemValidation, "to"},
+		{"InvalidPlain", "GET", "/api/v1/inbox", "", 422, apiv1.ProblemValidation, ""},
+		{"Internal", "GET", "/api/v1/messages/msg_locked", "", 500, apiv1.ProblemInternal, ""},
+		{"Panic", "GET", "/api/v1/messages/panic", "", 500, apiv1.ProblemInternal, ""},
+		{"NoRoute", "GET", "/api/v1/nothing", "", 404, apiv1.ProblemNotFound, ""},
+		{"MethodNotAllowed", "PUT", "/api/v1/messages", "", 405, apiv1.ProblemBlank, ""},
+		{"BadLimit", "GET", "/api/v1/messages?limit=0", "", 400, apiv1.ProblemBadRequest, "limit"},
+		{"BadStatus", "GET", "/api/v1/messages?status=lost", "", 400, apiv1.ProblemBadRequest, "status"},
+		{"BadSince", "GET", "/api/v1/inbox?since=yesterday", "", 400, apiv1.ProblemBadRequest, "since"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ts.do(t, tt.method, tt.path, tt.body, authed())
-			p := mustProblem(t, r, tt.status)
+			r := ts.Do(t, tt.method, tt.path, tt.body, webtest.Authed())
+			p := webtest.MustProblem(t, r, tt.status)
 			if p.Type != tt.typ {
 				t.Errorf("type = %q, want %q", p.Type, tt.typ)
 			}
@@ -554,15 +557,15 @@ func TestErrorMapping(t *testing.T) {
 	}
 
 	t.Run("MethodNotAllowedHeader", func(t *testing.T) {
-		r := ts.do(t, http.MethodPut, "/api/v1/messages", "", authed())
+		r := ts.Do(t, http.MethodPut, "/api/v1/messages", "", webtest.Authed())
 		if allow := r.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
 			t.Errorf("Allow = %q, want GET and POST", allow)
 		}
 	})
 	t.Run("InternalLoggedOnce", func(t *testing.T) {
-		r := ts.do(t, http.MethodGet, "/api/v1/messages/msg_logged", "", authed())
+		r := ts.Do(t, http.MethodGet, "/api/v1/messages/msg_logged", "", webtest.Authed())
 		id := r.Header.Get("X-Request-Id")
-		logs := ts.log.waitFor(t, `"msg":"http request"`, `"route":"/api/v1/messages/:id"`, `"status":500`, id)
+		logs := ts.Log.WaitFor(t, `"msg":"http request"`, `"route":"/api/v1/messages/:id"`, `"status":500`, id)
 		var n int
 		for line := range strings.Lines(logs) {
 			if strings.Contains(line, id) && strings.Contains(line, "database is locked") {
@@ -574,8 +577,8 @@ func TestErrorMapping(t *testing.T) {
 		}
 	})
 	t.Run("PanicLoggedWithStack", func(t *testing.T) {
-		r := ts.do(t, http.MethodGet, "/api/v1/messages/panic", "", authed())
-		logs := ts.log.waitFor(t, `"msg":"http request"`, r.Header.Get("X-Request-Id"))
+		r := ts.Do(t, http.MethodGet, "/api/v1/messages/panic", "", webtest.Authed())
+		logs := ts.Log.WaitFor(t, `"msg":"http request"`, r.Header.Get("X-Request-Id"))
 		if !strings.Contains(logs, "nil map write in a handler") || !strings.Contains(logs, `"stack":"goroutine`) {
 			t.Errorf("the panic is not logged with its stack:\n%s", logs)
 		}

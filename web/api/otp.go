@@ -1,8 +1,7 @@
-package web
+package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,11 +11,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/otp"
+	"github.com/simgate/simgate/web/internal/problem"
 )
 
-// OTPAPI is what /api/v1/otp needs of the OTP service; *gateway.OTPService
+// OTPAPI is what /api/v1/otp needs of the OTP service; *otp.Service
 // is one.
 type OTPAPI interface {
 	Send(ctx context.Context, r otp.Request) (*gateway.Verification, error)
@@ -29,21 +30,9 @@ type OTPAPI interface {
 
 var _ OTPAPI = (*otp.Service)(nil)
 
-const typeTooManyRequests = "urn:simgate:problem:too-many-requests"
-
-// otpSendRequest is the body of POST /api/v1/otp.
+// otpSendRequest is the body of POST /api/v1/otp with ttl parsed.
 type otpSendRequest struct {
-	To       string          `json:"to"`
-	Length   int             `json:"length"`
-	TTL      json.RawMessage `json:"ttl"` // seconds or a duration string, as for messages
-	Template string          `json:"template"`
-	Locale   string          `json:"locale"`
-	Domain   string          `json:"domain"`
-	AppHash  string          `json:"app_hash"`
-	Purpose  string          `json:"purpose"`
-	Channel  string          `json:"channel"`
-	Email    string          `json:"email"`
-	Fallback bool            `json:"fallback"`
+	apiv1.OTPSendRequest
 
 	ttl time.Duration
 }
@@ -62,40 +51,10 @@ func (r *otpSendRequest) Valid(context.Context) map[string]string {
 	return problems
 }
 
-// otpCheckRequest is the body of the check routes.
-type otpCheckRequest struct {
-	Code    string `json:"code"`
-	To      string `json:"to"`      // POST /otp/check only
-	Purpose string `json:"purpose"` // POST /otp/check only
-}
-
-// verificationJSON is a verification as the API shows it: never the code,
-// and a blocked one as pending.
-type verificationJSON struct {
-	ID           string        `json:"id"`
-	To           string        `json:"to"`
-	Status       string        `json:"status"`
-	Channel      string        `json:"channel"`
-	Purpose      string        `json:"purpose"`
-	ExpiresAt    time.Time     `json:"expires_at"`
-	CreatedAt    time.Time     `json:"created_at"`
-	MessageID    *string       `json:"message_id"`
-	AttemptsLeft int           `json:"attempts_left"`
-	Sends        int           `json:"sends"`
-	Fallback     bool          `json:"fallback"`
-	Channels     []attemptJSON `json:"channels"`
-}
-
-type attemptJSON struct {
-	Channel   string    `json:"channel"`
-	MessageID *string   `json:"message_id,omitempty"`
-	Status    string    `json:"status"`
-	Error     string    `json:"error,omitempty"`
-	At        time.Time `json:"at"`
-}
-
-func newVerificationJSON(v *gateway.Verification) verificationJSON {
-	out := verificationJSON{
+// newVerificationJSON is v as the API shows it: never the code, and a
+// blocked one as pending.
+func newVerificationJSON(v *gateway.Verification) apiv1.Verification {
+	out := apiv1.Verification{
 		ID:           v.ID,
 		To:           v.To,
 		Status:       v.PublicStatus(),
@@ -107,37 +66,20 @@ func newVerificationJSON(v *gateway.Verification) verificationJSON {
 		AttemptsLeft: v.AttemptsLeft,
 		Sends:        v.Sends,
 		Fallback:     v.Fallback,
-		Channels:     make([]attemptJSON, 0, len(v.Channels)),
+		Channels:     make([]apiv1.Attempt, 0, len(v.Channels)),
 	}
 	if v.Status == gateway.OTPBlocked {
 		// What a real one would show: one SMS queued.
 		out.Sends = 1
 		if v.Channel == gateway.ChannelSMS {
-			out.Channels = append(out.Channels, attemptJSON{Channel: v.Channel, MessageID: optString(v.MessageID), Status: gateway.AttemptQueued, At: v.CreatedAt.UTC()})
+			out.Channels = append(out.Channels, apiv1.Attempt{Channel: v.Channel, MessageID: optString(v.MessageID), Status: gateway.AttemptQueued, At: v.CreatedAt.UTC()})
 		}
 		return out
 	}
 	for _, a := range v.Channels {
-		out.Channels = append(out.Channels, attemptJSON{Channel: a.Channel, MessageID: optString(a.MessageID), Status: a.Status, Error: a.Error, At: a.At.UTC()})
+		out.Channels = append(out.Channels, apiv1.Attempt{Channel: a.Channel, MessageID: optString(a.MessageID), Status: a.Status, Error: a.Error, At: a.At.UTC()})
 	}
 	return out
-}
-
-// otpSendResponse is the 201 answer to POST /api/v1/otp.
-type otpSendResponse struct {
-	ID        string    `json:"id"`
-	To        string    `json:"to"`
-	Status    string    `json:"status"`
-	Channel   string    `json:"channel"`
-	ExpiresAt time.Time `json:"expires_at"`
-	MessageID *string   `json:"message_id"`
-}
-
-// otpCheckResponse is the 200 answer to a check.
-type otpCheckResponse struct {
-	ID           string `json:"id"`
-	Status       string `json:"status"`
-	AttemptsLeft int    `json:"attempts_left"`
 }
 
 // otpError turns a RetryAfterError into 429 with Retry-After; the rest goes
@@ -147,7 +89,7 @@ func otpError(c echo.Context, op string, err error) error {
 	if errors.As(err, &ra) {
 		secs := max(int((ra.Wait+time.Second-1)/time.Second), 1)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return newProblem(http.StatusTooManyRequests, typeTooManyRequests, ra.Error())
+		return problem.New(http.StatusTooManyRequests, apiv1.ProblemTooManyRequests, ra.Error())
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
@@ -155,29 +97,29 @@ func otpError(c echo.Context, op string, err error) error {
 func handleOTPSend(svc OTPAPI) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req otpSendRequest
-		if err := decodeJSON(c, &req); err != nil {
+		if err := decodeJSON(c, &req.OTPSendRequest); err != nil {
 			return err
 		}
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
-			return invalid(sortedFields(problems)...)
+			return problem.Invalid(problem.Fields(problems)...)
 		}
 		v, err := svc.Send(c.Request().Context(), otp.Request{
 			To: req.To, Template: req.Template, Locale: req.Locale, Domain: req.Domain, AppHash: req.AppHash,
 			Purpose: req.Purpose, Channel: req.Channel, Email: req.Email, Length: req.Length, TTL: req.ttl,
-			Fallback: req.Fallback, APIKey: apiKeyOf(c),
+			Fallback: req.Fallback, APIKey: KeyName(c),
 		})
 		if err != nil {
 			return otpError(c, "send otp", err)
 		}
-		return c.JSON(http.StatusCreated, otpSendResponse{
+		return c.JSON(http.StatusCreated, apiv1.OTPSendResponse{
 			ID: v.ID, To: v.To, Status: v.PublicStatus(), Channel: v.Channel,
 			ExpiresAt: v.ExpiresAt.UTC(), MessageID: optString(v.MessageID),
 		})
 	}
 }
 
-func readCheck(c echo.Context, needTo bool) (otpCheckRequest, error) {
-	var req otpCheckRequest
+func readCheck(c echo.Context, needTo bool) (apiv1.OTPCheckRequest, error) {
+	var req apiv1.OTPCheckRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return req, err
 	}
@@ -194,7 +136,7 @@ func readCheck(c echo.Context, needTo bool) (otpCheckRequest, error) {
 		problems["to"] = "belongs to POST /api/v1/otp/check; this route checks the verification in its path"
 	}
 	if len(problems) > 0 {
-		return req, invalid(sortedFields(problems)...)
+		return req, problem.Invalid(problem.Fields(problems)...)
 	}
 	return req, nil
 }
@@ -209,7 +151,7 @@ func handleOTPCheck(svc OTPAPI) echo.HandlerFunc {
 		if err != nil {
 			return otpError(c, "check otp", err)
 		}
-		return c.JSON(http.StatusOK, otpCheckResponse{ID: v.ID, Status: v.PublicStatus(), AttemptsLeft: v.AttemptsLeft})
+		return c.JSON(http.StatusOK, apiv1.OTPCheckResponse{ID: v.ID, Status: v.PublicStatus(), AttemptsLeft: v.AttemptsLeft})
 	}
 }
 
@@ -223,7 +165,7 @@ func handleOTPCheckByNumber(svc OTPAPI) echo.HandlerFunc {
 		if err != nil {
 			return otpError(c, "check otp", err)
 		}
-		return c.JSON(http.StatusOK, otpCheckResponse{ID: v.ID, Status: v.PublicStatus(), AttemptsLeft: v.AttemptsLeft})
+		return c.JSON(http.StatusOK, apiv1.OTPCheckResponse{ID: v.ID, Status: v.PublicStatus(), AttemptsLeft: v.AttemptsLeft})
 	}
 }
 

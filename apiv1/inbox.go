@@ -1,0 +1,50 @@
+package apiv1
+
+import "time"
+
+// InboxMessage is a received SMS.
+type InboxMessage struct {
+	ID         string     `json:"id"`
+	From       string     `json:"from"`
+	Text       string     `json:"text"`
+	ReceivedAt *time.Time `json:"received_at"`
+	Modem      string     `json:"modem"` // IMEI of the modem that received it
+	// Parts is how many SMS it was joined from; Missing, how many of them
+	// never came (the text has a gap where they belong).
+	Parts   int `json:"parts"`
+	Missing int `json:"missing"`
+}
+
+// Inbox is the answer to GET /api/v1/inbox.
+type Inbox struct {
+	Messages []InboxMessage `json:"messages"`
+}
+
+// Modem is a modem with today's counters. Signal is null until measured;
+// LastError is null when there has been none.
+type Modem struct {
+	ID           string  `json:"id"` // IMEI
+	Port         string  `json:"port"`
+	Manufacturer string  `json:"manufacturer"`
+	Model        string  `json:"model"`
+	Operator     string  `json:"operator"`
+	Registration string  `json:"registration"`
+	Signal       *Signal `json:"signal"`
+	State        string  `json:"state"`
+	QueueDepth   int     `json:"queue_depth"`
+	Sent         int     `json:"sent"`
+	Failed       int     `json:"failed"`
+	LastError    *string `json:"last_error"`
+}
+
+// Signal is +CSQ as read, in dBm, and as 0–4 bars.
+type Signal struct {
+	CSQ  int `json:"csq"`
+	DBM  int `json:"dbm"`
+	Bars int `json:"bars"`
+}
+
+// ModemList is the answer to GET /api/v1/modems.
+type ModemList struct {
+	Modems []Modem `json:"modems"`
+}

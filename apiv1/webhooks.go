@@ -1,0 +1,24 @@
+package apiv1
+
+import "time"
+
+// WebhookRequest is the body of POST /api/v1/webhooks.
+type WebhookRequest struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+}
+
+// Webhook is an endpoint as the API shows it; Secret only in the 201
+// answer to its creation.
+type Webhook struct {
+	ID        string    `json:"id"`
+	URL       string    `json:"url"`
+	Events    []string  `json:"events"`
+	Secret    string    `json:"secret,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// WebhookList is the answer to GET /api/v1/webhooks.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/simgate/simgate/apiv1"
+	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/web/internal/problem"
+)
+
+// ctxAPIKey is the key of the authenticated key's name in the echo.Context.
+const ctxAPIKey = "simgate.api_key"
+
+// KeyName is the name of the API key that authenticated the request, ""
+// before requireKey or without a key: the request log shows it.
+func KeyName(c echo.Context) string {
+	name, _ := c.Get(ctxAPIKey).(string)
+	return name
+}
+
+// authenticator is the part of the gateway that checks API keys.
+type authenticator interface {
+	Authenticate(ctx context.Context, key string) (gateway.APIKey, error)
+}
+
+// requireKey admits a request with "Authorization: Bearer <key>" for a key
+// the gateway knows, and leaves the key's name in the context.
+func requireKey(auth authenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			if !ok {
+				return problem.New(http.StatusUnauthorized, apiv1.ProblemUnauthorized,
+					`this route needs an API key: send "Authorization: Bearer <key>"`)
+			}
+			key, err := auth.Authenticate(c.Request().Context(), token)
+			if errors.Is(err, gateway.ErrUnauthorized) {
+				p := problem.New(http.StatusUnauthorized, apiv1.ProblemUnauthorized, "the API key is not valid or was revoked")
+				p.InvalidToken = true
+				return p
+			}
+			if err != nil {
+				return fmt.Errorf("authenticate: %w", err)
+			}
+			c.Set(ctxAPIKey, key.Name)
+			return next(c)
+		}
+	}
+}
+
+// bearerToken parses an RFC 6750 §2.1 credential; the scheme is
+// case-insensitive (RFC 9110 §11.1).
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
