@@ -5,19 +5,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/simgate/simgate/modem/at"
 )
 
 // Sentinel errors callers branch on. Errors returned by Modem wrap them.
 var (
 	// ErrClosed means the port is gone: EOF, a read or write error, or Close.
-	ErrClosed = errors.New("modem closed")
+	ErrClosed = at.ErrClosed
 	// ErrPromptTimeout means the "> " prompt of AT+CMGS did not come in time.
 	// ESC has been written to abort the command.
-	ErrPromptTimeout = errors.New("no sms prompt")
+	ErrPromptTimeout = at.ErrPromptTimeout
 	// ErrTimeout means a command got no final result code before its timeout.
-	ErrTimeout = errors.New("no final result")
+	ErrTimeout = at.ErrTimeout
 	// ErrCommandFailed is a plain "ERROR" or Huawei's "COMMAND NOT SUPPORT".
-	ErrCommandFailed = errors.New("command failed")
+	ErrCommandFailed = at.ErrCommandFailed
 	// ErrPINRequired means the SIM asks for its PIN and Config.PIN is empty.
 	ErrPINRequired = errors.New("sim pin required")
 	// ErrPUKRequired means the SIM is blocked and needs its PUK, which simgate
@@ -275,4 +277,22 @@ func parseErrorCode(arg string, texts map[string]int) (int, string) {
 		return n, arg
 	}
 	return -1, arg
+}
+
+// typedError turns the engine's +CME/+CMS ERROR results into CMEError and
+// CMSError, their verbose texts mapped back to numbers.
+func typedError(err error) error {
+	var res at.ResultError
+	if !errors.As(err, &res) {
+		return err
+	}
+	switch res.Result {
+	case "+CME ERROR":
+		code, text := parseErrorCode(res.Arg, cmeTexts)
+		return CMEError{Code: code, Text: text}
+	case "+CMS ERROR":
+		code, text := parseErrorCode(res.Arg, cmsTexts)
+		return CMSError{Code: code, Text: text}
+	}
+	return err
 }

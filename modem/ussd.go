@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/simgate/simgate/modem/at"
 )
 
 // USSDResult is the network's answer to a USSD request (+CUSD, TS 27.007 §7.15).
@@ -29,7 +31,7 @@ func (m *Modem) USSD(ctx context.Context, code string) (USSDResult, error) {
 		defer func() { <-m.ussdSem }()
 	case <-ctx.Done():
 		return USSDResult{}, fmt.Errorf("ussd: %w", ctx.Err())
-	case <-m.done:
+	case <-m.Done():
 		return USSDResult{}, fmt.Errorf("ussd: %w", m.closedErr())
 	}
 	if err := m.lock(ctx); err != nil {
@@ -60,10 +62,10 @@ func (m *Modem) USSD(ctx context.Context, code string) (USSDResult, error) {
 		}
 	}
 	// The +CUSD answer is a URC even when it comes before OK: no info prefix.
-	_, err := m.exec(ctx, request{
-		cmd:      fmt.Sprintf(`AT+CUSD=1,"%s",15`, arg),
-		prefixes: []string{},
-		timeout:  m.cfg.CommandTimeout,
+	_, err := m.exec(ctx, at.Request{
+		Command:  fmt.Sprintf(`AT+CUSD=1,"%s",15`, arg),
+		Prefixes: []string{},
+		Timeout:  m.cfg.CommandTimeout,
 	})
 	m.unlock()
 	if err != nil {
@@ -78,7 +80,7 @@ func (m *Modem) USSD(ctx context.Context, code string) (USSDResult, error) {
 		_, _ = m.run(cctx, "AT+CUSD=2")
 		cancel()
 		return USSDResult{}, fmt.Errorf("ussd: wait for +CUSD: %w", ctx.Err())
-	case <-m.done:
+	case <-m.Done():
 		return USSDResult{}, fmt.Errorf("ussd: %w", m.closedErr())
 	}
 }

@@ -18,7 +18,8 @@ func TestDependencies(t *testing.T) {
 		forbidden []string // simgate packages not to be reached at all
 	}{
 		{"pdu", []string{"github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
-		{"modem", []string{"go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
+		{"modem", []string{mod + "modem/at", "go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
+		{"modem/at", nil, []string{"pdu", "gateway", "store", "web", "modemdev"}},
 		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
 		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, []string{"modem", "store", "web", "modemdev"}},
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, []string{"modem", "web", "modemdev"}},
