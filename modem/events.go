@@ -20,7 +20,7 @@ const (
 	// EventStatusReport: +CDS, an SMS-STATUS-REPORT routed directly; PDU holds it.
 	EventStatusReport EventKind = "status_report"
 	// EventStatusReportStored: +CDSI, a status report was stored at Mem/Index;
-	// fetch it with ReadStatusReport.
+	// fetch it with ReadStatusReport, commit it, then DeleteStatusReport.
 	EventStatusReportStored EventKind = "status_report_stored"
 	// EventRegistration: +CREG, +CGREG or +CEREG; Registration holds the
 	// domain it reports (CS or PS).

@@ -186,39 +186,61 @@ func (m *Modem) DeleteMessage(ctx context.Context, index int) error {
 	return nil
 }
 
-// ReadStatusReport reads and deletes the status report a +CDSI announced:
-// it switches the read storage to mem (AT+CPMS), reads, deletes and switches
-// back, holding the command line so nothing else reads the wrong storage.
+// ReadStatusReport reads the status report a +CDSI announced at mem/index
+// and leaves it there: delete it with DeleteStatusReport once it is
+// committed. It switches the read storage to mem (AT+CPMS), reads and
+// switches back, holding the command line so nothing else reads the wrong
+// storage.
 func (m *Modem) ReadStatusReport(ctx context.Context, mem string, index int) (StoredMessage, error) {
-	if err := m.lock(ctx); err != nil {
-		return StoredMessage{}, fmt.Errorf("read status report %s/%d: %w", mem, index, err)
-	}
-	defer m.unlock()
-	sm, err := m.readStatusReportLocked(ctx, mem, index)
+	var sm StoredMessage
+	err := m.inStorage(ctx, mem, func() error {
+		var err error
+		sm, err = m.readLocked(ctx, mem, index)
+		return err
+	})
 	if err != nil {
 		return sm, fmt.Errorf("read status report %s/%d: %w", mem, index, err)
 	}
 	return sm, nil
 }
 
-func (m *Modem) readStatusReportLocked(ctx context.Context, mem string, index int) (StoredMessage, error) {
+// DeleteStatusReport deletes the status report at mem/index, switching the
+// storage as ReadStatusReport does.
+func (m *Modem) DeleteStatusReport(ctx context.Context, mem string, index int) error {
+	err := m.inStorage(ctx, mem, func() error {
+		_, err := m.runLocked(ctx, "AT+CMGD="+strconv.Itoa(index))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete status report %s/%d: %w", mem, index, err)
+	}
+	return nil
+}
+
+// inStorage runs fn, the command line held, with mem as the read storage:
+// it switches to mem when it is not the read storage already and switches
+// back afterwards.
+func (m *Modem) inStorage(ctx context.Context, mem string, fn func() error) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.unlock()
 	prev := ""
 	lines, err := m.runLocked(ctx, "AT+CPMS?")
 	if err != nil {
-		return StoredMessage{}, err
+		return err
 	}
 	if arg, ok := findLine(lines, "+CPMS:"); ok {
 		prev = parseCPMSMem(arg)
 	}
-	switched := mem != "" && !strings.EqualFold(mem, prev)
-	if switched {
-		if _, err := m.runLocked(ctx, fmt.Sprintf(`AT+CPMS="%s"`, mem)); err != nil {
-			return StoredMessage{}, err
-		}
+	if mem == "" || strings.EqualFold(mem, prev) {
+		return fn()
+	}
+	if _, err := m.runLocked(ctx, fmt.Sprintf(`AT+CPMS="%s"`, mem)); err != nil {
+		return err
+	}
+	if prev != "" {
 		defer func() {
-			if prev == "" {
-				return
-			}
 			// Restore even when ctx ended: the storage setting outlives us.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.CommandTimeout)
 			defer cancel()
@@ -227,12 +249,5 @@ func (m *Modem) readStatusReportLocked(ctx context.Context, mem string, index in
 			}
 		}()
 	}
-	sm, err := m.readLocked(ctx, mem, index)
-	if err != nil {
-		return sm, err
-	}
-	if _, err := m.runLocked(ctx, "AT+CMGD="+strconv.Itoa(index)); err != nil {
-		return sm, err
-	}
-	return sm, nil
+	return fn()
 }

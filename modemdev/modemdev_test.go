@@ -219,8 +219,8 @@ func TestDevice_Receive(t *testing.T) {
 		t.Errorf("slot %s/%d still holds %s after delete", ev.Mem, ev.Index, got)
 	}
 
-	// A status report announced with +CDSI "SR" is read (and deleted) in
-	// one call.
+	// A status report announced with +CDSI "SR" stays on the modem until
+	// DeleteMessage: read, commit, then delete.
 	seg := mustSubmit(t, r.other.Number(), "ping")
 	r.sim.SetNextMR(7)
 	if _, err := r.dev.SendPDU(ctx, seg.TPDULength, seg.PDU); err != nil {
@@ -242,6 +242,9 @@ func TestDevice_Receive(t *testing.T) {
 	m, err = pdu.Decode(sms.PDU)
 	if err != nil || m.Type != pdu.TypeStatusReport || m.MR != 7 {
 		t.Fatalf("report = %+v, %v; want a status report for MR 7", m, err)
+	}
+	if got := r.sim.Stored("SR")[ev.Index-1]; got == "" {
+		t.Fatalf("SR/%d deleted by ReadMessage, before the report was committed", ev.Index)
 	}
 	if err := r.dev.DeleteMessage(ctx, "SR", ev.Index); err != nil {
 		t.Errorf("DeleteMessage SR: %v", err)
