@@ -60,10 +60,9 @@ func TestReasonOf(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"numeric CMS", fmt.Errorf("send pdu: AT+CMGS=21: %w", &DeviceError{Class: ClassPermanent, Code: 1, Err: errors.New("+CMS ERROR: 1")}), "+CMS ERROR: 1 (unassigned number)"},
-		{"verbose CMS kept", &DeviceError{Class: ClassTransient, Code: 42, Err: fmt.Errorf("at: %w", errors.New("+CMS ERROR: 42 (Congestion)"))}, "+CMS ERROR: 42 (Congestion)"},
-		{"unknown code", &DeviceError{Class: ClassUnknown, Code: 777, Err: errors.New("+CMS ERROR: 777")}, "+CMS ERROR: 777"},
-		{"CME", &DeviceError{Class: ClassModemState, Code: 10, Err: fmt.Errorf("x: %w", errors.New("+CME ERROR: 10"))}, "+CME ERROR: 10"},
+		{"reason", fmt.Errorf("worker: %w", &DeviceError{Class: ClassPermanent, Code: 1, Reason: "+CMS ERROR: 1 (unassigned number)",
+			Err: errors.New("send pdu: AT+CMGS=21: +CMS ERROR: 1 (unassigned number)")}), "+CMS ERROR: 1 (unassigned number)"},
+		{"no reason keeps context", &DeviceError{Class: ClassUnknown, Code: -1, Err: errors.New("send pdu: AT+CMGS=21: no final result")}, "send pdu: AT+CMGS=21: no final result"},
 		{"other keeps context", fmt.Errorf("send pdu: %w", errors.New("timeout")), "send pdu: timeout"},
 	}
 	for _, tt := range tests {
