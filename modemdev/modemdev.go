@@ -192,7 +192,7 @@ func classify(err error) error {
 		// fault.
 		return err
 	case errors.As(err, &cms):
-		return &gateway.DeviceError{Class: cmsClass(cms.Class()), Code: cms.Code, Err: err}
+		return &gateway.DeviceError{Class: cmsClass(cms.Class()), Code: cms.Code, Reason: cms.Error(), Err: err}
 	case errors.As(err, &cme):
 		// +CME during a send reports the SIM or the registration (10 no SIM,
 		// 11 PIN, 30 no network…), never the message; 100 is "unknown".
@@ -200,7 +200,7 @@ func classify(err error) error {
 		if cme.Code == 100 || cme.Code < 0 {
 			class = gateway.ClassUnknown
 		}
-		return &gateway.DeviceError{Class: class, Code: cme.Code, Err: err}
+		return &gateway.DeviceError{Class: class, Code: cme.Code, Reason: cme.Error(), Err: err}
 	case errors.Is(err, modem.ErrPromptTimeout):
 		// ESC aborted the command before the PDU went out: the modem is
 		// wedged, the message is innocent.

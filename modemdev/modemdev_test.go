@@ -119,15 +119,16 @@ func TestDevice_SendPDU(t *testing.T) {
 	})
 
 	classes := []struct {
-		name  string
-		code  int
-		class gateway.ErrorClass
+		name   string
+		code   int
+		class  gateway.ErrorClass
+		reason string
 	}{
-		{"unassigned number", 1, gateway.ClassPermanent},
-		{"network out of order", 38, gateway.ClassTransient},
-		{"bad dcs", 0x90, gateway.ClassBadPDU},
-		{"sim busy", 314, gateway.ClassModemState},
-		{"vendor", 515, gateway.ClassUnknown},
+		{"unassigned number", 1, gateway.ClassPermanent, "+CMS ERROR: 1 (unassigned number)"},
+		{"network out of order", 38, gateway.ClassTransient, "+CMS ERROR: 38 (network out of order)"},
+		{"bad dcs", 0x90, gateway.ClassBadPDU, "+CMS ERROR: 144 (data coding scheme not supported)"},
+		{"sim busy", 314, gateway.ClassModemState, "+CMS ERROR: 314 (SIM busy)"},
+		{"vendor", 515, gateway.ClassUnknown, "+CMS ERROR: 515"},
 	}
 	for _, tt := range classes {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,8 +139,8 @@ func TestDevice_SendPDU(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("SendPDU error %v (%T) is not a *DeviceError", err, err)
 			}
-			if de.Class != tt.class || de.Code != tt.code {
-				t.Errorf("DeviceError = %s/%d, want %s/%d", de.Class, de.Code, tt.class, tt.code)
+			if de.Class != tt.class || de.Code != tt.code || de.Reason != tt.reason {
+				t.Errorf("DeviceError = %s/%d/%q, want %s/%d/%q", de.Class, de.Code, de.Reason, tt.class, tt.code, tt.reason)
 			}
 			var cms modem.CMSError
 			if !errors.As(err, &cms) {
