@@ -22,16 +22,32 @@ func (m *Modem) Identity(ctx context.Context) (Identity, error) {
 	}
 	defer m.unlock()
 	var id Identity
-	optional := func(cmd string, prefixes ...string) ([]string, error) {
-		lines, err := m.runLocked(ctx, cmd, prefixes...)
-		if fatal(err) {
-			return nil, err
+	steps := []func(context.Context, *Identity) error{m.readNames, m.readIMEI, m.readICCID, m.readNumber}
+	for _, step := range steps {
+		if err := step(ctx, &id); err != nil {
+			return id, fmt.Errorf("identity: %w", err)
 		}
-		if err != nil {
-			return nil, nil
-		}
-		return lines, nil
 	}
+	if id.IMEI == "" {
+		return id, fmt.Errorf("identity: no imei in the answer to AT+CGSN: %w", ErrCommandFailed)
+	}
+	return id, nil
+}
+
+// optionalLocked runs a command whose refusal only leaves a field empty:
+// it returns no lines and no error then, and an error only when fatal.
+func (m *Modem) optionalLocked(ctx context.Context, cmd string, prefixes ...string) ([]string, error) {
+	lines, err := m.runLocked(ctx, cmd, prefixes...)
+	if fatal(err) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, nil
+	}
+	return lines, nil
+}
+
+func (m *Modem) readNames(ctx context.Context, id *Identity) error {
 	fields := []struct {
 		cmd    string
 		prefix string
@@ -43,63 +59,75 @@ func (m *Modem) Identity(ctx context.Context) (Identity, error) {
 		{"AT+CIMI", "+CIMI:", &id.IMSI},
 	}
 	for _, f := range fields {
-		lines, err := optional(f.cmd)
+		lines, err := m.optionalLocked(ctx, f.cmd)
 		if err != nil {
-			return id, fmt.Errorf("identity: %w", err)
+			return err
 		}
 		*f.dst = firstValue(lines, f.prefix, "Revision:", "Manufacturer:", "Model:")
 	}
+	return nil
+}
+
+func (m *Modem) readIMEI(ctx context.Context, id *Identity) error {
 	for _, cmd := range []string{"AT+CGSN", "AT+GSN"} {
-		lines, err := optional(cmd)
+		lines, err := m.optionalLocked(ctx, cmd)
 		if err != nil {
-			return id, fmt.Errorf("identity: %w", err)
+			return err
 		}
 		if imei, ok := parseIMEI(lines); ok {
 			id.IMEI = imei
-			break
+			return nil
 		}
 	}
-	var iccidCmds []string
+	return nil
+}
+
+// readICCID tries the profile's ICCID command first, then every vendor's.
+func (m *Modem) readICCID(ctx context.Context, id *Identity) error {
+	var cmds []string
 	if p := m.profile.Load(); p != nil {
-		iccidCmds = append(iccidCmds, p.ICCIDCommands...)
+		cmds = append(cmds, p.ICCIDCommands...)
 	}
-	iccidCmds = append(iccidCmds, "AT+CCID", "AT+ICCID", "AT+QCCID", "AT+CICCID", "AT^ICCID?")
+	cmds = append(cmds, "AT+CCID", "AT+ICCID", "AT+QCCID", "AT+CICCID", "AT^ICCID?")
 	seen := map[string]bool{}
-	for _, cmd := range iccidCmds {
+	for _, cmd := range cmds {
 		if seen[cmd] {
 			continue
 		}
 		seen[cmd] = true
-		lines, err := optional(cmd, "+CCID:", "+ICCID:", "^ICCID:", "+QCCID:", "+CICCID:")
+		lines, err := m.optionalLocked(ctx, cmd, "+CCID:", "+ICCID:", "^ICCID:", "+QCCID:", "+CICCID:")
 		if err != nil {
-			return id, fmt.Errorf("identity: %w", err)
+			return err
 		}
 		if iccid, ok := parseICCID(lines); ok {
 			id.ICCID = iccid
-			break
+			return nil
 		}
 	}
-	lines, err := optional("AT+CNUM")
+	return nil
+}
+
+func (m *Modem) readNumber(ctx context.Context, id *Identity) error {
+	lines, err := m.optionalLocked(ctx, "AT+CNUM")
 	if err != nil {
-		return id, fmt.Errorf("identity: %w", err)
+		return err
 	}
 	for _, l := range lines {
-		if arg, ok := cutPrefixFold(l, "+CNUM:"); ok {
-			if f := splitFields(arg); len(f) >= 2 {
-				typ := ""
-				if len(f) >= 3 {
-					typ = f[2]
-				}
-				if id.Number = parseNumber(f[1], typ); id.Number != "" {
-					break
-				}
+		arg, ok := cutPrefixFold(l, "+CNUM:")
+		if !ok {
+			continue
+		}
+		if f := splitFields(arg); len(f) >= 2 {
+			typ := ""
+			if len(f) >= 3 {
+				typ = f[2]
+			}
+			if id.Number = parseNumber(f[1], typ); id.Number != "" {
+				return nil
 			}
 		}
 	}
-	if id.IMEI == "" {
-		return id, fmt.Errorf("identity: no imei in the answer to AT+CGSN: %w", ErrCommandFailed)
-	}
-	return id, nil
+	return nil
 }
 
 // Signal reads the signal strength with AT+CSQ.
