@@ -321,6 +321,9 @@ func parseErrorCode(arg string, texts map[string]int) (int, string) {
 // typedError turns the engine's +CME/+CMS ERROR results into CMEError and
 // CMSError, their verbose texts mapped back to numbers.
 func typedError(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target would escape on every call
+	}
 	var res at.ResultError
 	if !errors.As(err, &res) {
 		return err

@@ -101,8 +101,12 @@ func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 			return nil, err
 		}
 	}
-	timeout, stop := after(r.Timeout)
-	defer stop()
+	var timeout <-chan time.Time // nil: wait for ctx only
+	if r.Timeout > 0 {
+		t := time.NewTimer(r.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case <-c.done:
 		return c.info, c.err
@@ -119,18 +123,13 @@ func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 	}
 }
 
-// after is a timer channel that never fires for d <= 0.
-func after(d time.Duration) (<-chan time.Time, func()) {
-	if d <= 0 {
-		return nil, func() {}
-	}
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
-}
-
 func (e *Engine) awaitPrompt(ctx context.Context, c *call, d time.Duration) error {
-	timeout, stop := after(d)
-	defer stop()
+	var timeout <-chan time.Time // nil: wait for ctx only
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case <-c.prompt:
 		return nil
