@@ -27,7 +27,8 @@ const (
 
 // cmsErr is what modemdev makes of a +CMS ERROR.
 func cmsErr(class gateway.ErrorClass, code int, text string) error {
-	return &gateway.DeviceError{Class: class, Code: code, Err: modem.CMSError{Code: code, Text: text}}
+	cms := modem.CMSError{Code: code, Text: text}
+	return &gateway.DeviceError{Class: class, Code: code, Reason: cms.Error(), Err: cms}
 }
 
 // long is a text of three GSM-7 segments.

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -77,54 +76,12 @@ func pauseAfter(n int) time.Duration {
 }
 
 // reasonOf words a send error for the message's error field, which people
-// read: the modem's own "+CMS ERROR: 1" with its meaning, without the
-// driver's wrapping ("send pdu: AT+CMGS=21: …").
+// read: the adapter's Reason (the modem's own "+CMS ERROR: 1" with its
+// meaning, without the driver's wrapping), else the whole error.
 func reasonOf(err error) string {
-	leaf := err
-	for {
-		u := errors.Unwrap(leaf)
-		if u == nil {
-			break
-		}
-		leaf = u
-	}
-	s := leaf.Error()
-	if !strings.HasPrefix(s, "+CMS ERROR") && !strings.HasPrefix(s, "+CME ERROR") {
-		return err.Error()
-	}
 	var de *gateway.DeviceError
-	if strings.HasPrefix(s, "+CMS ERROR") && !strings.Contains(s, "(") && errors.As(err, &de) {
-		if text := cmsText[de.Code]; text != "" {
-			s += " (" + text + ")"
-		}
+	if errors.As(err, &de) && de.Reason != "" {
+		return de.Reason
 	}
-	return s
-}
-
-// cmsText names the +CMS ERROR codes a send can meet: RP-causes (TS 24.011
-// annex E-2), TP-FCS (TS 23.040 §9.2.3.22) and ME/TA codes (TS 27.005
-// §3.2.5). Modems in numeric mode (AT+CMEE=1) print only the number.
-var cmsText = map[int]string{
-	1: "unassigned number", 8: "operator determined barring", 10: "call barred",
-	21: "short message transfer rejected", 27: "destination out of service",
-	28: "unidentified subscriber", 29: "facility rejected", 30: "unknown subscriber",
-	38: "network out of order", 41: "temporary failure", 42: "congestion",
-	47: "resources unavailable", 50: "requested facility not subscribed",
-	69: "requested facility not implemented", 81: "invalid short message reference",
-	95: "invalid message", 96: "invalid mandatory information",
-	97: "message type not implemented", 98: "message not compatible with protocol state",
-	99: "information element not implemented", 111: "protocol error", 127: "interworking error",
-	0x80: "telematic interworking not supported", 0x81: "short message type 0 not supported",
-	0x82: "cannot replace short message", 0x8F: "unspecified TP-PID error",
-	0x90: "data coding scheme not supported", 0x91: "message class not supported",
-	0x9F: "unspecified TP-DCS error", 0xB0: "TPDU not supported", 0xC0: "SC busy",
-	0xC1: "no SC subscription", 0xC2: "SC system failure", 0xC3: "invalid SME address",
-	0xC4: "destination SME barred", 0xC5: "duplicate SM rejected", 0xC6: "TP-VPF not supported",
-	0xC7: "TP-VP not supported", 0xD0: "SIM SMS storage full",
-	300: "ME failure", 301: "SMS service of ME reserved", 302: "operation not allowed",
-	303: "operation not supported", 304: "invalid PDU mode parameter", 305: "invalid text mode parameter",
-	310: "SIM not inserted", 311: "SIM PIN required", 312: "PH-SIM PIN required", 313: "SIM failure",
-	314: "SIM busy", 315: "SIM wrong", 316: "SIM PUK required", 317: "SIM PIN2 required",
-	318: "SIM PUK2 required", 320: "memory failure", 321: "invalid memory index", 322: "memory full",
-	330: "SMSC address unknown", 331: "no network service", 332: "network timeout", 500: "unknown error",
+	return err.Error()
 }

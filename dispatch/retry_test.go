@@ -62,10 +62,9 @@ func TestReasonOf(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"numeric CMS", fmt.Errorf("send pdu: AT+CMGS=21: %w", &gateway.DeviceError{Class: gateway.ClassPermanent, Code: 1, Err: errors.New("+CMS ERROR: 1")}), "+CMS ERROR: 1 (unassigned number)"},
-		{"verbose CMS kept", &gateway.DeviceError{Class: gateway.ClassTransient, Code: 42, Err: fmt.Errorf("at: %w", errors.New("+CMS ERROR: 42 (Congestion)"))}, "+CMS ERROR: 42 (Congestion)"},
-		{"unknown code", &gateway.DeviceError{Class: gateway.ClassUnknown, Code: 777, Err: errors.New("+CMS ERROR: 777")}, "+CMS ERROR: 777"},
-		{"CME", &gateway.DeviceError{Class: gateway.ClassModemState, Code: 10, Err: fmt.Errorf("x: %w", errors.New("+CME ERROR: 10"))}, "+CME ERROR: 10"},
+		{"reason", fmt.Errorf("worker: %w", &gateway.DeviceError{Class: gateway.ClassPermanent, Code: 1, Reason: "+CMS ERROR: 1 (unassigned number)",
+			Err: errors.New("send pdu: AT+CMGS=21: +CMS ERROR: 1 (unassigned number)")}), "+CMS ERROR: 1 (unassigned number)"},
+		{"no reason keeps context", &gateway.DeviceError{Class: gateway.ClassUnknown, Code: -1, Err: errors.New("send pdu: AT+CMGS=21: no final result")}, "send pdu: AT+CMGS=21: no final result"},
 		{"other keeps context", fmt.Errorf("send pdu: %w", errors.New("timeout")), "send pdu: timeout"},
 	}
 	for _, tt := range tests {

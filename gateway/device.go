@@ -111,7 +111,11 @@ const (
 type DeviceError struct {
 	Class ErrorClass
 	Code  int // +CMS/+CME code, -1 when none
-	Err   error
+	// Reason is the modem's words with their meaning, for people to read
+	// ("+CMS ERROR: 21 (short message transfer rejected)"); empty when the
+	// adapter has none better than Err.
+	Reason string
+	Err    error
 }
 
 func (e *DeviceError) Error() string { return e.Err.Error() }

@@ -7,13 +7,15 @@
 // gateway needs, over ITU-T V.250 command lines. USSD strings are decoded
 // per the CBS data coding scheme of 3GPP TS 23.038.
 //
-// The engine sees only an io.ReadWriter: one reader goroutine splits lines
-// (the "> " prompt of AT+CMGS has no line end), routes unsolicited result
-// codes by prefix to Events in order, even when they arrive inside a
-// command's response or its echo, and hands the rest to the one command in
-// flight. Every call takes a context; a prompt that does not come is
-// aborted with ESC; after EOF or a read error every call returns ErrClosed.
-// PDUs cross the API as hex strings: encoding them is package pdu's job.
+// The AT engine is package at: it sees only an io.ReadWriter, runs one
+// command at a time and hands unsolicited lines to indications registered
+// by prefix. Modem registers its own (+CMTI, +CMT, +CDSI, +CDS, +CBM,
+// +CREG/+CGREG/+CEREG, +CUSD, RING, the vendors' boot messages) and turns
+// them into Events, in order, even when they arrive inside a command's
+// response or its echo. It gives +CME/+CMS ERROR results their meaning
+// (CMEError, CMSError, ErrorClass) in one place. Every call takes a
+// context; after EOF or a read error every call returns ErrClosed. PDUs
+// cross the API as hex strings: encoding them is package pdu's job.
 //
 // Open and Discover add serial ports (go.bug.st/serial) and USB discovery;
 // Profile covers vendor quirks (Huawei, SIMCom, Quectel, Sierra, Gemalto).

@@ -5,19 +5,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/simgate/simgate/modem/at"
 )
 
 // Sentinel errors callers branch on. Errors returned by Modem wrap them.
 var (
 	// ErrClosed means the port is gone: EOF, a read or write error, or Close.
-	ErrClosed = errors.New("modem closed")
+	ErrClosed = at.ErrClosed
 	// ErrPromptTimeout means the "> " prompt of AT+CMGS did not come in time.
 	// ESC has been written to abort the command.
-	ErrPromptTimeout = errors.New("no sms prompt")
+	ErrPromptTimeout = at.ErrPromptTimeout
 	// ErrTimeout means a command got no final result code before its timeout.
-	ErrTimeout = errors.New("no final result")
+	ErrTimeout = at.ErrTimeout
 	// ErrCommandFailed is a plain "ERROR" or Huawei's "COMMAND NOT SUPPORT".
-	ErrCommandFailed = errors.New("command failed")
+	ErrCommandFailed = at.ErrCommandFailed
 	// ErrPINRequired means the SIM asks for its PIN and Config.PIN is empty.
 	ErrPINRequired = errors.New("sim pin required")
 	// ErrPUKRequired means the SIM is blocked and needs its PUK, which simgate
@@ -36,16 +38,9 @@ type CMEError struct {
 	Text string
 }
 
-// Error prints the code as the modem does, with its text when known.
-func (e CMEError) Error() string {
-	if e.Code < 0 {
-		return "+CME ERROR: " + e.Text
-	}
-	if e.Text == "" {
-		return "+CME ERROR: " + strconv.Itoa(e.Code)
-	}
-	return fmt.Sprintf("+CME ERROR: %d (%s)", e.Code, e.Text)
-}
+// Error prints the code as the modem does, with the modem's own text or,
+// for a bare number, the meaning TS 27.007 §9.2 gives it.
+func (e CMEError) Error() string { return errorLine("+CME ERROR", e.Code, e.Text, cmeMeanings) }
 
 // Is reports whether target is a CMEError with the same code, or the sentinel
 // that the code stands for (ErrNoSIM, ErrPINRequired, ErrPUKRequired).
@@ -74,15 +69,24 @@ type CMSError struct {
 	Text string
 }
 
-// Error prints the code as the modem does, with its text when known.
-func (e CMSError) Error() string {
-	if e.Code < 0 {
-		return "+CMS ERROR: " + e.Text
+// Error prints the code as the modem does, with the modem's own text or,
+// for a bare number, its meaning ("+CMS ERROR: 21 (short message transfer
+// rejected)"): people read it in a message's error field.
+func (e CMSError) Error() string { return errorLine("+CMS ERROR", e.Code, e.Text, cmsMeanings) }
+
+// errorLine words a +CME/+CMS ERROR: the modem's text when it gave one,
+// else the meaning of the code when known.
+func errorLine(result string, code int, text string, meanings map[int]string) string {
+	if code < 0 {
+		return result + ": " + text
 	}
-	if e.Text == "" {
-		return "+CMS ERROR: " + strconv.Itoa(e.Code)
+	if text == "" {
+		text = meanings[code]
 	}
-	return fmt.Sprintf("+CMS ERROR: %d (%s)", e.Code, e.Text)
+	if text == "" {
+		return result + ": " + strconv.Itoa(code)
+	}
+	return fmt.Sprintf("%s: %d (%s)", result, code, text)
 }
 
 // Is reports whether target is a CMSError with the same code, or the sentinel
@@ -264,6 +268,43 @@ var cmsTexts = map[string]int{
 	"unknown error":                                            500,
 }
 
+// cmsMeanings names the +CMS ERROR codes for people, when the modem gave
+// only the number (AT+CMEE=1): RP-causes (TS 24.011 annex E-2), TP-FCS
+// (TS 23.040 §9.2.3.22) and ME/TA codes (TS 27.005 §3.2.5).
+var cmsMeanings = map[int]string{
+	1: "unassigned number", 8: "operator determined barring", 10: "call barred",
+	21: "short message transfer rejected", 27: "destination out of service",
+	28: "unidentified subscriber", 29: "facility rejected", 30: "unknown subscriber",
+	38: "network out of order", 41: "temporary failure", 42: "congestion",
+	47: "resources unavailable", 50: "requested facility not subscribed",
+	69: "requested facility not implemented", 81: "invalid short message reference",
+	95: "invalid message", 96: "invalid mandatory information",
+	97: "message type not implemented", 98: "message not compatible with protocol state",
+	99: "information element not implemented", 111: "protocol error", 127: "interworking error",
+	0x80: "telematic interworking not supported", 0x81: "short message type 0 not supported",
+	0x82: "cannot replace short message", 0x8F: "unspecified TP-PID error",
+	0x90: "data coding scheme not supported", 0x91: "message class not supported",
+	0x9F: "unspecified TP-DCS error", 0xB0: "TPDU not supported", 0xC0: "SC busy",
+	0xC1: "no SC subscription", 0xC2: "SC system failure", 0xC3: "invalid SME address",
+	0xC4: "destination SME barred", 0xC5: "duplicate SM rejected", 0xC6: "TP-VPF not supported",
+	0xC7: "TP-VP not supported", 0xD0: "SIM SMS storage full",
+	300: "ME failure", 301: "SMS service of ME reserved", 302: "operation not allowed",
+	303: "operation not supported", 304: "invalid PDU mode parameter", 305: "invalid text mode parameter",
+	310: "SIM not inserted", 311: "SIM PIN required", 312: "PH-SIM PIN required", 313: "SIM failure",
+	314: "SIM busy", 315: "SIM wrong", 316: "SIM PUK required", 317: "SIM PIN2 required",
+	318: "SIM PUK2 required", 320: "memory failure", 321: "invalid memory index", 322: "memory full",
+	330: "SMSC address unknown", 331: "no network service", 332: "network timeout", 500: "unknown error",
+}
+
+// cmeMeanings names the +CME ERROR codes: cmeTexts the other way round.
+var cmeMeanings = func() map[int]string {
+	m := make(map[int]string, len(cmeTexts))
+	for text, code := range cmeTexts {
+		m[code] = text
+	}
+	return m
+}()
+
 // parseErrorCode reads the argument of +CME ERROR / +CMS ERROR: a number or
 // a verbose text, which is looked up in texts.
 func parseErrorCode(arg string, texts map[string]int) (int, string) {
@@ -275,4 +316,25 @@ func parseErrorCode(arg string, texts map[string]int) (int, string) {
 		return n, arg
 	}
 	return -1, arg
+}
+
+// typedError turns the engine's +CME/+CMS ERROR results into CMEError and
+// CMSError, their verbose texts mapped back to numbers.
+func typedError(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target would escape on every call
+	}
+	var res at.ResultError
+	if !errors.As(err, &res) {
+		return err
+	}
+	switch res.Result {
+	case "+CME ERROR":
+		code, text := parseErrorCode(res.Arg, cmeTexts)
+		return CMEError{Code: code, Text: text}
+	case "+CMS ERROR":
+		code, text := parseErrorCode(res.Arg, cmsTexts)
+		return CMSError{Code: code, Text: text}
+	}
+	return err
 }

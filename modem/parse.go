@@ -3,6 +3,8 @@ package modem
 import (
 	"strconv"
 	"strings"
+
+	"github.com/simgate/simgate/modem/at"
 )
 
 // splitFields splits the arguments of a result line on commas outside
@@ -280,7 +282,7 @@ func parseCOPS(arg string) Operator {
 // undoes Huawei's nibble swap (an ICCID starts with 89, ITU-T E.118).
 func parseICCID(lines []string) (string, bool) {
 	for _, l := range lines {
-		if p := urcPrefix(l); p != "" {
+		if p := at.LinePrefix(l); p != "" {
 			l = l[len(p):]
 		} else if rest, ok := cutPrefixFold(l, "ICCID:"); ok {
 			l = rest
@@ -372,4 +374,24 @@ func parseCPMSMem(arg string) string {
 		return ""
 	}
 	return unquote(f[0])
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return "", false
+	}
+	return s[len(prefix):], true
+}
+
+func isHex(s string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -414,7 +414,6 @@ func TestReadStatusReport(t *testing.T) {
 			on("AT+CPMS?\r\n", "\r\n+CPMS: \"SM\",1,30,\"SM\",1,30,\"SM\",1,30\r\n\r\nOK\r\n").
 			on("AT+CPMS=\"SR\"\r\n", "\r\n+CPMS: 1,20,1,30,1,30\r\n\r\nOK\r\n").
 			on("AT+CMGR=3\r\n", "\r\n+CMGR: 0,,25\r\n"+srPDU+"\r\n\r\nOK\r\n").
-			on("AT+CMGD=3\r\n", "\r\nOK\r\n").
 			on("AT+CPMS=\"SM\"\r\n", "\r\n+CPMS: 1,30,1,30,1,30\r\n\r\nOK\r\n")
 		m := mustModem(t, f, Config{})
 		got, err := m.ReadStatusReport(ctxT(t), "SR", 3)
@@ -424,7 +423,8 @@ func TestReadStatusReport(t *testing.T) {
 		if want := (StoredMessage{Index: 3, Stat: 0, Mem: "SR", PDU: srPDU}); got != want {
 			t.Errorf("got %+v, want %+v", got, want)
 		}
-		want := []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n", "AT+CMGR=3\r\n", "AT+CMGD=3\r\n", "AT+CPMS=\"SM\"\r\n"}
+		// Read, not deleted: that waits until the report is committed.
+		want := []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n", "AT+CMGR=3\r\n", "AT+CPMS=\"SM\"\r\n"}
 		if got := f.written(); !slices.Equal(got, want) {
 			t.Errorf("writes = %q\nwant %q", got, want)
 		}
@@ -449,17 +449,32 @@ func TestReadStatusReport(t *testing.T) {
 	t.Run("SameStorageNoSwitch", func(t *testing.T) {
 		f := newFake(t).
 			on("AT+CPMS?\r\n", "\r\n+CPMS: \"SM\",1,30,\"SM\",1,30,\"SM\",1,30\r\n\r\nOK\r\n").
-			on("AT+CMGR=4\r\n", "\r\n+CMGR: 0,,25\r\n"+srPDU+"\r\n\r\nOK\r\n").
-			on("AT+CMGD=4\r\n", "\r\nOK\r\n")
+			on("AT+CMGR=4\r\n", "\r\n+CMGR: 0,,25\r\n"+srPDU+"\r\n\r\nOK\r\n")
 		m := mustModem(t, f, Config{})
 		if _, err := m.ReadStatusReport(ctxT(t), "SM", 4); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"AT+CPMS?\r\n", "AT+CMGR=4\r\n", "AT+CMGD=4\r\n"}
+		want := []string{"AT+CPMS?\r\n", "AT+CMGR=4\r\n"}
 		if got := f.written(); !slices.Equal(got, want) {
 			t.Errorf("writes = %q", got)
 		}
 	})
+}
+
+func TestDeleteStatusReport(t *testing.T) {
+	f := newFake(t).
+		on("AT+CPMS?\r\n", "\r\n+CPMS: \"SM\",1,30,\"SM\",1,30,\"SM\",1,30\r\n\r\nOK\r\n").
+		on("AT+CPMS=\"SR\"\r\n", "\r\n+CPMS: 1,20,1,30,1,30\r\n\r\nOK\r\n").
+		on("AT+CMGD=3\r\n", "\r\nOK\r\n").
+		on("AT+CPMS=\"SM\"\r\n", "\r\n+CPMS: 1,30,1,30,1,30\r\n\r\nOK\r\n")
+	m := mustModem(t, f, Config{})
+	if err := m.DeleteStatusReport(ctxT(t), "SR", 3); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n", "AT+CMGD=3\r\n", "AT+CPMS=\"SM\"\r\n"}
+	if got := f.written(); !slices.Equal(got, want) {
+		t.Errorf("writes = %q\nwant %q", got, want)
+	}
 }
 
 func TestSplitFields(t *testing.T) {

@@ -203,6 +203,12 @@ func TestPTY_StatusReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		hexPDU = sm.PDU
+		if left := r.sim.Stored(e.Mem); left[e.Index-1] == "" {
+			t.Errorf("report deleted from %s by the read, before anyone committed it", e.Mem)
+		}
+		if err := r.m.DeleteStatusReport(ctxFor(t), e.Mem, e.Index); err != nil {
+			t.Fatal(err)
+		}
 		if left := r.sim.Stored(e.Mem); left[e.Index-1] != "" {
 			t.Errorf("report not deleted from %s", e.Mem)
 		}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/modem/at"
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 )
@@ -77,7 +78,7 @@ func (m *Modem) probe(ctx context.Context) (Found, error) {
 	var err error
 	// Two tries: the first AT may only wake the module or flush a half line.
 	for range 2 {
-		if _, err = m.exec(ctx, request{cmd: "AT", timeout: t}); err == nil || fatal(err) {
+		if _, err = m.exec(ctx, at.Request{Command: "AT", Timeout: t}); err == nil || fatal(err) {
 			break
 		}
 	}
@@ -85,11 +86,11 @@ func (m *Modem) probe(ctx context.Context) (Found, error) {
 		return Found{}, fmt.Errorf("AT: %w", err)
 	}
 	var f Found
-	if _, err := m.exec(ctx, request{cmd: "ATE0", timeout: t}); fatal(err) {
+	if _, err := m.exec(ctx, at.Request{Command: "ATE0", Timeout: t}); fatal(err) {
 		return f, err
 	}
 	for _, cmd := range []string{"AT+CGSN", "AT+GSN"} {
-		lines, err := m.exec(ctx, request{cmd: cmd, timeout: t})
+		lines, err := m.exec(ctx, at.Request{Command: cmd, Timeout: t})
 		if fatal(err) {
 			return f, err
 		}
@@ -98,12 +99,12 @@ func (m *Modem) probe(ctx context.Context) (Found, error) {
 			break
 		}
 	}
-	if lines, err := m.exec(ctx, request{cmd: "AT+CGMI", timeout: t}); err == nil {
+	if lines, err := m.exec(ctx, at.Request{Command: "AT+CGMI", Timeout: t}); err == nil {
 		f.Manufacturer = firstValue(lines, "+CGMI:")
 	} else if fatal(err) {
 		return f, err
 	}
-	if lines, err := m.exec(ctx, request{cmd: "AT+CGMM", timeout: t}); err == nil {
+	if lines, err := m.exec(ctx, at.Request{Command: "AT+CGMM", Timeout: t}); err == nil {
 		f.Model = firstValue(lines, "+CGMM:")
 	} else if fatal(err) {
 		return f, err

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// escGuard is how long the engine waits after ESC for the aborted
+// command's late final result (package at).
+const escGuard = 500 * time.Millisecond
+
 // These run under testing/synctest: the fake's channels block durably, so
 // the bubble's clock jumps to the next timer and timeouts take no real time.
 

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/simgate/simgate/gsm7"
+	"github.com/simgate/simgate/modem/at"
 )
 
 // USSDResult is the network's answer to a USSD request (+CUSD, TS 27.007 §7.15).
@@ -29,7 +32,7 @@ func (m *Modem) USSD(ctx context.Context, code string) (USSDResult, error) {
 		defer func() { <-m.ussdSem }()
 	case <-ctx.Done():
 		return USSDResult{}, fmt.Errorf("ussd: %w", ctx.Err())
-	case <-m.done:
+	case <-m.Done():
 		return USSDResult{}, fmt.Errorf("ussd: %w", m.closedErr())
 	}
 	if err := m.lock(ctx); err != nil {
@@ -60,10 +63,10 @@ func (m *Modem) USSD(ctx context.Context, code string) (USSDResult, error) {
 		}
 	}
 	// The +CUSD answer is a URC even when it comes before OK: no info prefix.
-	_, err := m.exec(ctx, request{
-		cmd:      fmt.Sprintf(`AT+CUSD=1,"%s",15`, arg),
-		prefixes: []string{},
-		timeout:  m.cfg.CommandTimeout,
+	_, err := m.exec(ctx, at.Request{
+		Command:  fmt.Sprintf(`AT+CUSD=1,"%s",15`, arg),
+		Prefixes: []string{},
+		Timeout:  m.cfg.CommandTimeout,
 	})
 	m.unlock()
 	if err != nil {
@@ -78,7 +81,7 @@ func (m *Modem) USSD(ctx context.Context, code string) (USSDResult, error) {
 		_, _ = m.run(cctx, "AT+CUSD=2")
 		cancel()
 		return USSDResult{}, fmt.Errorf("ussd: wait for +CUSD: %w", ctx.Err())
-	case <-m.done:
+	case <-m.Done():
 		return USSDResult{}, fmt.Errorf("ussd: %w", m.closedErr())
 	}
 }
@@ -157,91 +160,17 @@ func decodeUCS2Hex(s string) (string, bool) {
 	return string(utf16.Decode(u)), true
 }
 
-// gsm7Default is the GSM 7-bit default alphabet (TS 23.038 §6.2.1); 0x1B
-// escapes to gsm7Ext.
-var gsm7Default = []rune("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-
-var gsm7Ext = map[byte]rune{
-	0x0A: '\f', 0x14: '^', 0x28: '{', 0x29: '}', 0x2F: '\\',
-	0x3C: '[', 0x3D: '~', 0x3E: ']', 0x40: '|', 0x65: '€',
-}
-
 var errNotGSM7 = errors.New("character outside the gsm 7-bit alphabet")
 
-// unpackGSM7 decodes packed septets. A trailing CR that only fills seven
-// spare bits is dropped (TS 23.038 §6.1.2.3.1).
-func unpackGSM7(b []byte) string {
-	n := len(b) * 8 / 7
-	septets := make([]byte, 0, n)
-	for i := 0; i < n; i++ {
-		bit := i * 7
-		o, sh := bit/8, uint(bit%8)
-		v := b[o] >> sh
-		if sh > 1 && o+1 < len(b) {
-			v |= b[o+1] << (8 - sh)
-		}
-		septets = append(septets, v&0x7F)
-	}
-	if len(b)*8%7 == 0 && n > 0 && septets[n-1] == '\r' {
-		septets = septets[:n-1]
-	}
-	var sb strings.Builder
-	for i := 0; i < len(septets); i++ {
-		c := septets[i]
-		if c == 0x1B && i+1 < len(septets) {
-			i++
-			if r, ok := gsm7Ext[septets[i]]; ok {
-				sb.WriteRune(r)
-				continue
-			}
-			sb.WriteRune(' ')
-			continue
-		}
-		sb.WriteRune(gsm7Default[c])
-	}
-	return sb.String()
-}
+// unpackGSM7 decodes packed USSD septets, dropping the CR filler.
+func unpackGSM7(b []byte) string { return gsm7.Decode(gsm7.UnpackUSSD(b), 0, 0) }
 
 // packUSSD encodes s as packed GSM 7-bit hex, with the CR filler when seven
-// bits would be left over (TS 23.038 §6.1.2.3.1).
+// bits would be left over.
 func packUSSD(s string) (string, error) {
-	var septets []byte
-	for _, r := range s {
-		c, ok := gsm7Index(r)
-		if !ok {
-			return "", fmt.Errorf("pack %q: %w", r, errNotGSM7)
-		}
-		septets = append(septets, c...)
+	septets, ok := gsm7.Septets(s)
+	if !ok {
+		return "", fmt.Errorf("pack %q: %w", s, errNotGSM7)
 	}
-	// Seven spare bits would decode as '@': fill them with CR. A CR that
-	// really ends the text on an octet boundary gets a second one, so the
-	// receiver drops only the filler.
-	if n := len(septets); n%8 == 7 || (n > 0 && n%8 == 0 && septets[n-1] == '\r') {
-		septets = append(septets, '\r')
-	}
-	out := make([]byte, (len(septets)*7+7)/8)
-	for i, c := range septets {
-		bit := i * 7
-		o, sh := bit/8, uint(bit%8)
-		out[o] |= c << sh
-		if sh > 1 {
-			out[o+1] |= c >> (8 - sh)
-		}
-	}
-	return strings.ToUpper(hex.EncodeToString(out)), nil
-}
-
-func gsm7Index(r rune) ([]byte, bool) {
-	for i, c := range gsm7Default {
-		if c == r && i != 0x1B {
-			return []byte{byte(i)}, true
-		}
-	}
-	for k, c := range gsm7Ext {
-		if c == r {
-			return []byte{0x1B, k}, true
-		}
-	}
-	return nil, false
+	return strings.ToUpper(hex.EncodeToString(gsm7.PackUSSD(septets))), nil
 }

@@ -192,7 +192,7 @@ func classify(err error) error {
 		// fault.
 		return err
 	case errors.As(err, &cms):
-		return &gateway.DeviceError{Class: cmsClass(cms.Class()), Code: cms.Code, Err: err}
+		return &gateway.DeviceError{Class: cmsClass(cms.Class()), Code: cms.Code, Reason: cms.Error(), Err: err}
 	case errors.As(err, &cme):
 		// +CME during a send reports the SIM or the registration (10 no SIM,
 		// 11 PIN, 30 no network…), never the message; 100 is "unknown".
@@ -200,7 +200,7 @@ func classify(err error) error {
 		if cme.Code == 100 || cme.Code < 0 {
 			class = gateway.ClassUnknown
 		}
-		return &gateway.DeviceError{Class: class, Code: cme.Code, Err: err}
+		return &gateway.DeviceError{Class: class, Code: cme.Code, Reason: cme.Error(), Err: err}
 	case errors.Is(err, modem.ErrPromptTimeout):
 		// ESC aborted the command before the PDU went out: the modem is
 		// wedged, the message is innocent.
@@ -241,10 +241,9 @@ func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) 
 	return out, nil
 }
 
-// ReadMessage reads one stored message. Mem "SR" (a +CDSI) goes through
-// the driver's ReadStatusReport, which switches storage, reads and deletes
-// under one hold of the command line — the report is gone from the modem
-// once this returns, so DeleteMessage("SR", …) has nothing left to do.
+// ReadMessage reads one stored message and leaves it on the modem. Mem
+// "SR" (a +CDSI) goes through the driver's ReadStatusReport, which switches
+// storage, reads and switches back under one hold of the command line.
 // Any other mem is read from the driver's read storage; a mem that is not
 // it is refused rather than read from the wrong slot.
 func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gateway.StoredSMS, error) {
@@ -271,11 +270,11 @@ func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gatewa
 	return stored(sm), nil
 }
 
-// DeleteMessage deletes a stored message; a status report read from "SR"
-// was already deleted by ReadMessage.
+// DeleteMessage deletes a stored message; mem "SR" switches storage as
+// ReadMessage does.
 func (d *Device) DeleteMessage(ctx context.Context, mem string, index int) error {
 	if mem == "SR" {
-		return nil
+		return mapErr(d.m.DeleteStatusReport(ctx, mem, index))
 	}
 	return mapErr(d.m.DeleteMessage(ctx, index))
 }

@@ -119,15 +119,16 @@ func TestDevice_SendPDU(t *testing.T) {
 	})
 
 	classes := []struct {
-		name  string
-		code  int
-		class gateway.ErrorClass
+		name   string
+		code   int
+		class  gateway.ErrorClass
+		reason string
 	}{
-		{"unassigned number", 1, gateway.ClassPermanent},
-		{"network out of order", 38, gateway.ClassTransient},
-		{"bad dcs", 0x90, gateway.ClassBadPDU},
-		{"sim busy", 314, gateway.ClassModemState},
-		{"vendor", 515, gateway.ClassUnknown},
+		{"unassigned number", 1, gateway.ClassPermanent, "+CMS ERROR: 1 (unassigned number)"},
+		{"network out of order", 38, gateway.ClassTransient, "+CMS ERROR: 38 (network out of order)"},
+		{"bad dcs", 0x90, gateway.ClassBadPDU, "+CMS ERROR: 144 (data coding scheme not supported)"},
+		{"sim busy", 314, gateway.ClassModemState, "+CMS ERROR: 314 (SIM busy)"},
+		{"vendor", 515, gateway.ClassUnknown, "+CMS ERROR: 515"},
 	}
 	for _, tt := range classes {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,8 +139,8 @@ func TestDevice_SendPDU(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("SendPDU error %v (%T) is not a *DeviceError", err, err)
 			}
-			if de.Class != tt.class || de.Code != tt.code {
-				t.Errorf("DeviceError = %s/%d, want %s/%d", de.Class, de.Code, tt.class, tt.code)
+			if de.Class != tt.class || de.Code != tt.code || de.Reason != tt.reason {
+				t.Errorf("DeviceError = %s/%d/%q, want %s/%d/%q", de.Class, de.Code, de.Reason, tt.class, tt.code, tt.reason)
 			}
 			var cms modem.CMSError
 			if !errors.As(err, &cms) {
@@ -219,8 +220,8 @@ func TestDevice_Receive(t *testing.T) {
 		t.Errorf("slot %s/%d still holds %s after delete", ev.Mem, ev.Index, got)
 	}
 
-	// A status report announced with +CDSI "SR" is read (and deleted) in
-	// one call.
+	// A status report announced with +CDSI "SR" stays on the modem until
+	// DeleteMessage: read, commit, then delete.
 	seg := mustSubmit(t, r.other.Number(), "ping")
 	r.sim.SetNextMR(7)
 	if _, err := r.dev.SendPDU(ctx, seg.TPDULength, seg.PDU); err != nil {
@@ -242,6 +243,9 @@ func TestDevice_Receive(t *testing.T) {
 	m, err = pdu.Decode(sms.PDU)
 	if err != nil || m.Type != pdu.TypeStatusReport || m.MR != 7 {
 		t.Fatalf("report = %+v, %v; want a status report for MR 7", m, err)
+	}
+	if got := r.sim.Stored("SR")[ev.Index-1]; got == "" {
+		t.Fatalf("SR/%d deleted by ReadMessage, before the report was committed", ev.Index)
 	}
 	if err := r.dev.DeleteMessage(ctx, "SR", ev.Index); err != nil {
 		t.Errorf("DeleteMessage SR: %v", err)

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/warthog618/sms/encoding/gsm7"
+	"github.com/simgate/simgate/gsm7"
 	"github.com/warthog618/sms/encoding/pdumode"
 	"github.com/warthog618/sms/encoding/tpdu"
 )
@@ -37,7 +37,7 @@ const (
 //
 // Errors are *DecodeError, located in octets of the PDU as printed.
 func Decode(hexPDU string) (*Message, error) {
-	warm()
+	gsm7.Warm()
 	s := strings.TrimSpace(hexPDU)
 	if len(s)%2 != 0 {
 		return nil, &DecodeError{Field: "hex", Offset: len(s) / 2, Err: ErrOddLength}
@@ -143,9 +143,9 @@ func retryAlphanumericOA(tp []byte, dir tpdu.Direction) (*tpdu.TPDU, bool) {
 	if len(tp) < 3+ol {
 		return nil, false
 	}
-	septets := gsm7.Unpack7Bit(tp[3:3+ol], 0)
+	septets := gsm7.Unpack(tp[3:3+ol], 0)
 	septets = septets[:min(len(septets), l*4/7)]
-	name := decodeSeptets(septets, 0, 0)
+	name := gsm7.Decode(septets, 0, 0)
 	// Same TPDU with an empty numeric OA in its place.
 	rest := make([]byte, 0, len(tp))
 	rest = append(rest, tp[0], 0x00, TOAUnknown)
@@ -258,7 +258,7 @@ func fillUserData(m *Message, t *tpdu.TPDU) error {
 		// Portuguese messages would come out in the default table.
 		m.LockingShift = nationalLanguage(t.UDH, ieiNationalLock)
 		m.SingleShift = nationalLanguage(t.UDH, ieiNationalSS)
-		m.Text = decodeSeptets(t.UD, m.LockingShift, m.SingleShift)
+		m.Text = gsm7.Decode(t.UD, m.LockingShift, m.SingleShift)
 	}
 	return nil
 }

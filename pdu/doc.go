@@ -12,7 +12,8 @@
 //     .24.8 concatenation with 8- and 16-bit references, .24.15 and .24.16
 //     national language shifts on decode;
 //   - 3GPP TS 23.038 §4 data coding and §6.2.1 the GSM 7-bit default
-//     alphabet with its extension table, falling back to UCS-2 (UTF-16, so
+//     alphabet with its extension table (package gsm7, shared with the
+//     modem's USSD), falling back to UCS-2 (UTF-16, so
 //     characters beyond the BMP travel as surrogate pairs). National
 //     language tables are never used to encode, because many phones ignore
 //     them.
@@ -23,8 +24,8 @@
 // split them.
 //
 // The sms library has faults this package works around:
-//   - its lazily built charset tables are a data race: all are built once,
-//     under a sync.Once, before first use;
+//   - its lazily built charset tables are a data race: package gsm7 builds
+//     them all once, under a sync.Once, before first use;
 //   - sms.To marks every number international, so destinations are encoded
 //     here (TOA 0x91 for "+…", 0x81 otherwise), as is the whole TPDU;
 //   - it encodes a 5-minute relative validity period as 10 minutes, so the

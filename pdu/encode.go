@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/warthog618/sms/encoding/gsm7"
+	"github.com/simgate/simgate/gsm7"
 	"github.com/warthog618/sms/encoding/semioctet"
 	"github.com/warthog618/sms/encoding/tpdu"
 )
@@ -66,11 +66,11 @@ func EncodeSubmit(to, text string, opts SubmitOptions) (Submit, error) {
 // Preview tells which alphabet text needs, how many segments it takes and how
 // many characters are left in the last one.
 func Preview(text string) Estimate {
-	if n := gsm7Units(text); n >= 0 && utf8.ValidString(text) {
+	if n := gsm7.Count(text); n >= 0 && utf8.ValidString(text) {
 		if n <= septetsSingle {
 			return Estimate{Encoding: GSM7, Segments: min(n, 1), CharsLeft: septetsSingle - n, Units: n}
 		}
-		s, _ := toSeptets(text)
+		s, _ := gsm7.Septets(text)
 		chunks := splitSeptets(s, septets8)
 		return Estimate{Encoding: GSM7, Segments: len(chunks), CharsLeft: septets8 - len(chunks[len(chunks)-1]), Units: n}
 	}
@@ -184,7 +184,7 @@ func newBody(text string, ref int, concat16 bool) (body, error) {
 		return body{}, ErrInvalidText
 	}
 	b := body{ref: ref, concat16: concat16}
-	if s, ok := toSeptets(text); ok {
+	if s, ok := gsm7.Septets(text); ok {
 		b.enc = GSM7
 		if len(s) <= septetsSingle {
 			b.septets = [][]byte{s}
@@ -263,7 +263,7 @@ func (b body) appendUD(dst []byte, i int) []byte {
 	fill := (7 - len(udh)*8%7) % 7
 	dst = append(dst, byte((len(udh)*8+fill)/7+len(s)))
 	dst = append(dst, udh...)
-	return append(dst, gsm7.Pack7Bit(s, fill)...)
+	return append(dst, gsm7.Pack(s, fill)...)
 }
 
 // relativeVP is the relative TP-VP octet (TS 23.040 §9.2.3.12.1) for the
@@ -341,12 +341,12 @@ func encodeAddress(a Address) ([]byte, error) {
 	}
 	if toa&0x70 == 0x50 { // TON alphanumeric: GSM-7 packed, §9.1.2.5
 		// Not the library's Address: it cannot write extension characters.
-		septets, ok := toSeptets(number)
+		septets, ok := gsm7.Septets(number)
 		if !ok || len(septets) == 0 || len(septets) > 11 {
 			return nil, ErrInvalidAddress
 		}
 		b := []byte{byte((len(septets)*7 + 3) / 4), toa}
-		return append(b, gsm7.Pack7Bit(septets, 0)...), nil
+		return append(b, gsm7.Pack(septets, 0)...), nil
 	}
 	if plus {
 		if toa&0x70 != 0x10 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/simgate/simgate/gsm7"
 )
 
 // DefaultReassemblyTimeout is the timeout NewReassembler uses when given
@@ -183,10 +185,10 @@ func join(parts []*Message) *Message {
 		switch p.Encoding {
 		case GSM7:
 			if sameNext && danglingEscape(units) {
-				carry = []byte{esc}
+				carry = []byte{gsm7.Esc}
 				units = units[:len(units)-1]
 			}
-			text.WriteString(decodeSeptets(units, p.LockingShift, p.SingleShift))
+			text.WriteString(gsm7.Decode(units, p.LockingShift, p.SingleShift))
 		case UCS2:
 			if n := len(units); sameNext && n >= 2 && n%2 == 0 && isHighSurrogate(uint16(units[n-2])<<8|uint16(units[n-1])) {
 				carry = append([]byte(nil), units[n-2:]...)
@@ -207,7 +209,7 @@ func join(parts []*Message) *Message {
 // nothing: an odd run of trailing ESCs (ESC ESC is an escaped ESC).
 func danglingEscape(s []byte) bool {
 	n := 0
-	for i := len(s) - 1; i >= 0 && s[i] == esc; i-- {
+	for i := len(s) - 1; i >= 0 && s[i] == gsm7.Esc; i-- {
 		n++
 	}
 	return n%2 == 1

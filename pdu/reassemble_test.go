@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warthog618/sms/encoding/gsm7"
+	"github.com/simgate/simgate/gsm7"
 )
 
 // rawDeliver builds an SMS-DELIVER part from +447700900123 with an 8-bit
@@ -23,14 +23,14 @@ func rawDeliver(t *testing.T, ucs2 bool, ref, total, part int, ud []byte) string
 	} else {
 		b = append(b, 0x00, 0x42, 0x30, 0x51, 0x21, 0x41, 0x50, 0x00, byte(7+len(ud)))
 		b = append(b, udh...)
-		b = append(b, gsm7.Pack7Bit(ud, 1)...)
+		b = append(b, gsm7.Pack(ud, 1)...)
 	}
 	return upperHex(b)
 }
 
 func TestReassembler_SplitCharacters(t *testing.T) {
 	septets := func(s string) []byte {
-		b, ok := toSeptets(s)
+		b, ok := gsm7.Septets(s)
 		if !ok {
 			t.Fatalf("%q is not GSM-7", s)
 		}
@@ -51,17 +51,17 @@ func TestReassembler_SplitCharacters(t *testing.T) {
 	}{
 		{
 			name:  "escape split from its euro",
-			parts: [][]byte{append(septets("price "), esc), append([]byte{0x65}, septets(" 5")...)},
+			parts: [][]byte{append(septets("price "), gsm7.Esc), append([]byte{0x65}, septets(" 5")...)},
 			want:  "price € 5",
 		},
 		{
 			name:  "escaped ESC is not dangling",
-			parts: [][]byte{append(septets("a"), esc, esc), septets("b")},
+			parts: [][]byte{append(septets("a"), gsm7.Esc, gsm7.Esc), septets("b")},
 			want:  "a b",
 		},
 		{
 			name:  "three parts, escape split twice",
-			parts: [][]byte{append(septets("x"), esc), append([]byte{0x28}, append(septets("y"), esc)...), []byte{0x29}},
+			parts: [][]byte{append(septets("x"), gsm7.Esc), append([]byte{0x28}, append(septets("y"), gsm7.Esc)...), []byte{0x29}},
 			want:  "x{y}",
 		},
 		{

@@ -19,8 +19,10 @@ func TestDependencies(t *testing.T) {
 		allowed   []string // import path prefixes beyond the stdlib
 		forbidden []string // simgate packages not to be reached at all
 	}{
-		{"pdu", []string{"github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
-		{"modem", []string{"go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
+		{"gsm7", []string{"github.com/warthog618/sms"}, []string{"pdu", "modem", "gateway", "store", "web", "modemdev"}},
+		{"pdu", []string{mod + "gsm7", "github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
+		{"modem", []string{mod + "modem/at", mod + "gsm7", "go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
+		{"modem/at", nil, []string{"pdu", "gateway", "store", "web", "modemdev"}},
 		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
 		// The core: domain types, ports and the event type; no feature,
 		// adapter or driver.

@@ -459,28 +459,6 @@ func TestConcurrentCommandsAreSerialised(t *testing.T) {
 	}
 }
 
-func TestCommandPrefix(t *testing.T) {
-	for cmd, want := range map[string]string{
-		"AT+CSQ": "+CSQ:", "AT+CREG?": "+CREG:", "AT+CMGS=23": "+CMGS:", "AT^ICCID?": "^ICCID:",
-		"at+cgmi": "+CGMI:", "ATI": "", "ATE0": "", "AT": "", "AT+": "",
-	} {
-		if got := commandPrefix(cmd); got != want {
-			t.Errorf("commandPrefix(%q) = %q, want %q", cmd, got, want)
-		}
-	}
-}
-
-func TestURCPrefix(t *testing.T) {
-	for line, want := range map[string]string{
-		"+CMTI: \"SM\",1": "+CMTI:", "^RSSI:17": "^RSSI:", "*EMRDY: 1": "*EMRDY:", "+QIND: SMS DONE": "+QIND:",
-		"RING": "", "0791": "", "+: x": "", "+CSQ": "", "+C S: 1": "",
-	} {
-		if got := urcPrefix(line); got != want {
-			t.Errorf("urcPrefix(%q) = %q, want %q", line, got, want)
-		}
-	}
-}
-
 func TestCommand_CMTHeaderBeforeCommandPDUAfter(t *testing.T) {
 	// The +CMT header arrives, then a command is sent, then the PDU line:
 	// the PDU still belongs to the URC, not to the command's answer.

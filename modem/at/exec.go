@@ -1,0 +1,190 @@
+package at
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Request is one command for Exec.
+type Request struct {
+	// Command is the command line without its terminator ("AT+CSQ").
+	Command string
+	// Prefixes are the information-line prefixes that belong to the command
+	// ("+CSQ:"); nil derives one from Command, an empty slice claims none.
+	Prefixes []string
+	// Timeout bounds the wait for the final result; zero waits for ctx only.
+	Timeout time.Duration
+	// PDU, when set, is written after the "> " prompt and ended with Ctrl-Z
+	// (the AT+CMGS flow of TS 27.005 §3.5.1).
+	PDU string
+	// PromptTimeout bounds the wait for the prompt; zero waits for ctx only.
+	PromptTimeout time.Duration
+}
+
+// call is one command in flight. The reader fills it under Engine.mu.
+type call struct {
+	cmd      string
+	prefixes []string // info-line prefixes that belong to the command ("+CSQ:")
+	dial     bool     // NO CARRIER & co. are final results only for ATD/ATA
+	echo     string   // the part of the echo still to swallow
+	echoPDU  bool
+	info     []string
+	prompted bool
+	prompt   chan struct{}
+	done     chan struct{}
+	err      error
+	finished bool
+}
+
+func (c *call) finish(err error) {
+	c.finished = true
+	c.err = err
+	close(c.done)
+}
+
+func (c *call) owns(prefix string) bool {
+	for _, p := range c.prefixes {
+		if strings.EqualFold(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Exec sends one command and returns its information lines. The caller
+// holds the line (Lock). A failing final result comes back as
+// ErrCommandFailed or a ResultError; an unexpected "> " prompt is aborted
+// with ESC and fails the command.
+func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.Prefixes == nil {
+		if p := commandPrefix(r.Command); p != "" {
+			r.Prefixes = []string{p}
+		}
+	}
+	c := &call{
+		cmd:      r.Command,
+		prefixes: r.Prefixes,
+		dial:     isDial(r.Command),
+		echo:     r.Command,
+		prompt:   make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+	e.mu.Lock()
+	if e.err != nil {
+		e.mu.Unlock()
+		return nil, e.closedErr()
+	}
+	e.cur = c
+	e.mu.Unlock()
+
+	// A line feed after AT+CMGS=<n> would become the first PDU character.
+	term := "\r\n"
+	if r.PDU != "" {
+		term = "\r"
+	}
+	if err := e.Write(r.Command + term); err != nil {
+		return nil, err
+	}
+	if r.PDU != "" {
+		if err := e.awaitPrompt(ctx, c, r.PromptTimeout); err != nil {
+			return nil, err
+		}
+		e.mu.Lock()
+		c.echo, c.echoPDU = r.PDU, true
+		e.mu.Unlock()
+		if err := e.Write(r.PDU + "\x1a"); err != nil {
+			return nil, err
+		}
+	}
+	var timeout <-chan time.Time // nil: wait for ctx only
+	if r.Timeout > 0 {
+		t := time.NewTimer(r.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-c.done:
+		return c.info, c.err
+	case <-c.prompt:
+		// Only a command without PDU can get here: the PDU flow took its prompt.
+		e.escape(c)
+		return nil, fmt.Errorf("unexpected sms prompt: %w", ErrCommandFailed)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timeout:
+		return nil, ErrTimeout
+	case <-e.done:
+		return nil, e.closedErr()
+	}
+}
+
+func (e *Engine) awaitPrompt(ctx context.Context, c *call, d time.Duration) error {
+	var timeout <-chan time.Time // nil: wait for ctx only
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-c.prompt:
+		return nil
+	case <-c.done:
+		if c.err != nil {
+			return c.err
+		}
+		return fmt.Errorf("final result before the prompt: %w", ErrPromptTimeout)
+	case <-timeout:
+		e.escape(c)
+		return ErrPromptTimeout
+	case <-ctx.Done():
+		e.escape(c)
+		return ctx.Err()
+	case <-e.done:
+		return e.closedErr()
+	}
+}
+
+// escape aborts a pending prompt with ESC and gives the modem a moment to
+// print the final result of the aborted command, which c then absorbs.
+func (e *Engine) escape(c *call) {
+	if err := e.Write("\x1b"); err != nil {
+		return
+	}
+	t := time.NewTimer(escGuard)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+	case <-e.done:
+	}
+}
+
+// commandPrefix derives the information-line prefix of a command:
+// "AT+CSQ" → "+CSQ:", "AT^ICCID?" → "^ICCID:", "ATI" → "".
+func commandPrefix(cmd string) string {
+	if len(cmd) < 3 || !strings.EqualFold(cmd[:2], "AT") {
+		return ""
+	}
+	rest := cmd[2:]
+	if !strings.ContainsRune("+^*$%#", rune(rest[0])) {
+		return ""
+	}
+	end := strings.IndexAny(rest, "=?")
+	if end < 0 {
+		end = len(rest)
+	}
+	if end < 2 {
+		return ""
+	}
+	return strings.ToUpper(rest[:end]) + ":"
+}
+
+func isDial(cmd string) bool {
+	u := strings.ToUpper(cmd)
+	return strings.HasPrefix(u, "ATD") || strings.HasPrefix(u, "ATA") || strings.HasPrefix(u, "ATO")
+}
