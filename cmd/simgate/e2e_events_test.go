@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/apiv1"
 )
 
 // TestE2E_WebhooksSurviveSIGKILL: the gateway is SIGKILLed again and
@@ -156,8 +158,8 @@ func TestE2E_WebhooksSurviveSIGKILL(t *testing.T) {
 	// what the events are checked against.
 	settled := map[string]bool{"sent": true, "delivered": true, "failed": true, "expired": true, "canceled": true}
 	var (
-		states     map[string]messageJSONLite
-		inbox      inboxJSON
+		states     map[string]apiv1.Message
+		inbox      apiv1.Inbox
 		absent     []string
 		prev       string
 		lastChange = time.Now()
@@ -346,22 +348,13 @@ func (n *virtualNetwork) waitRecordLines(want int, d time.Duration) bool {
 	return false
 }
 
-type messageJSONLite struct {
-	ID     string     `json:"id"`
-	Status string     `json:"status"`
-	SentAt *time.Time `json:"sent_at"`
-}
-
 // allMessages lists every message, page by page.
-func (g *gatewayProc) allMessages(t testing.TB) map[string]messageJSONLite {
+func (g *gatewayProc) allMessages(t testing.TB) map[string]apiv1.Message {
 	t.Helper()
-	out := map[string]messageJSONLite{}
+	out := map[string]apiv1.Message{}
 	cursor := ""
 	for range 100 {
-		var page struct {
-			Messages   []messageJSONLite `json:"messages"`
-			NextCursor *string           `json:"next_cursor"`
-		}
+		var page apiv1.MessageList
 		path := "/api/v1/messages?limit=500"
 		if cursor != "" {
 			path += "&cursor=" + cursor
