@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simgate/simgate/dispatch"
+	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/modemdev"
+	"github.com/simgate/simgate/otp"
+	"github.com/simgate/simgate/session"
+	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/webhook"
+)
+
+// app is the gateway assembled from its config: the one composition root.
+// newApp builds every part and starts nothing; run starts them and stops
+// them in order; close releases what newApp took.
+//
+// The parts and who feeds whom:
+//
+//	web (HTTP) ──▶ gateway.Service ──▶ store ◀── dispatch ◀── session (modems)
+//	                     │ wake          │ events (appended with each change)
+//	                     ▼               ▼
+//	                 dispatch     webhook, otp follow-up, status page
+type app struct {
+	log      *slog.Logger
+	db       *store.Store
+	unlock   func()
+	network  *modemsim.Network // --sim: the virtual modems' network; nil without
+	sims     []*modemsim.Modem
+	svc      *gateway.Service
+	disp     *dispatch.Dispatcher
+	sup      *session.Supervisor
+	otp      *otp.Service
+	notifier *webhook.Notifier
+	srv      *web.Server
+	listen   string // the HTTP address
+	data     string // the data directory
+	ports    int
+}
+
+// newApp opens the data directory and the database and builds the parts.
+func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) (a *app, err error) {
+	a = &app{log: logger, listen: cfg.Listen, data: cfg.Data}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := a.openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := a.buildCore(cfg); err != nil {
+		return nil, err
+	}
+	supCfg, open, err := a.buildModems(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The status page acts on modems through the supervisor's devices.
+	devices := session.NewDevices()
+	open = devices.Wrap(withUSSD(open))
+	page, err := newStatusPage(ctx, cfg, a.db, devices, a.otp, a.sims, stdout, logger.With("component", "ui"))
+	if err != nil {
+		return nil, err
+	}
+	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
+	a.ports = len(supCfg.Ports)
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
+		a.svc, logger.With("component", "web"))
+	return a, nil
+}
+
+// openStore takes the data directory's lock, opens the database and gives
+// back the leases a crash left.
+func (a *app) openStore(ctx context.Context, cfg config) error {
+	unlock, err := lockDataDir(cfg.Data)
+	if err != nil {
+		return err
+	}
+	a.unlock = unlock
+	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	// Holding the lock, no other gateway is sending: every lease in the
+	// database was left by a crash, and its message may go again at once.
+	n, err := a.db.RecoverLeases(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("recover leases: %w", err)
+	}
+	if n > 0 {
+		a.log.Warn("messages were being sent when the gateway stopped; they go again (a part in flight may be sent twice)", "messages", n)
+	}
+	return nil
+}
+
+// buildCore builds the service, the dispatcher, OTP and webhooks.
+func (a *app) buildCore(cfg config) error {
+	// OTP texts are sealed in the database under the key file's key; the
+	// dispatcher opens them as it claims them (docs/OTP.md).
+	otpKey, err := loadOTPKey(cfg.Data)
+	if err != nil {
+		return err
+	}
+	sealed := otp.SealedStore(a.db, otpKey)
+	clock := gateway.SystemClock{}
+	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
+	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
+	a.svc = gateway.NewService(gateway.ServiceConfig{
+		DefaultRegion:   strings.ToUpper(cfg.Region),
+		AllowShortCodes: cfg.AllowShortCodes,
+		MaxSegments:     cfg.MaxSegments,
+		DefaultTTL:      cfg.DefaultTTL,
+	}, sealed, a.disp, clock, a.log.With("component", "service"))
+	a.otp, err = newOTP(cfg, otpKey, a.svc, a.db, clock, a.log.With("component", "otp"))
+	return err
+}
+
+// buildModems says which ports the supervisor keeps open and how it opens
+// them: the configured ports, the virtual modems of --sim, or discovery.
+func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gateway.Opener, error) {
+	modemCfg := modem.Config{PIN: cfg.PIN, Logger: a.log.With("component", "modem")}
+	open := modemdev.Opener(modemCfg)
+	supCfg := session.Config{
+		Ports:        cfg.Modems,
+		PollInterval: cfg.PollInterval,
+		Limits: func(string) gateway.ModemLimits {
+			return gateway.ModemLimits{SendInterval: cfg.SendInterval, DailyCap: cfg.DailyCap}
+		},
+	}
+	if cfg.Sim > 0 {
+		a.network = modemsim.NewNetwork(modemsim.WithLogger(a.log.With("component", "modemsim")))
+		for i := range cfg.Sim {
+			m := a.network.AddModem(modemsim.Config{})
+			if _, err := m.OpenPTY(ctx); err != nil {
+				return supCfg, nil, fmt.Errorf("virtual modem %d: %w", i+1, err)
+			}
+			a.sims = append(a.sims, m)
+			supCfg.Ports = append(supCfg.Ports, simPortPrefix+strconv.Itoa(i+1))
+		}
+		open = simOpener(a.sims, open)
+	}
+	if len(supCfg.Ports) == 0 {
+		supCfg.Discover = func(ctx context.Context, skip func(string) bool) ([]string, error) {
+			found, err := modem.DiscoverSkipping(ctx, modemCfg, skip)
+			var ports []string
+			for _, f := range found {
+				ports = append(ports, f.Port)
+			}
+			return ports, err
+		}
+	}
+	return supCfg, open, nil
+}
+
+// run serves until ctx ends or a part fails, then stops the parts in this
+// order (STYLE.md §6):
+//
+//  1. HTTP: no new request is accepted, those in flight finish;
+//  2. the dispatcher, with OTP follow-up and webhooks: the part in flight
+//     finishes or its lease is released, and what was not yet followed or
+//     posted stays in the event log and the outbox for the next start;
+//  3. the modems: each is detached, recorded offline and closed;
+//  4. the database, last (close, deferred by serve).
+func (a *app) run(ctx context.Context, stdout io.Writer) error {
+	ln, err := a.openListener(ctx, stdout)
+	if err != nil {
+		return err
+	}
+	// The dispatcher and the modems outlive the HTTP server: they get their
+	// own contexts, cancelled in order once it has stopped.
+	dispCtx, stopDisp := context.WithCancel(context.WithoutCancel(ctx))
+	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
+	httpCtx, stopHTTP := context.WithCancel(ctx)
+	defer stopDisp()
+	defer stopSup()
+	defer stopHTTP()
+
+	parts := newRunGroup(stopHTTP) // one part failing stops the whole gateway
+	dispDone := parts.start("dispatcher", func() error { return a.disp.Run(dispCtx) })
+	supDone := parts.start("supervisor", func() error { return a.sup.Run(supCtx) })
+	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
+	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
+
+	err = a.srv.Serve(httpCtx, ln)
+	stopHTTP()
+	a.log.Info("http stopped; stopping the dispatcher")
+	stopDisp()
+	<-dispDone
+	a.log.Info("dispatcher stopped; closing the modems")
+	stopSup()
+	<-supDone
+	if err = errors.Join(err, parts.wait()); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// openListener opens the HTTP port and tells the user where it is (and,
+// with virtual modems, how to send a first message).
+func (a *app) openListener(ctx context.Context, stdout io.Writer) (net.Listener, error) {
+	ln, err := net.Listen("tcp", a.listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "simgate is listening on %s\n", url)
+	if len(a.sims) > 0 {
+		if err := printDemo(ctx, stdout, a.svc, url, a.sims); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	a.log.Info("gateway started", "listen", ln.Addr().String(), "data", a.data, "ports", a.ports, "virtual_modems", len(a.sims))
+	return ln, nil
+}
+
+// close releases the virtual network, the database and the data
+// directory's lock, in that order; it is safe on a partly built app.
+func (a *app) close() {
+	if a.network != nil {
+		a.network.Close()
+	}
+	if a.db != nil {
+		a.db.Close()
+	}
+	if a.unlock != nil {
+		a.unlock()
+	}
+}
+
+// runGroup runs the app's long-lived parts and collects their errors; the
+// first error (other than cancellation) calls stop.
+type runGroup struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
+	stop func()
+}
+
+func newRunGroup(stop func()) *runGroup { return &runGroup{stop: stop} }
+
+// start runs fn in a goroutine; the channel is closed when fn returns.
+func (g *runGroup) start(name string, fn func() error) <-chan struct{} {
+	done := make(chan struct{})
+	g.wg.Go(func() {
+		defer close(done)
+		if err := fn(); err != nil && !errors.Is(err, context.Canceled) {
+			g.mu.Lock()
+			g.err = errors.Join(g.err, fmt.Errorf("%s: %w", name, err))
+			g.mu.Unlock()
+			g.stop()
+		}
+	})
+	return done
+}
+
+// wait waits for every part and returns their errors.
+func (g *runGroup) wait() error {
+	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
