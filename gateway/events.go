@@ -23,6 +23,10 @@ const (
 	EventOTPFailed        = "otp.failed"
 	EventModemOnline      = "modem.online"
 	EventModemOffline     = "modem.offline"
+	// EventModemUpdated is a change of what the status page shows of a
+	// modem other than going online or offline (signal bars, operator,
+	// registration, last error). Internal: webhooks do not carry it.
+	EventModemUpdated = "modem.updated"
 )
 
 // Event is one state change that matters, appended to the event log in the

@@ -22,18 +22,25 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 		state = gateway.ModemOffline
 	}
 	err := s.inTx(ctx, func(tx wtx) error {
-		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM modems WHERE imei = ?`, m.IMEI).Scan(&prev)
+		var (
+			prev    gateway.ModemInfo
+			roaming int
+		)
+		err := tx.QueryRowContext(ctx, `SELECT state, operator, registration, roaming, bars, number, last_error
+			FROM modems WHERE imei = ?`, m.IMEI).Scan(&prev.State, &prev.Operator, &prev.Registration,
+			&roaming, &prev.Bars, &prev.Number, &prev.LastError)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		prev.Roaming = roaming != 0
 		if _, err := tx.ExecContext(ctx, modemUpsertSQL,
 			m.IMEI, m.Port, m.Manufacturer, m.Model, m.Revision, m.IMSI, m.ICCID, m.Number, m.Operator,
 			m.Registration, boolInt(m.Roaming), m.CSQ, m.DBM, m.Bars, boolInt(m.SignalKnown), string(state),
 			m.LastError, fmtTime(m.LastErrorAt), fmtTime(m.UpdatedAt)); err != nil {
 			return err
 		}
-		return appendModemEvent(ctx, tx, m, gateway.ModemState(prev), state)
+		m.State = state
+		return appendModemEvent(ctx, tx, prev, m)
 	})
 	if err != nil {
 		return fmt.Errorf("upsert modem: %w", err)
@@ -45,17 +52,24 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 }
 
 // appendModemEvent appends modem.online or modem.offline when a modem
-// crosses between online and any other state.
-func appendModemEvent(ctx context.Context, tx wtx, m gateway.ModemInfo, prev, state gateway.ModemState) error {
-	was, now := prev == gateway.ModemOnline, state == gateway.ModemOnline
-	if was == now {
+// crosses between online and any other state, and modem.updated when
+// anything the status page shows of it changed otherwise (state,
+// registration, operator, signal bars, number, last error); a reading that
+// changes nothing visible is no event.
+func appendModemEvent(ctx context.Context, tx wtx, prev, m gateway.ModemInfo) error {
+	was, now := prev.State == gateway.ModemOnline, m.State == gateway.ModemOnline
+	var typ string
+	switch {
+	case now && !was:
+		typ = gateway.EventModemOnline
+	case was && !now:
+		typ = gateway.EventModemOffline
+	case prev.State != m.State || prev.Operator != m.Operator || prev.Registration != m.Registration ||
+		prev.Roaming != m.Roaming || prev.Bars != m.Bars || prev.Number != m.Number || prev.LastError != m.LastError:
+		typ = gateway.EventModemUpdated
+	default:
 		return nil
 	}
-	typ := gateway.EventModemOnline
-	if !now {
-		typ = gateway.EventModemOffline
-	}
-	m.State = state
 	at := m.UpdatedAt
 	if at.IsZero() {
 		at = time.Now() // a caller that gives no time; only tests do

@@ -145,7 +145,7 @@ func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *se
 	if testHookSims != nil {
 		testHookSims(sims)
 	}
-	return ui.New(ui.Config{DailyCap: cfg.DailyCap, Phones: phones, Done: ctx.Done()},
+	return ui.New(ui.Config{DailyCap: cfg.DailyCap, Phones: phones, Done: ctx.Done(), Events: db},
 		adminStore{db}, devices, otp, logger), nil
 }
 

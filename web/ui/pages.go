@@ -77,9 +77,12 @@ func (h *handlers) overview(c echo.Context) error {
 	return h.render(c, http.StatusOK, "overview.html", page{Title: "Overview", Nav: "overview", Data: d})
 }
 
-// live streams the overview's modem cards as Server-Sent Events: the
-// server renders them every LiveInterval and sends them when they changed,
-// so the page needs no templating of its own.
+// live streams the overview's modem cards as Server-Sent Events, rendered
+// on the server, so the page needs no templating of its own. With an event
+// log they are rendered again when a state change is committed (a modem's
+// state or signal, a message queued, sent or failed), at most once per
+// LiveInterval; without one, every LiveInterval. They are sent only when
+// they changed.
 func (h *handlers) live(c echo.Context) error {
 	ctx := c.Request().Context()
 	w := c.Response()
@@ -96,49 +99,85 @@ func (h *handlers) live(c echo.Context) error {
 	}
 	w.Flush()
 
-	tick := time.NewTicker(h.cfg.LiveInterval)
-	defer tick.Stop()
-	var (
-		last      string
-		lastWrite = time.Now()
-	)
+	// A comment every 15 s keeps proxies from closing an idle stream.
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	var last string
 	for {
-		d, err := h.overviewData(ctx)
+		wake, rest := h.liveWake()
+		changed, err := h.sendCards(ctx, w, &last)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			h.logger.Warn("live overview", "err", err)
-		} else {
-			html, err := h.fragment("live", d)
-			if err != nil {
-				return err
-			}
-			// The timestamp is outside the comparison: only a change of the
-			// modems is news.
-			key, _ := h.fragment("cards", d.Modems)
-			if string(key) != last {
-				last = string(key)
-				if err := writeEvent(w, "overview", string(html)); err != nil {
-					return nil
-				}
-				lastWrite = time.Now()
-			}
+			return err
 		}
-		if time.Since(lastWrite) > 15*time.Second {
-			// A comment keeps proxies from closing an idle stream.
+		if changed {
+			ping.Reset(15 * time.Second)
+		}
+		if !h.waitLive(ctx, w, wake, rest, ping.C) {
+			return nil
+		}
+	}
+}
+
+// liveWake returns what ends the wait for the next render: the event log's
+// next append (taken before the render reads, so no change is missed), or
+// a timer when there is no log. rest is the least time between renders.
+func (h *handlers) liveWake() (wake <-chan struct{}, rest time.Duration) {
+	if h.cfg.Events != nil {
+		return h.cfg.Events.Appended(), h.cfg.LiveInterval
+	}
+	t := make(chan struct{})
+	time.AfterFunc(h.cfg.LiveInterval, func() { close(t) })
+	return t, 0
+}
+
+// sendCards renders the cards and sends them when they differ from last.
+// A read error is logged and the stream goes on.
+func (h *handlers) sendCards(ctx context.Context, w *echo.Response, last *string) (bool, error) {
+	d, err := h.overviewData(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.logger.Warn("live overview", "err", err)
+		}
+		return false, nil
+	}
+	html, err := h.fragment("live", d)
+	if err != nil {
+		return false, err
+	}
+	// The timestamp is outside the comparison: only a change of the modems
+	// is news.
+	key, _ := h.fragment("cards", d.Modems)
+	if string(key) == *last {
+		return false, nil
+	}
+	*last = string(key)
+	return true, writeEvent(w, "overview", string(html))
+}
+
+// waitLive waits for wake (then rests, so that a burst of changes costs
+// one render), pinging meanwhile; false when the stream must end.
+func (h *handlers) waitLive(ctx context.Context, w *echo.Response, wake <-chan struct{}, rest time.Duration, ping <-chan time.Time) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-h.cfg.Done:
+			return false
+		case <-ping:
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
-				return nil
+				return false
 			}
 			w.Flush()
-			lastWrite = time.Now()
+			continue
+		case <-wake:
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-h.cfg.Done:
-			return nil
-		case <-tick.C:
+			return false
+		case <-time.After(rest):
+			return true
 		}
 	}
 }

@@ -72,8 +72,10 @@ type Config struct {
 	Phones []VirtualPhone
 	// SessionTTL is how long a login lasts (default 12 h).
 	SessionTTL time.Duration
-	// LiveInterval is how often a live page's data is checked for changes
-	// (default 1 s).
+	// Events, when set, wakes the live overview at each committed state
+	// change; LiveInterval is then the least time between two renders.
+	// Without it the overview is rendered every LiveInterval (default 1 s).
+	Events       gateway.EventLog
 	LiveInterval time.Duration
 	// Done, when closed, ends the live streams, so that a server shutting
 	// down does not wait for browsers that would never hang up.
