@@ -3,6 +3,7 @@ package otp
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -50,24 +51,11 @@ func (s *Service) Resend(ctx context.Context, id string) (*gateway.Verification,
 			r.CodeSealed = s.seal.sealCode(r.ID, code)
 		}
 		if r.Channel == gateway.ChannelSMS {
-			ttl := r.ExpiresAt.Sub(now)
-			text, err := s.tmpl.sms(r.Template, r.Locale, code, s.cfg.App, r.ExpiresAt.Sub(r.CreatedAt), r.Domain, r.AppHash)
+			m, err := s.resendSMS(ctx, r, code, now)
 			if err != nil {
 				return false, err
 			}
-			m, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: r.To, Text: text, Priority: "high", TTL: ttl, APIKey: r.APIKey})
-			if err != nil {
-				return false, err
-			}
-			m.Text = s.seal.sealText(m.ID, text)
-			msg, r.QueueSMS, r.CancelSMS = m, m, r.MessageID
-			r.MessageID = m.ID
-			r.Watch = true
-			r.FallbackDone = false
-			if r.Fallback {
-				r.FallbackAt = now.Add(s.cfg.FallbackAfter)
-			}
-			r.Channels = append(r.Channels, gateway.ChannelAttempt{Channel: gateway.ChannelSMS, MessageID: m.ID, Status: gateway.AttemptQueued, At: now})
+			msg = m
 		}
 		return true, nil
 	})
@@ -86,6 +74,31 @@ func (s *Service) Resend(ctx context.Context, id string) (*gateway.Verification,
 		return nil, err
 	}
 	return &rec.Verification, nil
+}
+
+// resendSMS builds the SMS that carries r's new code, for the rest of its
+// lifetime, and makes it r's watched SMS in place of the old one, which the
+// store cancels if it has not left yet.
+func (s *Service) resendSMS(ctx context.Context, r *gateway.OTPRecord, code string, now time.Time) (*gateway.Message, error) {
+	ttl := r.ExpiresAt.Sub(now)
+	text, err := s.tmpl.sms(r.Template, r.Locale, code, s.cfg.App, r.ExpiresAt.Sub(r.CreatedAt), r.Domain, r.AppHash)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: r.To, Text: text, Priority: "high", TTL: ttl, APIKey: r.APIKey})
+	if err != nil {
+		return nil, err
+	}
+	m.Text = s.seal.sealText(m.ID, text)
+	r.QueueSMS, r.CancelSMS = m, r.MessageID
+	r.MessageID = m.ID
+	r.Watch = true
+	r.FallbackDone = false
+	if r.Fallback {
+		r.FallbackAt = now.Add(s.cfg.FallbackAfter)
+	}
+	r.Channels = append(r.Channels, gateway.ChannelAttempt{Channel: gateway.ChannelSMS, MessageID: m.ID, Status: gateway.AttemptQueued, At: now})
+	return m, nil
 }
 
 // Cancel ends a pending verification as canceled; a final one is returned

@@ -3,6 +3,7 @@ package otp
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -24,17 +25,9 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 	}
 	code := newCode(p.length)
 	id := gateway.NewID("otp_", now)
-	text, err := s.tmpl.sms(p.template, p.locale, code, s.cfg.App, p.ttl, p.domain, p.appHash)
+	msg, err := s.codeSMS(ctx, p, code, r.APIKey)
 	if err != nil {
 		return nil, err
-	}
-	var msg *gateway.Message
-	if p.channel == gateway.ChannelSMS {
-		msg, err = s.svc.NewMessage(ctx, gateway.SendRequest{To: p.to, Text: text, Priority: "high", TTL: p.ttl, APIKey: r.APIKey})
-		if err != nil {
-			return nil, err
-		}
-		msg.Text = s.seal.sealText(msg.ID, text)
 	}
 
 	created := false
@@ -44,50 +37,13 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 				return existing, nil
 			}
 			created = true
-			rec := &gateway.OTPRecord{
-				Verification: gateway.Verification{
-					ID:        id,
-					To:        p.recipient,
-					Channel:   p.channel,
-					Status:    gateway.OTPPending,
-					Purpose:   p.purpose,
-					Email:     p.email,
-					ExpiresAt: now.Add(p.ttl),
-					CreatedAt: now,
-					Sends:     1,
-					Fallback:  p.fallback,
-				},
-				CodeHash:    s.codeHash(id, code),
-				Length:      p.length,
-				MaxAttempts: s.cfg.MaxAttempts,
-				MaxSends:    s.cfg.MaxSends,
-				Template:    p.template,
-				Locale:      p.locale,
-				Domain:      p.domain,
-				AppHash:     p.appHash,
-				Country:     p.country,
-				Prefix:      p.prefix,
-				APIKey:      r.APIKey,
-				LastSentAt:  now,
-			}
+			rec := s.newRecord(p, id, code, r.APIKey, now)
 			if reason := s.limits.refuse(p, c); reason != "" {
-				// Same shape as a real one, down to a message ID that
-				// leads nowhere; no code exists that could approve it.
-				rec.Status, rec.BlockReason, rec.Sends = gateway.OTPBlocked, reason, 0
-				rec.CodeHash = nil
-				if p.channel == gateway.ChannelSMS {
-					rec.MessageID = gateway.NewID("msg_", now)
-				}
+				block(rec, reason, now)
 				return rec, nil
 			}
 			if p.channel == gateway.ChannelSMS {
-				rec.MessageID, rec.QueueSMS = msg.ID, msg
-				rec.Watch = true
-				rec.Channels = []gateway.ChannelAttempt{{Channel: gateway.ChannelSMS, MessageID: msg.ID, Status: gateway.AttemptQueued, At: now}}
-				if p.fallback {
-					rec.CodeSealed = s.seal.sealCode(id, code)
-					rec.FallbackAt = now.Add(s.cfg.FallbackAfter)
-				}
+				s.attachSMS(rec, msg, code, now)
 			}
 			return rec, nil
 		})
@@ -113,4 +69,75 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 		}
 	}
 	return &rec.Verification, nil
+}
+
+// codeSMS renders the code's text and, for channel sms, returns the message
+// that will carry it, its text sealed; for channel email it returns nil.
+func (s *Service) codeSMS(ctx context.Context, p otpParams, code, apiKey string) (*gateway.Message, error) {
+	text, err := s.tmpl.sms(p.template, p.locale, code, s.cfg.App, p.ttl, p.domain, p.appHash)
+	if err != nil {
+		return nil, err
+	}
+	if p.channel != gateway.ChannelSMS {
+		return nil, nil
+	}
+	msg, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: p.to, Text: text, Priority: "high", TTL: p.ttl, APIKey: apiKey})
+	if err != nil {
+		return nil, err
+	}
+	msg.Text = s.seal.sealText(msg.ID, text)
+	return msg, nil
+}
+
+// newRecord is the pending verification id for p, its first code sent now.
+func (s *Service) newRecord(p otpParams, id, code, apiKey string, now time.Time) *gateway.OTPRecord {
+	return &gateway.OTPRecord{
+		Verification: gateway.Verification{
+			ID:        id,
+			To:        p.recipient,
+			Channel:   p.channel,
+			Status:    gateway.OTPPending,
+			Purpose:   p.purpose,
+			Email:     p.email,
+			ExpiresAt: now.Add(p.ttl),
+			CreatedAt: now,
+			Sends:     1,
+			Fallback:  p.fallback,
+		},
+		CodeHash:    s.codeHash(id, code),
+		Length:      p.length,
+		MaxAttempts: s.cfg.MaxAttempts,
+		MaxSends:    s.cfg.MaxSends,
+		Template:    p.template,
+		Locale:      p.locale,
+		Domain:      p.domain,
+		AppHash:     p.appHash,
+		Country:     p.country,
+		Prefix:      p.prefix,
+		APIKey:      apiKey,
+		LastSentAt:  now,
+	}
+}
+
+// block turns rec into a verification the limits refused for reason.
+func block(rec *gateway.OTPRecord, reason string, now time.Time) {
+	// Same shape as a real one, down to a message ID that leads nowhere;
+	// no code exists that could approve it.
+	rec.Status, rec.BlockReason, rec.Sends = gateway.OTPBlocked, reason, 0
+	rec.CodeHash = nil
+	if rec.Channel == gateway.ChannelSMS {
+		rec.MessageID = gateway.NewID("msg_", now)
+	}
+}
+
+// attachSMS makes msg the SMS that carries rec's code, watched from now;
+// with a fallback asked for, the code is kept sealed for the email.
+func (s *Service) attachSMS(rec *gateway.OTPRecord, msg *gateway.Message, code string, now time.Time) {
+	rec.MessageID, rec.QueueSMS = msg.ID, msg
+	rec.Watch = true
+	rec.Channels = []gateway.ChannelAttempt{{Channel: gateway.ChannelSMS, MessageID: msg.ID, Status: gateway.AttemptQueued, At: now}}
+	if rec.Fallback {
+		rec.CodeSealed = s.seal.sealCode(rec.ID, code)
+		rec.FallbackAt = now.Add(s.cfg.FallbackAfter)
+	}
 }
