@@ -167,30 +167,35 @@ func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 	if w.limits.DailyCap > 0 && w.sentToday > 0 && w.sentToday+len(todo) > w.limits.DailyCap {
 		return w.capReached(bg, m, now, log)
 	}
+	if after, done := w.sendParts(ctx, m, sub, opts, todo, now.Add(w.d.cfg.Lease), log); !done {
+		return after
+	}
+	if err := w.d.store.Sent(bg, m.ID, w.d.clock.Now()); err != nil {
+		log.Error("record message sent", "err", err)
+		return stepPause
+	}
+	w.faults = 0
+	log.Debug("message sent", "to", gateway.MaskNumber(m.To), "parts", len(m.Parts))
+	return stepNext
+}
 
-	leaseEnd := now.Add(w.d.cfg.Lease)
+// sendParts sends the parts todo of m, encoded as sub with opts, before
+// leaseEnd, recording each; done is false when it stopped short, and after
+// says what the worker does then.
+func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Submit, opts pdu.SubmitOptions, todo []int, leaseEnd time.Time, log *slog.Logger) (after step, done bool) {
+	bg := context.WithoutCancel(ctx) // as in send: the bookkeeping outlives ctx
 	retriedVP := false
 	for k := 0; k < len(todo); k++ {
 		i := todo[k]
 		if ctx.Err() != nil {
 			// Not a failure: the message keeps the error it had.
-			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop)
+			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop), false
 		}
 		if !w.pace(ctx) {
-			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop)
+			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop), false
 		}
 		if t := w.d.clock.Now(); k > 0 && t.Add(w.d.cfg.SendTimeout).After(leaseEnd) {
-			// The next part might outlive the lease, and another worker
-			// would take the message mid-send. The store has no lease
-			// extension: give the message back unannounced and claim again;
-			// being first in the queue, it almost always comes straight back
-			// (a new OTP may go first, which is welcome).
-			log.Debug("lease nearly over, claiming again", "part", i+1)
-			if err := w.d.store.Retry(bg, m.ID, t, m.Error, false); err != nil {
-				log.Error("return message to the queue", "err", err)
-				return stepPause
-			}
-			return stepNext
+			return w.claimAgain(bg, m, t, i+1, log), false
 		}
 		seg := sub.Segments[i]
 		mr, err := w.sendPDU(bg, seg)
@@ -199,30 +204,38 @@ func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 			retriedVP = true
 			opts.Validity = 0
 			if sub, err = pdu.EncodeSubmit(m.To, m.Text, opts); err != nil {
-				return w.fail(bg, m, "encode: "+err.Error(), log)
+				return w.fail(bg, m, "encode: "+err.Error(), log), false
 			}
 			log.Info("validity period refused, resending without", "part", i+1)
 			k--
 			continue
 		}
 		if err != nil {
-			return w.sendFailed(bg, m, i+1, err, log)
+			return w.sendFailed(bg, m, i+1, err, log), false
 		}
 		if err := w.d.store.PartSent(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); err != nil {
 			// The part went out but is not recorded; the lease will expire
 			// and the part may go twice (DESIGN.md §4 allows one duplicate).
 			log.Error("record part sent", "part", i+1, "mr", mr, "err", err)
-			return stepPause
+			return stepPause, false
 		}
 		w.sentToday++
 		log.Debug("part sent", "part", i+1, "of", len(m.Parts), "mr", mr)
 	}
-	if err := w.d.store.Sent(bg, m.ID, w.d.clock.Now()); err != nil {
-		log.Error("record message sent", "err", err)
+	return stepNext, true
+}
+
+// claimAgain gives m back before part would be sent: that part might
+// outlive the lease, and another worker would take the message mid-send.
+// The store has no lease extension: give the message back unannounced and
+// claim again; being first in the queue, it almost always comes straight
+// back (a new OTP may go first, which is welcome).
+func (w *worker) claimAgain(ctx context.Context, m *gateway.Message, now time.Time, part int, log *slog.Logger) step {
+	log.Debug("lease nearly over, claiming again", "part", part)
+	if err := w.d.store.Retry(ctx, m.ID, now, m.Error, false); err != nil {
+		log.Error("return message to the queue", "err", err)
 		return stepPause
 	}
-	w.faults = 0
-	log.Debug("message sent", "to", gateway.MaskNumber(m.To), "parts", len(m.Parts))
 	return stepNext
 }
 
