@@ -11,7 +11,7 @@ import (
 	"github.com/simgate/simgate/gateway"
 )
 
-// DispatcherConfig tunes a Dispatcher; zero fields take the defaults.
+// Config tunes a Dispatcher; zero fields take the defaults.
 type Config struct {
 	// Lease is how long a claim holds before another worker may take the
 	// message (a crash mid-send); default 2 min, longer than SendTimeout.
@@ -33,7 +33,7 @@ type Config struct {
 	SendTimeout time.Duration
 }
 
-// Defaults of DispatcherConfig.
+// Defaults of Config.
 const (
 	DefaultLease        = 2 * time.Minute
 	DefaultMaxAttempts  = 6
@@ -78,7 +78,7 @@ var (
 	_ gateway.Scheduler = (*Dispatcher)(nil)
 )
 
-// NewDispatcher returns a Dispatcher; nothing runs until Run. A nil clock or
+// New returns a Dispatcher; nothing runs until Run. A nil clock or
 // logger means the system clock and a discard logger.
 func New(cfg Config, store gateway.Store, clock gateway.Clock, logger *slog.Logger) *Dispatcher {
 	if store == nil {

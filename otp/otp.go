@@ -28,7 +28,7 @@ const (
 	maxEmailLen              = 254
 )
 
-// OTPRequest is POST /api/v1/otp after JSON decoding. Zero fields take the
+// Request is POST /api/v1/otp after JSON decoding. Zero fields take the
 // configured defaults.
 type Request struct {
 	To       string        // the phone number, any format NormalizeNumber reads
@@ -49,7 +49,7 @@ type Request struct {
 // gateway's key (the key file was replaced).
 var ErrOTPSealed = errors.New("otp sealed with another key")
 
-// OTPConfig tunes an OTPService; zero fields take the defaults.
+// Config tunes a Service; zero fields take the defaults.
 type Config struct {
 	// App fills {app} in templates.
 	App            string
@@ -98,8 +98,8 @@ type Service struct {
 	purged  time.Time // last purge
 }
 
-// NewOTPService checks cfg (every template must fit one SMS segment) and
-// returns the service. key is the 32-byte secret of LoadOTPKey. A nil
+// New checks cfg (every template must fit one SMS segment) and
+// returns the service. key is the 32-byte secret of LoadKey. A nil
 // mailer disables the email channel; a nil clock or logger means the
 // system clock and a discard logger.
 func New(cfg Config, svc *gateway.Service, st Store, key []byte, mailer gateway.Mailer, clock gateway.Clock, logger *slog.Logger) (*Service, error) {

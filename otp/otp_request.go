@@ -9,7 +9,7 @@ import (
 	"github.com/simgate/simgate/gateway"
 )
 
-// otpParams is an OTPRequest checked and completed.
+// otpParams is a Request checked and completed.
 type otpParams struct {
 	to, recipient, email, purpose, channel string
 	template, locale, domain, appHash      string
