@@ -11,7 +11,7 @@ import (
 	"github.com/simgate/simgate/gateway"
 )
 
-// OTPLimits are the abuse limits (otp-security.md §5, §8). Zero fields take
+// Limits are the abuse limits (otp-security.md §5, §8). Zero fields take
 // the defaults; a negative count disables its limit.
 type Limits struct {
 	NumberPerHour   int // sends to one number per rolling hour; default 5
@@ -37,7 +37,7 @@ type Limits struct {
 	BlockFor                time.Duration // default 12 hours
 }
 
-// Defaults of OTPLimits.
+// Defaults of Limits.
 const (
 	DefaultOTPNumberPerHour     = 5
 	DefaultOTPNumberPerDay      = 10

@@ -139,68 +139,33 @@ func (s *Service) watch(ctx context.Context, now time.Time, full bool) error {
 	return nil
 }
 
+// follow brings r up to date with what became of its SMS: it records the
+// attempt's status, stops watching what is settled, falls back to email or
+// fails the verification.
 func (s *Service) follow(ctx context.Context, r *gateway.OTPRecord, now time.Time) error {
-	var (
-		status gateway.Status
-		reason string
-	)
-	m, err := s.svc.Message(ctx, r.MessageID)
-	switch {
-	case errors.Is(err, gateway.ErrNotFound):
-		status, reason = gateway.StatusFailed, "the SMS was never queued"
-	case err != nil:
+	o, err := s.judgeSMS(ctx, r, now)
+	if err != nil {
 		return err
-	default:
-		status, reason = m.Status, m.Error
 	}
-	var fallback, failed, settle bool
-	attempt := gateway.AttemptQueued
-	switch status {
-	case gateway.StatusDelivered:
-		attempt, settle = gateway.AttemptDelivered, true
-	case gateway.StatusFailed, gateway.StatusExpired, gateway.StatusCanceled:
-		attempt = gateway.AttemptFailed
-		if reason == "" {
-			reason = "the SMS " + string(status)
-		}
-		if r.Fallback && !r.FallbackDone && r.Email != "" {
-			fallback = true
-		} else {
-			failed = true
-		}
-	case gateway.StatusSent:
-		// Without a report requested there is nothing more to learn, unless
-		// a fallback is still to come.
-		attempt = gateway.AttemptSent
-		fallback = fallbackDue(r, now)
-		settle = fallback || (!m.StatusReport && !(r.Fallback && !r.FallbackDone))
-	default: // queued, sending
-		fallback = fallbackDue(r, now)
-	}
-	if !now.Before(r.ExpiresAt) {
-		settle = true // Tick expires it; nothing left to wait for
-		fallback = false
-	}
-
 	var code string
 	rec, err := s.store.UpdateVerification(ctx, r.ID, func(v *gateway.OTPRecord) (bool, error) {
 		if v.MessageID != r.MessageID || !v.Watch {
 			return false, nil // resent or finished meanwhile
 		}
-		changed := setAttempt(v, r.MessageID, attempt, reason)
-		if settle {
+		changed := setAttempt(v, r.MessageID, o.attempt, o.reason)
+		if o.settle {
 			v.Watch, changed = false, true
 		}
-		if fallback && v.Status == gateway.OTPPending {
+		if o.fallback && v.Status == gateway.OTPPending {
 			c, err := s.seal.openCode(v.ID, v.CodeSealed)
 			if err != nil {
-				failed = true
+				o.failed = true
 			} else {
 				code = c
 				v.FallbackDone, v.Watch, changed = true, false, true
 			}
 		}
-		if failed && v.Status == gateway.OTPPending {
+		if o.failed && v.Status == gateway.OTPPending {
 			v.Status, v.FinishedAt = gateway.OTPFailed, now
 			v.ClearSecrets()
 			changed = true
@@ -210,15 +175,67 @@ func (s *Service) follow(ctx context.Context, r *gateway.OTPRecord, now time.Tim
 	if err != nil {
 		return err
 	}
-	if failed && rec.Status == gateway.OTPFailed {
-		s.log.Info("otp failed", "verification_id", rec.ID, "to", gateway.MaskNumber(rec.To), "reason", reason)
+	if o.failed && rec.Status == gateway.OTPFailed {
+		s.log.Info("otp failed", "verification_id", rec.ID, "to", gateway.MaskNumber(rec.To), "reason", o.reason)
 	}
 	if code == "" {
 		return nil
 	}
-	s.log.Info("otp falls back to email", "verification_id", rec.ID, "sms_status", string(status))
+	s.log.Info("otp falls back to email", "verification_id", rec.ID, "sms_status", string(o.status))
 	_, err = s.sendEmail(ctx, rec.ID, code, rec.ExpiresAt.Sub(rec.CreatedAt), true)
 	return err
+}
+
+// smsVerdict is what follow learned of a verification's SMS, and what it
+// is to do about it.
+type smsVerdict struct {
+	status   gateway.Status
+	reason   string
+	attempt  string // the channel attempt's status
+	fallback bool   // send the code by email now
+	failed   bool   // fail the verification
+	settle   bool   // nothing more to learn: stop watching
+}
+
+// judgeSMS looks at r's SMS and decides what follow does about it.
+func (s *Service) judgeSMS(ctx context.Context, r *gateway.OTPRecord, now time.Time) (smsVerdict, error) {
+	o := smsVerdict{attempt: gateway.AttemptQueued}
+	m, err := s.svc.Message(ctx, r.MessageID)
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		o.status, o.reason = gateway.StatusFailed, "the SMS was never queued"
+	case err != nil:
+		return o, err
+	default:
+		o.status, o.reason = m.Status, m.Error
+	}
+	switch o.status {
+	case gateway.StatusDelivered:
+		o.attempt, o.settle = gateway.AttemptDelivered, true
+	case gateway.StatusFailed, gateway.StatusExpired, gateway.StatusCanceled:
+		o.attempt = gateway.AttemptFailed
+		if o.reason == "" {
+			o.reason = "the SMS " + string(o.status)
+		}
+		if r.Fallback && !r.FallbackDone && r.Email != "" {
+			o.fallback = true
+		} else {
+			o.failed = true
+		}
+	case gateway.StatusSent:
+		// Without a report requested there is nothing more to learn, unless
+		// a fallback is still to come.
+		o.attempt = gateway.AttemptSent
+		o.fallback = fallbackDue(r, now)
+		o.settle = o.fallback || (!m.StatusReport && !(r.Fallback && !r.FallbackDone))
+	default: // queued, sending
+		o.fallback = fallbackDue(r, now)
+	}
+	if !now.Before(r.ExpiresAt) {
+		o.settle = true // Tick expires it; nothing left to wait for
+		o.fallback = false
+	}
+	return o, nil
 }
 
 // fallbackDue reports whether r's code should now go by email.

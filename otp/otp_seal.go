@@ -22,7 +22,7 @@ import (
 // OTPKeySize is the length of the OTP key file: 32 random bytes.
 const OTPKeySize = 32
 
-// LoadOTPKey reads the OTP secret from path, creating it (mode 0600, 32
+// LoadKey reads the OTP secret from path, creating it (mode 0600, 32
 // bytes from crypto/rand) when absent. The key never enters the database:
 // a copy of the database alone cannot confirm a code. A key file readable
 // by group or others is refused.

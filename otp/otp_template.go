@@ -5,6 +5,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"slices"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -182,4 +183,9 @@ func (t *otpTemplates) email(code, app string, ttl time.Duration) (gateway.Mail,
 		return gateway.Mail{}, fmt.Errorf("otp email html: %w", err)
 	}
 	return gateway.Mail{Subject: strings.TrimSpace(subj.String()), Text: text.String(), HTML: html.String()}, nil
+}
+
+// minutes is ttl in whole minutes, rounded up, for {minutes}.
+func minutes(ttl time.Duration) string {
+	return strconv.Itoa(int((ttl + time.Minute - 1) / time.Minute))
 }

@@ -144,6 +144,55 @@ var (
 // idempotency record, in one transaction. Parts are made from m.Segments
 // when m.Parts is empty. A key already used by the same API key returns the
 // message it created and true, or ErrIdempotencyReused when the body hash
+// differs; the same key under another API key is unrelated.
+func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gateway.IdempotencyKey) (*gateway.Message, bool, error) {
+	if err := validNewMessage(m); err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	status := m.Status
+	if status == "" {
+		status = gateway.StatusQueued
+	}
+	parts := newParts(m, status)
+
+	var (
+		existing string
+		replayed bool
+	)
+	err := s.inTx(ctx, func(tx wtx) error {
+		if idem.Key != "" {
+			id, found, err := idempotentMessage(ctx, tx, idem)
+			if err != nil {
+				return err
+			}
+			if found {
+				existing, replayed = id, true
+				return nil
+			}
+		}
+		if err := insertMessage(ctx, tx, m, status, parts); err != nil {
+			return err
+		}
+		if idem.Key != "" {
+			if _, err := tx.ExecContext(ctx, idemInsertSQL, idem.APIKey, idem.Key, idem.Hash, m.ID, fmtTime(m.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	id := m.ID
+	if replayed {
+		id = existing
+	}
+	got, err := loadMessage(ctx, s.r, id)
+	if err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	return got, replayed, nil
+}
 
 // insertMessage inserts m and its parts in tx, in status unless a part
 // says otherwise, and appends the event of that status.
@@ -196,58 +245,21 @@ func newParts(m *gateway.Message, status gateway.Status) []gateway.Part {
 	return parts
 }
 
-// differs; the same key under another API key is unrelated.
-func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gateway.IdempotencyKey) (*gateway.Message, bool, error) {
-	if err := validNewMessage(m); err != nil {
-		return nil, false, fmt.Errorf("create message: %w", err)
+// idempotentMessage returns the ID of the message idem created, found
+// false when idem is new; ErrIdempotencyReused when it was used with
+// another body hash.
+func idempotentMessage(ctx context.Context, tx wtx, idem gateway.IdempotencyKey) (id string, found bool, err error) {
+	var hash string
+	err = tx.QueryRowContext(ctx, idemSelectSQL, idem.APIKey, idem.Key).Scan(&hash, &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case hash != idem.Hash:
+		return "", false, gateway.ErrIdempotencyReused
 	}
-	status := m.Status
-	if status == "" {
-		status = gateway.StatusQueued
-	}
-	parts := newParts(m, status)
-
-	var (
-		existing string
-		replayed bool
-	)
-	err := s.inTx(ctx, func(tx wtx) error {
-		if idem.Key != "" {
-			var hash, id string
-			err := tx.QueryRowContext(ctx, idemSelectSQL, idem.APIKey, idem.Key).Scan(&hash, &id)
-			switch {
-			case err == nil:
-				if hash != idem.Hash {
-					return gateway.ErrIdempotencyReused
-				}
-				existing, replayed = id, true
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-		}
-		if err := insertMessage(ctx, tx, m, status, parts); err != nil {
-			return err
-		}
-		if idem.Key != "" {
-			if _, err := tx.ExecContext(ctx, idemInsertSQL, idem.APIKey, idem.Key, idem.Hash, m.ID, fmtTime(m.CreatedAt)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("create message: %w", err)
-	}
-	id := m.ID
-	if replayed {
-		id = existing
-	}
-	got, err := loadMessage(ctx, s.r, id)
-	if err != nil {
-		return nil, false, fmt.Errorf("create message: %w", err)
-	}
-	return got, replayed, nil
+	return id, true, nil
 }
 
 func validNewMessage(m *gateway.Message) error {

@@ -1,0 +1,357 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/pdu"
+)
+
+// worker sends one modem's messages, one at a time.
+type worker struct {
+	d      *Dispatcher
+	imei   string
+	dev    gateway.Device
+	limits gateway.ModemLimits
+	log    *slog.Logger
+
+	wake    chan struct{} // buffered 1: a pending wake-up is never lost
+	done    chan struct{}
+	cancel  context.CancelFunc
+	started bool
+
+	// Owned by the worker's goroutine.
+	faults    int       // consecutive modem faults, for the pause
+	day       time.Time // local midnight the count below is for
+	sentToday int       // parts sent since day, when DailyCap is set
+	pausedTo  time.Time // no claim before (business time): cap reached
+}
+
+// step is what the worker does after a message.
+type step int
+
+const (
+	stepNext  step = iota // claim the next one
+	stepPause             // rest, the modem (or the store) is unwell
+	stepStop              // the worker ends: shutdown or the device is gone
+)
+
+func (w *worker) run(ctx context.Context) {
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		now := w.d.clock.Now()
+		if now.Before(w.pausedTo) {
+			if !w.sleep(ctx, w.pausedTo.Sub(now)) {
+				return
+			}
+			continue
+		}
+		if !w.countToday(ctx, now) {
+			if !w.sleep(ctx, pauseAfter(1)) {
+				return
+			}
+			continue
+		}
+		m, err := w.d.store.ClaimNext(ctx, gateway.Claim{Modem: w.imei, Now: now, Lease: w.d.cfg.Lease})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.faults++
+			w.log.Error("claim message", "err", err)
+			if !w.sleep(ctx, pauseAfter(w.faults)) {
+				return
+			}
+			continue
+		}
+		if m == nil {
+			w.faults = 0 // the store answers and nothing is failing
+			if !w.idle(ctx) {
+				return
+			}
+			continue
+		}
+		switch w.send(ctx, m) {
+		case stepStop:
+			return
+		case stepPause:
+			w.faults++
+			if !w.sleep(ctx, pauseAfter(w.faults)) {
+				return
+			}
+		}
+	}
+}
+
+// idle waits for a wake-up; false when the worker must end.
+func (w *worker) idle(ctx context.Context) bool {
+	select {
+	case <-w.wake:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-w.dev.Done():
+		w.log.Info("modem gone, worker stops")
+		return false
+	}
+}
+
+// sleep rests for d whatever the wake-ups; false when the worker must end.
+func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-w.dev.Done():
+		return false
+	}
+}
+
+// countToday loads the parts sent today when a daily cap applies and the
+// day changed (or at start); false when the store did not answer.
+func (w *worker) countToday(ctx context.Context, now time.Time) bool {
+	if w.limits.DailyCap <= 0 {
+		return true
+	}
+	day := gateway.DayStart(now)
+	if day.Equal(w.day) {
+		return true
+	}
+	n, err := w.d.store.SentSince(ctx, w.imei, day)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("count parts sent today", "err", err)
+		}
+		return false
+	}
+	w.day, w.sentToday = day, n
+	return true
+}
+
+// send sends every part of m that this modem has not sent yet, recording
+// each MR the moment +CMGS answers, then marks m sent.
+func (w *worker) send(ctx context.Context, m *gateway.Message) step {
+	// From here on the bookkeeping must happen even when ctx ends: a part
+	// that went out is recorded, a claim is released.
+	bg := context.WithoutCancel(ctx)
+	log := w.log.With("message_id", m.ID)
+	now := w.d.clock.Now()
+
+	opts := pdu.SubmitOptions{StatusReport: m.StatusReport, ConcatRef: m.ConcatRef}
+	if !m.ExpiresAt.IsZero() {
+		opts.Validity = m.ExpiresAt.Sub(now)
+		if opts.Validity <= 0 {
+			// The expiry sweep turns it expired; it is not ours to send.
+			after := w.release(bg, m, now, "expired before it was sent", stepNext)
+			w.d.expire(bg)
+			return after
+		}
+	}
+	sub, err := pdu.EncodeSubmit(m.To, m.Text, opts)
+	if err == nil && len(sub.Segments) != len(m.Parts) {
+		err = fmt.Errorf("%d segments for %d parts", len(sub.Segments), len(m.Parts))
+	}
+	if err != nil {
+		return w.fail(bg, m, "encode: "+err.Error(), log)
+	}
+
+	todo := partsToSend(m, w.imei)
+	if w.limits.DailyCap > 0 && w.sentToday > 0 && w.sentToday+len(todo) > w.limits.DailyCap {
+		return w.capReached(bg, m, now, log)
+	}
+	if after, done := w.sendParts(ctx, m, sub, opts, todo, now.Add(w.d.cfg.Lease), log); !done {
+		return after
+	}
+	if err := w.d.store.Sent(bg, m.ID, w.d.clock.Now()); err != nil {
+		log.Error("record message sent", "err", err)
+		return stepPause
+	}
+	w.faults = 0
+	log.Debug("message sent", "to", gateway.MaskNumber(m.To), "parts", len(m.Parts))
+	return stepNext
+}
+
+// sendParts sends the parts todo of m, encoded as sub with opts, before
+// leaseEnd, recording each; done is false when it stopped short, and after
+// says what the worker does then.
+func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Submit, opts pdu.SubmitOptions, todo []int, leaseEnd time.Time, log *slog.Logger) (after step, done bool) {
+	bg := context.WithoutCancel(ctx) // as in send: the bookkeeping outlives ctx
+	retriedVP := false
+	for k := 0; k < len(todo); k++ {
+		i := todo[k]
+		if ctx.Err() != nil {
+			// Not a failure: the message keeps the error it had.
+			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop), false
+		}
+		if !w.pace(ctx) {
+			return w.release(bg, m, w.d.clock.Now(), m.Error, stepStop), false
+		}
+		if t := w.d.clock.Now(); k > 0 && t.Add(w.d.cfg.SendTimeout).After(leaseEnd) {
+			return w.claimAgain(bg, m, t, i+1, log), false
+		}
+		seg := sub.Segments[i]
+		mr, err := w.sendPDU(bg, seg)
+		if err != nil && !retriedVP && opts.Validity > 0 && vpUnsupported(err) {
+			// at-pdu.md §3.8: the SC refuses our TP-VP; resend once without.
+			retriedVP = true
+			opts.Validity = 0
+			if sub, err = pdu.EncodeSubmit(m.To, m.Text, opts); err != nil {
+				return w.fail(bg, m, "encode: "+err.Error(), log), false
+			}
+			log.Info("validity period refused, resending without", "part", i+1)
+			k--
+			continue
+		}
+		if err != nil {
+			return w.sendFailed(bg, m, i+1, err, log), false
+		}
+		if err := w.d.store.PartSent(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); err != nil {
+			// The part went out but is not recorded; the lease will expire
+			// and the part may go twice (DESIGN.md §4 allows one duplicate).
+			log.Error("record part sent", "part", i+1, "mr", mr, "err", err)
+			return stepPause, false
+		}
+		w.sentToday++
+		log.Debug("part sent", "part", i+1, "of", len(m.Parts), "mr", mr)
+	}
+	return stepNext, true
+}
+
+// claimAgain gives m back before part would be sent: that part might
+// outlive the lease, and another worker would take the message mid-send.
+// The store has no lease extension: give the message back unannounced and
+// claim again; being first in the queue, it almost always comes straight
+// back (a new OTP may go first, which is welcome).
+func (w *worker) claimAgain(ctx context.Context, m *gateway.Message, now time.Time, part int, log *slog.Logger) step {
+	log.Debug("lease nearly over, claiming again", "part", part)
+	if err := w.d.store.Retry(ctx, m.ID, now, m.Error, false); err != nil {
+		log.Error("return message to the queue", "err", err)
+		return stepPause
+	}
+	return stepNext
+}
+
+// partsToSend lists the 0-based indexes of the parts imei must send: those
+// without an MR, or all of them when another modem sent some, because a
+// handset joins parts only from one sender and reference.
+func partsToSend(m *gateway.Message, imei string) []int {
+	foreign := false
+	for _, p := range m.Parts {
+		if p.HasMR && p.Modem != imei {
+			foreign = true
+		}
+	}
+	todo := make([]int, 0, len(m.Parts))
+	for i, p := range m.Parts {
+		if foreign || !p.HasMR {
+			todo = append(todo, i)
+		}
+	}
+	return todo
+}
+
+func (w *worker) sendPDU(ctx context.Context, seg pdu.Segment) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.d.cfg.SendTimeout)
+	defer cancel()
+	mr, err := w.dev.SendPDU(ctx, seg.TPDULength, seg.PDU)
+	w.d.mu.Lock()
+	w.d.lastSend[w.imei] = time.Now()
+	w.d.mu.Unlock()
+	return mr, err
+}
+
+// pace waits out the modem's SendInterval since its last part; false when
+// the worker must end first.
+func (w *worker) pace(ctx context.Context) bool {
+	if w.limits.SendInterval <= 0 {
+		return true
+	}
+	w.d.mu.RLock()
+	last := w.d.lastSend[w.imei]
+	w.d.mu.RUnlock()
+	if last.IsZero() {
+		return true
+	}
+	wait := w.limits.SendInterval - time.Since(last)
+	if wait <= 0 {
+		return true
+	}
+	return w.sleep(ctx, wait)
+}
+
+// capReached gives m back and pauses the worker until tomorrow: an unpinned
+// message is free for other modems at once, a pinned one waits for the day.
+func (w *worker) capReached(ctx context.Context, m *gateway.Message, now time.Time, log *slog.Logger) step {
+	tomorrow := gateway.DayStart(now).AddDate(0, 0, 1)
+	w.pausedTo = tomorrow
+	log.Info("daily cap reached", "daily_cap", w.limits.DailyCap, "sent_today", w.sentToday, "until", tomorrow)
+	next := now
+	if m.Pin != "" {
+		next = tomorrow
+	}
+	return w.retry(ctx, m, next, fmt.Sprintf("modem %s reached its daily cap of %d parts", w.imei, w.limits.DailyCap), false, stepNext)
+}
+
+// sendFailed applies the retry policy of at-pdu.md §3.8 to a SendPDU error.
+func (w *worker) sendFailed(ctx context.Context, m *gateway.Message, part int, err error, log *slog.Logger) step {
+	v, class, pause := judge(err)
+	reason := reasonOf(err)
+	now := w.d.clock.Now()
+	switch v {
+	case verdictFail:
+		log.Info("message refused", "to", gateway.MaskNumber(m.To), "part", part, "class", class, "reason", reason)
+		return w.fail(ctx, m, reason, log)
+	case verdictGone:
+		log.Info("modem gone mid-send, message back to the queue", "part", part)
+		return w.release(ctx, m, now, reason, stepStop)
+	case verdictModem:
+		log.Warn("modem not ready, message back to the queue", "part", part, "reason", reason)
+		return w.release(ctx, m, now, reason, stepPause)
+	}
+	attempts := m.Attempts + 1
+	if attempts >= w.d.cfg.MaxAttempts {
+		log.Info("message failed", "to", gateway.MaskNumber(m.To), "attempts", attempts, "reason", reason)
+		return w.fail(ctx, m, fmt.Sprintf("%s (gave up after %d attempts)", reason, attempts), log)
+	}
+	next := now.Add(backoff(w.d.cfg.RetryBackoff, attempts))
+	log.Info("send failed, will retry", "part", part, "class", class, "attempt", attempts, "next_attempt", next, "reason", reason)
+	after := stepNext
+	if pause {
+		after = stepPause
+	}
+	return w.retry(ctx, m, next, reason, true, after)
+}
+
+func (w *worker) fail(ctx context.Context, m *gateway.Message, reason string, log *slog.Logger) step {
+	if err := w.d.store.Fail(ctx, m.ID, reason, w.d.clock.Now()); err != nil {
+		log.Error("record message failed", "err", err)
+		return stepPause
+	}
+	return stepNext
+}
+
+// release gives m back without counting an attempt, claimable at once.
+func (w *worker) release(ctx context.Context, m *gateway.Message, now time.Time, reason string, after step) step {
+	return w.retry(ctx, m, now, reason, false, after)
+}
+
+func (w *worker) retry(ctx context.Context, m *gateway.Message, next time.Time, reason string, count bool, after step) step {
+	if err := w.d.store.Retry(ctx, m.ID, next, reason, count); err != nil {
+		w.log.Error("return message to the queue", "message_id", m.ID, "err", err)
+		if after == stepNext {
+			after = stepPause
+		}
+		return after
+	}
+	// Other modems may take it; this worker, pausing or stopping, will not.
+	w.d.WakeAt(next)
+	return after
+}

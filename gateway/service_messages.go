@@ -1,0 +1,261 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/simgate/simgate/pdu"
+)
+
+// SendRequest is POST /api/v1/messages after JSON decoding.
+type SendRequest struct {
+	To             string
+	Text           string
+	Priority       string // "high" | "normal" | "low" | "" (normal)
+	Modem          string // IMEI to pin the message to; "" for any
+	StatusReport   *bool  // nil means true
+	TTL            time.Duration
+	SendAt         time.Time
+	APIKey         string // name of the authenticated key
+	IdempotencyKey string
+	BodyHash       string // hash of the request body, for idempotency; "" = derived from the fields
+}
+
+// Send validates r, commits the message and wakes the dispatcher. It returns
+// as soon as the row is committed; with an Idempotency-Key seen before it
+// returns the message committed then and replayed = true.
+func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, error) {
+	now := s.clock.Now()
+	m, err := s.newMessage(ctx, r, now)
+	if err != nil {
+		return nil, false, err
+	}
+	idem := IdempotencyKey{APIKey: r.APIKey, Key: r.IdempotencyKey, Hash: r.BodyHash}
+	if idem.Key != "" && idem.Hash == "" {
+		idem.Hash = requestHash(m, r)
+	}
+	got, replayed, err := s.store.CreateMessage(ctx, m, idem)
+	if err != nil {
+		return nil, false, fmt.Errorf("create message: %w", err)
+	}
+	if !replayed {
+		s.wake(m, now)
+		s.log.Debug("message queued", "message_id", m.ID, "to", MaskNumber(m.To), "segments", m.Segments, "priority", int(m.Priority))
+	}
+	return got, replayed, nil
+}
+
+// Queued tells the dispatcher that m, committed by another component in
+// its own transaction (an OTP and its SMS), is in the queue.
+func (s *Service) Queued(m *Message) { s.wake(m, s.clock.Now()) }
+
+// NewMessage checks r and builds the message Send would queue, without
+// committing it: a component that commits it in a transaction of its own
+// (OTP) calls Queued once it has.
+func (s *Service) NewMessage(ctx context.Context, r SendRequest) (*Message, error) {
+	return s.newMessage(ctx, r, s.clock.Now())
+}
+
+func (s *Service) wake(m *Message, now time.Time) {
+	if s.waker == nil {
+		return
+	}
+	if m.SendAt.After(now) {
+		if sc, ok := s.waker.(Scheduler); ok {
+			sc.WakeAt(m.SendAt)
+			return
+		}
+	}
+	s.waker.Wake()
+}
+
+// newMessage checks r field by field and builds the queued message.
+func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) (*Message, error) {
+	to, err := NormalizeNumber(r.To, s.cfg.DefaultRegion, s.cfg.AllowShortCodes)
+	if err != nil {
+		return nil, &ValidationError{Field: "to", Reason: "number " + err.Error()}
+	}
+	switch {
+	case r.Text == "":
+		return nil, &ValidationError{Field: "text", Reason: "is empty"}
+	case !utf8.ValidString(r.Text):
+		return nil, &ValidationError{Field: "text", Reason: "is not valid UTF-8"}
+	}
+	est := pdu.Preview(r.Text)
+	if est.Segments > s.cfg.MaxSegments {
+		return nil, &ValidationError{Field: "text", Reason: fmt.Sprintf(
+			"needs %d segments in %s, more than the limit of %d", est.Segments, est.Encoding, s.cfg.MaxSegments)}
+	}
+	prio, err := ParsePriority(r.Priority)
+	if err != nil {
+		return nil, &ValidationError{Field: "priority", Reason: err.Error()}
+	}
+	ttl := r.TTL
+	switch {
+	case ttl < 0:
+		return nil, &ValidationError{Field: "ttl", Reason: "is negative"}
+	case ttl > s.cfg.MaxTTL:
+		return nil, &ValidationError{Field: "ttl", Reason: fmt.Sprintf("is longer than the maximum of %s", s.cfg.MaxTTL)}
+	case ttl == 0:
+		ttl = s.cfg.DefaultTTL
+	}
+	pin := strings.TrimSpace(r.Modem)
+	if pin != "" {
+		if err := s.checkModem(ctx, pin); err != nil {
+			return nil, err
+		}
+	}
+
+	// send_at in the past means now; the TTL counts from when the message
+	// may first be sent, so a scheduled message is not born expired.
+	var sendAt time.Time
+	start := now
+	if r.SendAt.After(now) {
+		sendAt, start = r.SendAt, r.SendAt
+	}
+	var expires time.Time
+	if ttl > 0 {
+		expires = start.Add(ttl)
+	}
+	sr := r.StatusReport == nil || *r.StatusReport
+
+	m := &Message{
+		ID:           NewID("msg_", now),
+		To:           to,
+		Text:         r.Text,
+		Encoding:     string(est.Encoding),
+		Segments:     est.Segments,
+		Priority:     prio,
+		Pin:          pin,
+		StatusReport: sr,
+		Status:       StatusQueued,
+		ConcatRef:    int(s.concatRef.Add(1) % 256),
+		APIKey:       r.APIKey,
+		CreatedAt:    now,
+		SendAt:       sendAt,
+		ExpiresAt:    expires,
+		Parts:        make([]Part, est.Segments),
+	}
+	for i := range m.Parts {
+		m.Parts[i] = Part{Index: i + 1, Status: StatusQueued, ReportCode: -1}
+	}
+	return m, nil
+}
+
+// checkModem refuses a pin to a modem the gateway has never seen: the
+// message would wait forever.
+func (s *Service) checkModem(ctx context.Context, imei string) error {
+	mods, err := s.store.Modems(ctx)
+	if err != nil {
+		return fmt.Errorf("list modems: %w", err)
+	}
+	for _, m := range mods {
+		if m.IMEI == imei {
+			return nil
+		}
+	}
+	return &ValidationError{Field: "modem", Reason: fmt.Sprintf("no modem with IMEI %q is known to this gateway", imei)}
+}
+
+// ParsePriority reads the API's priority names; "" is normal.
+func ParsePriority(s string) (Priority, error) {
+	switch s {
+	case "normal", "":
+		return PriorityNormal, nil
+	case "high":
+		return PriorityHigh, nil
+	case "low":
+		return PriorityLow, nil
+	}
+	return 0, fmt.Errorf("is %q; want high, normal or low", s)
+}
+
+// String is the API name of p.
+func (p Priority) String() string {
+	switch p {
+	case PriorityHigh:
+		return "high"
+	case PriorityNormal:
+		return "normal"
+	case PriorityLow:
+		return "low"
+	}
+	return "priority(" + strconv.Itoa(int(p)) + ")"
+}
+
+// requestHash stands in for a body hash the caller did not give: the fields
+// that make the message, normalised, so the same request in other JSON
+// spelling still matches.
+func requestHash(m *Message, r SendRequest) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s\x00%t\x00%d\x00%d", m.To, m.Text, m.Priority, m.Pin,
+		m.StatusReport, r.TTL, r.SendAt.UnixNano())
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Listing limits shared by messages and the inbox.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 500
+)
+
+// Message returns one message with its parts.
+func (s *Service) Message(ctx context.Context, id string) (*Message, error) {
+	m, err := s.store.Message(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get message: %w", err)
+	}
+	return m, nil
+}
+
+// Messages lists messages newest first, a page at a time.
+func (s *Service) Messages(ctx context.Context, f MessageFilter) ([]*Message, string, error) {
+	switch f.Status {
+	case "", StatusQueued, StatusSending, StatusSent, StatusDelivered, StatusFailed, StatusExpired, StatusCanceled:
+	default:
+		return nil, "", &ValidationError{Field: "status", Reason: fmt.Sprintf("is %q; want one of queued, sending, sent, delivered, failed, expired, canceled", f.Status)}
+	}
+	limit, err := listLimit(f.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	f.Limit = limit
+	if f.To != "" {
+		to, err := NormalizeNumber(f.To, s.cfg.DefaultRegion, true)
+		if err != nil {
+			return nil, "", &ValidationError{Field: "to", Reason: "number " + err.Error()}
+		}
+		f.To = to
+	}
+	msgs, next, err := s.store.Messages(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
+	}
+	return msgs, next, nil
+}
+
+func listLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return defaultListLimit, nil
+	case n < 0 || n > maxListLimit:
+		return 0, &ValidationError{Field: "limit", Reason: fmt.Sprintf("is %d; want 1 to %d", n, maxListLimit)}
+	}
+	return n, nil
+}
+
+// Cancel cancels a message still queued; ErrConflict once it is sending or
+// final. Nothing needs waking: a worker that claims it no longer finds it.
+func (s *Service) Cancel(ctx context.Context, id string) (*Message, error) {
+	m, err := s.store.CancelMessage(ctx, id, s.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("cancel message: %w", err)
+	}
+	return m, nil
+}

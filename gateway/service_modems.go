@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ModemView is a modem with today's counters, for GET /api/v1/modems.
+type ModemView struct {
+	ModemInfo
+	ModemCounters
+}
+
+// Modems lists every known modem with its counters since local midnight.
+func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
+	mods, err := s.store.Modems(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list modems: %w", err)
+	}
+	day := DayStart(s.clock.Now())
+	out := make([]ModemView, 0, len(mods))
+	for _, m := range mods {
+		c, err := s.store.ModemCounters(ctx, m.IMEI, day)
+		if err != nil {
+			return nil, fmt.Errorf("modem counters %s: %w", m.IMEI, err)
+		}
+		out = append(out, ModemView{ModemInfo: m, ModemCounters: c})
+	}
+	return out, nil
+}
+
+// DayStart is local midnight of the day of t: daily caps and counters follow
+// the gateway's calendar, as a carrier's daily limit does.
+func DayStart(t time.Time) time.Time {
+	t = t.Local()
+	y, mo, d := t.Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, time.Local)
+}
+
+// Inbox lists received messages since a time, oldest first as the store
+// orders them.
+func (s *Service) Inbox(ctx context.Context, since time.Time, limit int) ([]*InboundMessage, error) {
+	limit, err := listLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.store.Inbox(ctx, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list inbox: %w", err)
+	}
+	return in, nil
+}
