@@ -82,7 +82,7 @@ var (
 // logger means the system clock and a discard logger.
 func New(cfg Config, store gateway.Store, clock gateway.Clock, logger *slog.Logger) *Dispatcher {
 	if store == nil {
-		panic("gateway: NewDispatcher: nil store")
+		panic("dispatch: New: nil store")
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease

@@ -30,6 +30,9 @@ type Device interface {
 	// ReadMessage reads one stored message; mem "SR" is the status-report store.
 	ReadMessage(ctx context.Context, mem string, index int) (StoredSMS, error)
 	DeleteMessage(ctx context.Context, mem string, index int) error
+	// USSD runs a USSD code (TS 22.090, AT+CUSD) and returns the network's
+	// answer, for the admin (a balance, a bundle).
+	USSD(ctx context.Context, code string) (string, error)
 	// Events delivers unsolicited results in order; closed after Done.
 	Events() <-chan DeviceEvent
 	// Done is closed once the port is gone (unplugged, closed).

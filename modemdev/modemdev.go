@@ -228,6 +228,15 @@ func cmsClass(c modem.ErrorClass) gateway.ErrorClass {
 	return gateway.ClassUnknown
 }
 
+// USSD runs code on the modem and returns the network's answer as text.
+func (d *Device) USSD(ctx context.Context, code string) (string, error) {
+	r, err := d.m.USSD(ctx, code)
+	if err != nil {
+		return "", mapErr(err)
+	}
+	return r.Text, nil
+}
+
 // ListMessages lists every message in the read storage (AT+CMGL=4).
 func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) {
 	list, err := d.m.ListMessages(ctx)

@@ -104,7 +104,7 @@ type Service struct {
 // system clock and a discard logger.
 func New(cfg Config, svc *gateway.Service, st Store, key []byte, mailer gateway.Mailer, clock gateway.Clock, logger *slog.Logger) (*Service, error) {
 	if svc == nil || st == nil {
-		panic("gateway: NewOTPService: nil service or store")
+		panic("otp: New: nil service or store")
 	}
 	if len(key) != OTPKeySize {
 		return nil, fmt.Errorf("otp key: %d bytes, want %d", len(key), OTPKeySize)

@@ -74,11 +74,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // whether the modem got identified and served (online or not_registered);
 // openFailed that the port could not even be opened.
 func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed bool) {
-	dev, err := s.open(ctx, p.port)
+	raw, err := s.open(ctx, p.port)
 	if err != nil {
 		s.sessionFailed(ctx, p, gateway.ModemOffline, fmt.Errorf("open: %w", err))
 		return false, true
 	}
+	dev := &sessionDevice{Device: raw}
 	defer dev.Close()
 
 	if err := dev.Init(ctx); err != nil {
@@ -107,7 +108,7 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 		s.sessionFailed(ctx, p, gateway.ModemOffline, fmt.Errorf("identity: %w", err))
 		return false, false
 	}
-	if other, ok := s.claim(id.IMEI, p.port); !ok {
+	if other, ok := s.claim(id.IMEI, p.port, dev); !ok {
 		// Two ttys of one modem, or the old port of a replugged modem not
 		// yet noticed gone: the session that holds the IMEI keeps it.
 		p.limit.log(s.log, "duplicate", "modem already open on another port",

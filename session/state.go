@@ -2,26 +2,49 @@ package session
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
 
-// claim makes port the holder of imei, unless another port holds it.
-func (s *Supervisor) claim(imei, port string) (string, bool) {
+// holder is the session that holds a modem: its port, and its device,
+// through which the admin's actions (Reinit, USSD) reach the modem.
+type holder struct {
+	port string
+	dev  *sessionDevice
+}
+
+// sessionDevice is a session's device, closed once: Reinit closes it to
+// end the session, and the session closes it again as it unwinds.
+type sessionDevice struct {
+	gateway.Device
+	once sync.Once
+	err  error
+}
+
+// Close closes the device the first time and returns that result after.
+func (d *sessionDevice) Close() error {
+	d.once.Do(func() { d.err = d.Device.Close() })
+	return d.err
+}
+
+// claim makes the session on port, with dev, the holder of imei, unless
+// another port's session holds it.
+func (s *Supervisor) claim(imei, port string, dev *sessionDevice) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if other, ok := s.active[imei]; ok && other != port {
-		return other, false
+	if h, ok := s.active[imei]; ok && h.port != port {
+		return h.port, false
 	}
-	s.active[imei] = port
+	s.active[imei] = holder{port: port, dev: dev}
 	return "", true
 }
 
 func (s *Supervisor) release(imei, port string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.active[imei] == port {
+	if s.active[imei].port == port {
 		delete(s.active, imei)
 	}
 }
@@ -31,8 +54,8 @@ func (s *Supervisor) release(imei, port string) {
 // info; the store appends its event.
 func (s *Supervisor) upsert(ctx context.Context, port string, info gateway.ModemInfo, prev gateway.ModemState) {
 	s.mu.Lock()
-	holder, held := s.active[info.IMEI]
-	if held && holder != port {
+	h, held := s.active[info.IMEI]
+	if held && h.port != port {
 		s.mu.Unlock()
 		return
 	}

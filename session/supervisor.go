@@ -18,7 +18,7 @@ type Attacher interface {
 	Detach(imei string)
 }
 
-// SupervisorConfig tunes a Supervisor. The zero value discovers nothing:
+// Config tunes a Supervisor. The zero value discovers nothing:
 // set Ports or Discover.
 type Config struct {
 	// Ports are serial ports to keep a modem open on, each retried forever.
@@ -66,14 +66,14 @@ type Supervisor struct {
 	limits func(string) gateway.ModemLimits
 
 	mu     sync.Mutex
-	active map[string]string // IMEI → port of the session that holds it
+	active map[string]holder // IMEI → the session that holds it: one owner per modem
 }
 
-// NewSupervisor returns a Supervisor; Run starts it. d is normally the
+// New returns a Supervisor; Run starts it. d is normally the
 // *dispatch.Dispatcher; a nil logger discards.
 func New(cfg Config, store gateway.Store, d Attacher, open gateway.Opener, clock gateway.Clock, logger *slog.Logger) *Supervisor {
 	if store == nil || d == nil || open == nil {
-		panic("gateway: NewSupervisor needs a store, a dispatcher and an opener")
+		panic("session: New needs a store, a dispatcher and an opener")
 	}
 	if clock == nil {
 		clock = gateway.SystemClock{}
@@ -103,7 +103,7 @@ func New(cfg Config, store gateway.Store, d Attacher, open gateway.Opener, clock
 		clock:  clock,
 		log:    logger,
 		limits: limits,
-		active: map[string]string{},
+		active: map[string]holder{},
 		recv: &receiver{
 			store:  store,
 			clock:  clock,

@@ -111,6 +111,7 @@ type supRig struct {
 	mu    sync.Mutex
 	last  *modemdev.Device // the latest device opened
 	opens atomic.Int32
+	sup   *session.Supervisor // the running supervisor, after start
 	stop  func()
 }
 
@@ -169,6 +170,7 @@ func (r *supRig) start(cfg session.Config, att session.Attacher, st gateway.Stor
 		st = r.store
 	}
 	sup := session.New(cfg, st, att, r.open, r.clock, supLogger(r.t))
+	r.sup = sup
 	ctx, cancel := context.WithCancel(r.t.Context())
 	done := make(chan error, 1)
 	go func() { done <- sup.Run(ctx) }()
@@ -521,6 +523,10 @@ func (d *supDevice) ReadMessage(_ context.Context, mem string, index int) (gatew
 	}
 	return gateway.StoredSMS{}, errors.New("empty slot")
 }
+func (d *supDevice) USSD(context.Context, string) (string, error) {
+	return "", errors.New("no ussd on this fake")
+}
+
 func (d *supDevice) DeleteMessage(_ context.Context, _ string, index int) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -14,9 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/simgate/simgate/gateway"
-	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
-	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web/ui"
 )
@@ -133,7 +131,7 @@ var testHookSims func([]*modemsim.Modem)
 
 // newStatusPage sets up what the status page needs: a password, the
 // virtual phones of "Try it", and the modem actions.
-func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *session.Devices, otp ui.OTPConsole,
+func newStatusPage(ctx context.Context, cfg config, db *store.Store, modems ui.ModemActions, otp ui.OTPConsole,
 	sims []*modemsim.Modem, stdout io.Writer, logger *slog.Logger) (*ui.UI, error) {
 	if err := ensureAdminPassword(ctx, db, cfg.Data, stdout); err != nil {
 		return nil, err
@@ -146,33 +144,5 @@ func newStatusPage(ctx context.Context, cfg config, db *store.Store, devices *se
 		testHookSims(sims)
 	}
 	return ui.New(ui.Config{DailyCap: cfg.DailyCap, Phones: phones, Done: ctx.Done(), Events: db},
-		adminStore{db}, devices, otp, logger), nil
-}
-
-// withUSSD lets the status page run USSD codes on the modems open lets
-// the gateway use: the modem driver can, the gateway's Device need not.
-func withUSSD(open gateway.Opener) gateway.Opener {
-	return func(ctx context.Context, port string) (gateway.Device, error) {
-		dev, err := open(ctx, port)
-		if err != nil {
-			return nil, err
-		}
-		if d, ok := dev.(interface{ Modem() *modem.Modem }); ok {
-			return ussdDevice{Device: dev, m: d.Modem()}, nil
-		}
-		return dev, nil
-	}
-}
-
-type ussdDevice struct {
-	gateway.Device
-	m *modem.Modem
-}
-
-func (d ussdDevice) USSD(ctx context.Context, code string) (string, error) {
-	r, err := d.m.USSD(ctx, code)
-	if err != nil {
-		return "", err
-	}
-	return r.Text, nil
+		adminStore{db}, modems, otp, logger), nil
 }

@@ -70,15 +70,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
-	// The status page acts on modems through the supervisor's devices.
-	devices := session.NewDevices()
-	open = devices.Wrap(withUSSD(open))
-	page, err := newStatusPage(ctx, cfg, a.db, devices, a.otp, a.sims, stdout, logger.With("component", "ui"))
+	// The supervisor owns each modem's session; the status page's modem
+	// actions (re-init, USSD) go to it.
+	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
+	a.ports = len(supCfg.Ports)
+	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, a.sims, stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
-	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
-	a.ports = len(supCfg.Ports)
 	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
 		a.svc, logger.With("component", "web"))
 	return a, nil

@@ -49,7 +49,7 @@ type AdminStore interface {
 	SearchMessages(ctx context.Context, q gateway.MessageSearch) ([]*gateway.Message, bool, error)
 }
 
-// ModemActions acts on a connected modem; *session.Devices is one.
+// ModemActions acts on a connected modem; *session.Supervisor is one.
 type ModemActions interface {
 	Reinit(imei string) error
 	USSD(ctx context.Context, imei, code string) (string, error)
