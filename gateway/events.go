@@ -80,7 +80,14 @@ type EventLog interface {
 	// Appended returns a channel closed by the next commit that appends an
 	// event. Take it before reading the log, wait on it after.
 	Appended() <-chan struct{}
+	// PruneEvents deletes events older than before that every durable
+	// consumer has taken, and returns how many.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
 }
+
+// EventRetention is how long the event log keeps an event every durable
+// consumer has taken.
+const EventRetention = 7 * 24 * time.Hour
 
 // Signal is a broadcast wake-up: Notify wakes every goroutine waiting on a
 // channel C returned before it. The store notifies after each commit that

@@ -82,6 +82,7 @@ type Notifier struct {
 	log    *slog.Logger
 	client *http.Client
 	wake   chan struct{}
+	pruned time.Time // last prune of the event log; Run's goroutine only
 }
 
 // New builds a Notifier on st. A nil logger discards.
@@ -244,7 +245,23 @@ func (n *Notifier) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		n.deliverDue(ctx)
+		n.prune(ctx)
 		t.Reset(n.cfg.PollEvery)
+	}
+}
+
+// prune drops, at most once an hour, the events past EventRetention that
+// the Notifier (the log's durable consumer) has taken.
+func (n *Notifier) prune(ctx context.Context) {
+	now := n.clock.Now()
+	if now.Sub(n.pruned) < time.Hour {
+		return
+	}
+	n.pruned = now
+	if k, err := n.store.PruneEvents(ctx, now.Add(-gateway.EventRetention)); err != nil && ctx.Err() == nil {
+		n.log.Error("prune the event log", "err", err)
+	} else if k > 0 {
+		n.log.Debug("events pruned", "count", k)
 	}
 }
 
