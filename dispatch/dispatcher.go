@@ -48,13 +48,20 @@ var DefaultRetryBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 
 // minTimer keeps a due time in the past from spinning the timer loop.
 const minTimer = time.Millisecond
 
+// Store is what the dispatcher needs of storage: the queue, and what each
+// modem sent today (its daily cap).
+type Store interface {
+	gateway.Queue
+	gateway.Modems
+}
+
 // Dispatcher runs one worker per attached modem. A worker claims the next
 // message its modem may send, sends every part and records the outcome;
 // Wake makes idle workers claim at once. The Supervisor attaches and
 // detaches modems; the Service wakes.
 type Dispatcher struct {
 	cfg   Config
-	store gateway.Store
+	store Store
 	clock gateway.Clock
 	log   *slog.Logger
 
@@ -80,7 +87,7 @@ var (
 
 // New returns a Dispatcher; nothing runs until Run. A nil clock or
 // logger means the system clock and a discard logger.
-func New(cfg Config, store gateway.Store, clock gateway.Clock, logger *slog.Logger) *Dispatcher {
+func New(cfg Config, store Store, clock gateway.Clock, logger *slog.Logger) *Dispatcher {
 	if store == nil {
 		panic("dispatch: New: nil store")
 	}

@@ -89,12 +89,20 @@ type IdempotencyKey struct {
 	Hash   string // hash of the request body, to refuse a reused key with another body
 }
 
-// MessageFilter selects messages for listing, newest first.
+// MessageFilter selects messages for listing, newest first: the API's list
+// and the status page's log are one query. Pages follow a Cursor (a client
+// walking the whole log) or an Offset (an admin jumping to a page).
 type MessageFilter struct {
-	Status Status // "" = any
-	To     string // E.164; "" = any
-	Limit  int    // 1–500
-	Cursor string // opaque, from a previous page; "" = first page
+	Status Status    // "" = any
+	To     string    // E.164, exactly; "" = any
+	Modem  string    // IMEI of the sending modem; "" = any
+	Number string    // digits the recipient contains; "" = any
+	Text   string    // substring of the body; "" = any
+	From   time.Time // created at or after; zero = no bound
+	Until  time.Time // created before; zero = no bound
+	Limit  int       // 1–500
+	Cursor string    // opaque, from a previous page; "" = first page
+	Offset int       // rows to skip, for a page by number
 }
 
 // Claim is a worker's request for the next message to send.
@@ -205,9 +213,20 @@ var (
 	ErrUnauthorized      = errors.New("unauthorized")
 )
 
-// Store persists everything the gateway owns. Times are passed in: the store
-// never reads a clock. Implemented by package store on SQLite.
+// Store persists everything the gateway owns, one port per concern, so that
+// a store can be built and tested a port at a time and each component
+// names only the ports it uses. Times are passed in: a store never reads a
+// clock. Implemented by package store on SQLite.
 type Store interface {
+	Queue
+	Reports
+	Inbox
+	Modems
+	Keys
+}
+
+// Queue is the outbound queue: messages from accepted to final.
+type Queue interface {
 	// CreateMessage commits m (ID, parts and CreatedAt set by the caller).
 	// With a non-empty idem.Key already used by the same API key it returns
 	// the existing message and true, or ErrIdempotencyReused when the body
@@ -243,11 +262,18 @@ type Store interface {
 	// NextDue is the earliest time after now at which a queued message
 	// becomes claimable (send_at, next_attempt, lease end); zero if none.
 	NextDue(ctx context.Context, now time.Time) (time.Time, error)
+}
+
+// Reports matches delivery reports to the parts they are about.
+type Reports interface {
 	// ApplyReport matches r to the newest open part sent by r.Modem with
 	// r.MR to r.Recipient within r.Window, records it and updates the
 	// message; ErrNotFound when nothing matches.
 	ApplyReport(ctx context.Context, r Report) (*Message, error)
+}
 
+// Inbox is received SMS: raw parts first, then joined messages.
+type Inbox interface {
 	// AddInboundPart stores a received part (a duplicate of one already held
 	// is ignored) and returns every part held for the same (modem, from,
 	// ref, total, bits) set, this one included.
@@ -258,13 +284,19 @@ type Store interface {
 	// will never complete.
 	StaleInboundParts(ctx context.Context, before time.Time) ([]InboundPart, error)
 	Inbox(ctx context.Context, since time.Time, limit int) ([]*InboundMessage, error)
+}
 
+// Modems is what is known of each modem, by IMEI, and what it sent.
+type Modems interface {
 	UpsertModem(ctx context.Context, m ModemInfo) error
 	Modems(ctx context.Context) ([]ModemInfo, error)
 	ModemCounters(ctx context.Context, imei string, dayStart time.Time) (ModemCounters, error)
 	// SentSince counts parts a modem sent since t, for its daily cap.
 	SentSince(ctx context.Context, imei string, t time.Time) (int, error)
+}
 
+// Keys are the API clients' credentials.
+type Keys interface {
 	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
 	APIKeys(ctx context.Context) ([]APIKey, error)

@@ -30,17 +30,3 @@ type ErrorEvent struct {
 	Message string // ID of the failed message; "" for a modem error
 	Error   string
 }
-
-// MessageSearch selects messages for the status page's log, newest first.
-// Unlike MessageFilter it is paged by offset: an admin jumps to a page, a
-// client walking the whole log uses the API's cursor.
-type MessageSearch struct {
-	Status Status    // "" = any
-	Modem  string    // IMEI; "" = any
-	Number string    // digits the recipient contains; "" = any
-	Text   string    // substring of the body; "" = any
-	From   time.Time // created at or after; zero = no bound
-	Until  time.Time // created before; zero = no bound
-	Limit  int       // 1–500
-	Offset int
-}

@@ -18,7 +18,7 @@ import (
 // and SMS-STATUS-REPORTs onto the parts they answer. It tells its caller
 // when a PDU is safe to delete from the modem: only once it is committed.
 type receiver struct {
-	store  gateway.Store
+	store  Store
 	clock  gateway.Clock
 	log    *slog.Logger
 	window time.Duration // how far back a report looks for its part

@@ -18,6 +18,14 @@ type Attacher interface {
 	Detach(imei string)
 }
 
+// Store is what the supervisor needs of storage: the modems' records, the
+// inbox and the matching of delivery reports.
+type Store interface {
+	gateway.Modems
+	gateway.Inbox
+	gateway.Reports
+}
+
 // Config tunes a Supervisor. The zero value discovers nothing:
 // set Ports or Discover.
 type Config struct {
@@ -57,7 +65,7 @@ type Config struct {
 // when it goes away.
 type Supervisor struct {
 	cfg    Config
-	store  gateway.Store
+	store  Store
 	d      Attacher
 	open   gateway.Opener
 	clock  gateway.Clock
@@ -71,7 +79,7 @@ type Supervisor struct {
 
 // New returns a Supervisor; Run starts it. d is normally the
 // *dispatch.Dispatcher; a nil logger discards.
-func New(cfg Config, store gateway.Store, d Attacher, open gateway.Opener, clock gateway.Clock, logger *slog.Logger) *Supervisor {
+func New(cfg Config, store Store, d Attacher, open gateway.Opener, clock gateway.Clock, logger *slog.Logger) *Supervisor {
 	if store == nil || d == nil || open == nil {
 		panic("session: New needs a store, a dispatcher and an opener")
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -189,60 +188,4 @@ func (s *Store) QueueDepth(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("queue depth: %w", err)
 	}
 	return n, nil
-}
-
-// SearchMessages returns a page of the messages q selects, newest first,
-// with their parts, and whether more follow.
-func (s *Store) SearchMessages(ctx context.Context, q gateway.MessageSearch) ([]*gateway.Message, bool, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-	var (
-		where []string
-		args  []any
-	)
-	if q.Status != "" {
-		where, args = append(where, "status = ?"), append(args, string(q.Status))
-	}
-	if q.Modem != "" {
-		where, args = append(where, "modem = ?"), append(args, q.Modem)
-	}
-	if q.Number != "" {
-		// instr, not LIKE: the admin's input is text, never a pattern.
-		where, args = append(where, "instr(recipient, ?) > 0"), append(args, q.Number)
-	}
-	if q.Text != "" {
-		where, args = append(where, "instr(body, ?) > 0"), append(args, q.Text)
-	}
-	if !q.From.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, fmtTime(q.From))
-	}
-	if !q.Until.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, fmtTime(q.Until))
-	}
-	sqlText := `SELECT ` + messageCols + ` FROM messages`
-	if len(where) > 0 {
-		sqlText += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	sqlText += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
-	args = append(args, limit+1, max(q.Offset, 0))
-	rows, err := s.r.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("search messages: %w", err)
-	}
-	msgs, err := collect(rows, scanMessage)
-	if err != nil {
-		return nil, false, fmt.Errorf("search messages: %w", err)
-	}
-	rows.Close()
-	more := len(msgs) > limit
-	if more {
-		msgs = msgs[:limit]
-	}
-	if err := loadParts(ctx, s.r, msgs); err != nil {
-		return nil, false, fmt.Errorf("search messages: %w", err)
-	}
-	return msgs, more, nil
 }

@@ -177,7 +177,7 @@ func TestStore_HourlySendsAndDelivered(t *testing.T) {
 	}
 }
 
-func TestStore_SearchMessages(t *testing.T) {
+func TestStore_MessagesFilter(t *testing.T) {
 	s := mustOpen(t)
 	ctx := t.Context()
 	for i, to := range []string{"+14155550101", "+14155550102", "+442071838750"} {
@@ -190,23 +190,24 @@ func TestStore_SearchMessages(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		q        gateway.MessageSearch
+		q        gateway.MessageFilter
 		want     []string
 		wantMore bool
 	}{
-		{"All", gateway.MessageSearch{}, []string{"msg_c", "msg_b", "msg_a"}, false},
-		{"Number", gateway.MessageSearch{Number: "4155"}, []string{"msg_b", "msg_a"}, false},
-		{"NumberIsNoPattern", gateway.MessageSearch{Number: "%"}, nil, false},
-		{"Text", gateway.MessageSearch{Text: "8750"}, []string{"msg_c"}, false},
-		{"Status", gateway.MessageSearch{Status: gateway.StatusSending}, []string{"msg_a"}, false},
-		{"Modem", gateway.MessageSearch{Modem: "356938035643809"}, []string{"msg_a"}, false},
-		{"Range", gateway.MessageSearch{From: t0.Add(time.Minute), Until: t0.Add(2 * time.Minute)}, []string{"msg_b"}, false},
-		{"Page1", gateway.MessageSearch{Limit: 2}, []string{"msg_c", "msg_b"}, true},
-		{"Page2", gateway.MessageSearch{Limit: 2, Offset: 2}, []string{"msg_a"}, false},
+		{"All", gateway.MessageFilter{}, []string{"msg_c", "msg_b", "msg_a"}, false},
+		{"Number", gateway.MessageFilter{Number: "4155"}, []string{"msg_b", "msg_a"}, false},
+		{"NumberIsNoPattern", gateway.MessageFilter{Number: "%"}, nil, false},
+		{"Text", gateway.MessageFilter{Text: "8750"}, []string{"msg_c"}, false},
+		{"Status", gateway.MessageFilter{Status: gateway.StatusSending}, []string{"msg_a"}, false},
+		{"Modem", gateway.MessageFilter{Modem: "356938035643809"}, []string{"msg_a"}, false},
+		{"Range", gateway.MessageFilter{From: t0.Add(time.Minute), Until: t0.Add(2 * time.Minute)}, []string{"msg_b"}, false},
+		{"Page1", gateway.MessageFilter{Limit: 2}, []string{"msg_c", "msg_b"}, true},
+		{"Page2", gateway.MessageFilter{Limit: 2, Offset: 2}, []string{"msg_a"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs, more, err := s.SearchMessages(ctx, tt.q)
+			msgs, next, err := s.Messages(ctx, tt.q)
+			more := next != ""
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestStore_SearchMessages(t *testing.T) {
 				}
 			}
 			if !slices.Equal(got, tt.want) || more != tt.wantMore {
-				t.Errorf("SearchMessages(%+v) = %v, more %v; want %v, more %v", tt.q, got, more, tt.want, tt.wantMore)
+				t.Errorf("Messages(%+v) = %v, more %v; want %v, more %v", tt.q, got, more, tt.want, tt.wantMore)
 			}
 		})
 	}

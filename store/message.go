@@ -298,33 +298,16 @@ func (s *Store) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gatew
 		limit = defaultLimit
 	}
 	limit = min(limit, maxLimit)
-
-	var (
-		where []string
-		args  []any
-	)
-	if f.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, string(f.Status))
-	}
-	if f.To != "" {
-		where = append(where, "recipient = ?")
-		args = append(args, f.To)
-	}
-	if f.Cursor != "" {
-		created, id, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("list messages: %w", err)
-		}
-		where = append(where, "(created_at, id) < (?, ?)")
-		args = append(args, created, id)
+	where, args, err := messageWhere(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list messages: %w", err)
 	}
 	q := `SELECT ` + messageCols + ` FROM messages`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+	args = append(args, limit+1, max(f.Offset, 0))
 
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -346,6 +329,41 @@ func (s *Store) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gatew
 		return nil, "", fmt.Errorf("list messages: %w", err)
 	}
 	return msgs, next, nil
+}
+
+// messageWhere turns f's conditions into SQL and its arguments.
+func messageWhere(f gateway.MessageFilter) (where []string, args []any, err error) {
+	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.To != "" {
+		add("recipient = ?", f.To)
+	}
+	if f.Modem != "" {
+		add("modem = ?", f.Modem)
+	}
+	// instr, not LIKE: the admin's input is text, never a pattern.
+	if f.Number != "" {
+		add("instr(recipient, ?) > 0", f.Number)
+	}
+	if f.Text != "" {
+		add("instr(body, ?) > 0", f.Text)
+	}
+	if !f.From.IsZero() {
+		add("created_at >= ?", fmtTime(f.From))
+	}
+	if !f.Until.IsZero() {
+		add("created_at < ?", fmtTime(f.Until))
+	}
+	if f.Cursor != "" {
+		created, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, nil, err
+		}
+		where, args = append(where, "(created_at, id) < (?, ?)"), append(args, created, id)
+	}
+	return where, args, nil
 }
 
 func encodeCursor(created, id string) string {

@@ -238,7 +238,7 @@ func (h *handlers) modemPage(c echo.Context, status int, p page, form actionForm
 	if err != nil {
 		return err
 	}
-	msgs, _, err := h.store.SearchMessages(ctx, gateway.MessageSearch{Modem: imei, Limit: 20})
+	msgs, _, err := h.store.Messages(ctx, gateway.MessageFilter{Modem: imei, Limit: 20})
 	if err != nil {
 		return err
 	}
@@ -383,7 +383,7 @@ func (h *handlers) messages(c echo.Context) error {
 	}
 	q.Page, _ = strconv.Atoi(c.QueryParam("page"))
 	q.Page = max(q.Page, 1)
-	search := gateway.MessageSearch{
+	search := gateway.MessageFilter{
 		Status: gateway.Status(q.Status), Modem: q.Modem, Text: q.Text,
 		// A number is searched by its digits: "+1 (415) 555" finds +1415555….
 		Number: strings.Map(func(r rune) rune {
@@ -415,10 +415,11 @@ func (h *handlers) messages(c echo.Context) error {
 		}
 		*f.out = t
 	}
-	msgs, more, err := h.store.SearchMessages(ctx, search)
+	msgs, next, err := h.store.Messages(ctx, search)
 	if err != nil {
 		return err
 	}
+	more := next != ""
 	modems, err := h.svc.Modems(ctx)
 	if err != nil {
 		return fmt.Errorf("list modems: %w", err)

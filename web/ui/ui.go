@@ -46,7 +46,7 @@ type AdminStore interface {
 	RecentErrors(ctx context.Context, imei string, limit int) ([]gateway.ErrorEvent, error)
 	DeliveredSince(ctx context.Context, since time.Time) (map[string]int, error)
 	QueueDepth(ctx context.Context) (int, error)
-	SearchMessages(ctx context.Context, q gateway.MessageSearch) ([]*gateway.Message, bool, error)
+	Messages(ctx context.Context, f gateway.MessageFilter) ([]*gateway.Message, string, error)
 }
 
 // ModemActions acts on a connected modem; *session.Supervisor is one.

@@ -32,7 +32,7 @@ type fakeAdminStore struct {
 	mu       sync.Mutex
 	hash     string
 	sessions map[string]string // token hash → csrf
-	searches []gateway.MessageSearch
+	searches []gateway.MessageFilter
 	messages []*gateway.Message
 }
 
@@ -99,11 +99,11 @@ func (f *fakeAdminStore) DeliveredSince(context.Context, time.Time) (map[string]
 
 func (f *fakeAdminStore) QueueDepth(context.Context) (int, error) { return 3, nil }
 
-func (f *fakeAdminStore) SearchMessages(_ context.Context, q gateway.MessageSearch) ([]*gateway.Message, bool, error) {
+func (f *fakeAdminStore) Messages(_ context.Context, q gateway.MessageFilter) ([]*gateway.Message, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.searches = append(f.searches, q)
-	return f.messages, false, nil
+	return f.messages, "", nil
 }
 
 const testIMEI = "356938035643809"
@@ -552,7 +552,7 @@ func TestUI_Messages(t *testing.T) {
 	}
 	got := r.store.searches[len(r.store.searches)-1]
 	wantFrom := time.Date(2026, 1, 2, 15, 4, 0, 0, time.Local)
-	want := gateway.MessageSearch{Status: gateway.StatusDelivered, Modem: testIMEI, Number: "1415", Text: "hello",
+	want := gateway.MessageFilter{Status: gateway.StatusDelivered, Modem: testIMEI, Number: "1415", Text: "hello",
 		From: wantFrom, Limit: uiPageSize, Offset: uiPageSize}
 	if got != want {
 		t.Errorf("search = %+v, want %+v", got, want)
