@@ -378,3 +378,34 @@ func TestOpener_WrongPINOnce(t *testing.T) {
 		}
 	}
 }
+
+// A gateway killed while the read storage was "SR" (inside
+// ReadStatusReport) leaves the modem so; the next Init switches back, and
+// the SMS a +CMTI announces in SM reads.
+func TestDevice_InitAfterKillInSR(t *testing.T) {
+	r := mustRig(t, modemsim.Config{}, modem.Config{})
+	mustInit(t, r.dev)
+	ctx := t.Context()
+	if _, err := r.dev.Modem().Command(ctx, `AT+CPMS="SR"`); err != nil {
+		t.Fatalf("CPMS SR: %v", err)
+	}
+	r.dev.Close()
+
+	dev := New(modem.New(r.sim.Pipe(ctx), modem.Config{}))
+	t.Cleanup(func() { dev.Close() })
+	mustInit(t, dev)
+	if err := r.net.Deliver("+447700900123", r.sim.Number(), "after restart"); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	ev := nextEvent(t, dev)
+	if ev.Kind != gateway.EventSMSStored || ev.Mem != "SM" {
+		t.Fatalf("event = %+v, want EventSMSStored in SM", ev)
+	}
+	sms, err := dev.ReadMessage(ctx, ev.Mem, ev.Index)
+	if err != nil {
+		t.Fatalf("ReadMessage %s/%d: %v", ev.Mem, ev.Index, err)
+	}
+	if m, err := pdu.Decode(sms.PDU); err != nil || m.Text != "after restart" {
+		t.Fatalf("ReadMessage = %+v (%v); want the delivered text", sms, err)
+	}
+}
