@@ -67,7 +67,9 @@ func FuzzParsers(f *testing.F) {
 		if iccid, ok := parseICCID(strings.Split(s, "\n")); ok && (!isDigits(iccid) || len(iccid) < 18 || len(iccid) > 22) {
 			t.Errorf("parseICCID(%q) = %q", s, iccid)
 		}
-		parseCPMSMem(s)
+		if mems := parseCPMSMems(s); mems[0] != parseCPMSMem(s) {
+			t.Errorf("parseCPMSMems(%q) = %q, parseCPMSMem = %q", s, mems, parseCPMSMem(s))
+		}
 		parseCMGL(strings.Split(s, "\n"), "SM")
 		parseCUSD(s, true)
 		parseCUSD(s, false)

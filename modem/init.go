@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,16 +96,60 @@ func (m *Modem) smsModeLocked(ctx context.Context) error {
 			m.needAck.Store(len(f) > 0 && f[0] == "1")
 		}
 	}
-	if lines, err := m.runLocked(ctx, "AT+CPMS?"); err == nil {
-		if arg, ok := findLine(lines, "+CPMS:"); ok {
-			m.mu.Lock()
-			m.mem = parseCPMSMem(arg)
-			m.mu.Unlock()
+	return m.readStorageLocked(ctx)
+}
+
+// readStorageLocked learns the read storage (<mem1> of AT+CPMS?). A read
+// storage of "SR" is what a process killed inside ReadStatusReport leaves
+// behind (the setting outlives the port); reading the SMS that +CMTI
+// announces in SM or ME would then fail for good, so the read storage goes
+// back to the receive storage <mem3>, else ME, else SM (at-pdu.md §3.1).
+func (m *Modem) readStorageLocked(ctx context.Context) error {
+	lines, err := m.runLocked(ctx, "AT+CPMS?")
+	if err != nil {
+		if fatal(err) {
+			return err
 		}
-	} else if fatal(err) {
-		return err
+		return nil
 	}
+	arg, ok := findLine(lines, "+CPMS:")
+	if !ok {
+		return nil
+	}
+	mems := parseCPMSMems(arg)
+	mem := mems[0]
+	if strings.EqualFold(mem, "SR") {
+		if mem, err = m.leaveSRLocked(ctx, mems[2]); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	m.mem = mem
+	m.mu.Unlock()
 	return nil
+}
+
+// leaveSRLocked switches the read storage from "SR" to the first storage
+// of recv (the receive storage), "ME" and "SM" that the modem accepts, and
+// returns it; "SR" when it accepts none.
+func (m *Modem) leaveSRLocked(ctx context.Context, recv string) (string, error) {
+	var tried []string
+	for _, mem := range []string{strings.ToUpper(recv), "ME", "SM"} {
+		if mem == "" || mem == "SR" || slices.Contains(tried, mem) {
+			continue
+		}
+		tried = append(tried, mem)
+		_, err := m.runLocked(ctx, fmt.Sprintf(`AT+CPMS="%s"`, mem))
+		if err == nil {
+			m.log.Info("sms read storage was left at SR, switched back", "mem", mem)
+			return mem, nil
+		}
+		if fatal(err) {
+			return "", err
+		}
+	}
+	m.log.Warn("sms read storage is SR and the modem accepts no other; stored sms cannot be read", "tried", strings.Join(tried, ","))
+	return "SR", nil
 }
 
 // notificationsLocked asks for new-message and registration URCs and runs

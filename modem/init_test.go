@@ -229,3 +229,63 @@ func TestInit_NoAnswer(t *testing.T) {
 		}
 	})
 }
+
+// A read storage left at SR (a process killed inside ReadStatusReport) goes
+// back to the receive storage, else ME, else SM: reading what +CMTI
+// announces must work again.
+func TestInit_ReadStorageLeftAtSR(t *testing.T) {
+	const (
+		srME = `+CPMS: "SR",1,20,"SM",0,30,"ME",2,23`
+		srSR = `+CPMS: "SR",1,20,"SR",1,20,"SR",1,20`
+	)
+	tests := []struct {
+		name    string
+		cpms    string
+		refused []string // AT+CPMS set commands answered with +CMS ERROR: 302
+		want    []string // every AT+CPMS command Init writes
+		mem     string
+	}{
+		{"NotSR", `+CPMS: "SM",1,30,"SM",1,30,"SM",1,30`, nil, []string{`AT+CPMS?`}, "SM"},
+		{"BackToMem3", srME, nil, []string{`AT+CPMS?`, `AT+CPMS="ME"`}, "ME"},
+		{"Mem3Refused", `+CPMS: "SR",1,20,"SM",0,30,"SM",0,30`, []string{`AT+CPMS="SM"`},
+			[]string{`AT+CPMS?`, `AT+CPMS="SM"`, `AT+CPMS="ME"`}, "ME"},
+		{"Mem3IsSR", srSR, []string{`AT+CPMS="ME"`}, []string{`AT+CPMS?`, `AT+CPMS="ME"`, `AT+CPMS="SM"`}, "SM"},
+		{"NoneAccepted", srSR, []string{`AT+CPMS="ME"`, `AT+CPMS="SM"`},
+			[]string{`AT+CPMS?`, `AT+CPMS="ME"`, `AT+CPMS="SM"`}, "SR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := initFake(t)
+				f.on("AT+CPIN?\r\n", "\r\n+CPIN: READY\r\n\r\nOK\r\n")
+				f.on("AT+CNMI=2,1,0,2,0\r\n", "\r\nOK\r\n")
+				f.on("AT+CPMS?\r\n", "\r\n"+tt.cpms+"\r\n\r\nOK\r\n")
+				for _, mem := range []string{"SM", "ME"} {
+					c := `AT+CPMS="` + mem + `"`
+					if slices.Contains(tt.refused, c) {
+						f.on(c+"\r\n", "\r\n+CMS ERROR: 302\r\n")
+					} else {
+						f.on(c+"\r\n", "\r\n+CPMS: 2,23,0,30,2,23\r\n\r\nOK\r\n")
+					}
+				}
+				m := New(f, Config{})
+				defer m.Close()
+				if err := m.Init(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, w := range f.written() {
+					if strings.HasPrefix(w, "AT+CPMS") {
+						got = append(got, strings.TrimSpace(w))
+					}
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("storage commands %q, want %q", got, tt.want)
+				}
+				if m.mem != tt.mem {
+					t.Errorf("mem = %q, want %q", m.mem, tt.mem)
+				}
+			})
+		})
+	}
+}

@@ -376,6 +376,19 @@ func parseCPMSMem(arg string) string {
 	return unquote(f[0])
 }
 
+// parseCPMSMems returns <mem1>, <mem2> and <mem3> from the answer of
+// AT+CPMS? ("SM",1,30,"SM",1,30,"ME",0,100); a storage not named is "".
+func parseCPMSMems(arg string) [3]string {
+	var mems [3]string
+	f := splitFields(arg)
+	for i := range mems {
+		if j := 3 * i; j < len(f) && isQuoted(f[j]) {
+			mems[i] = unquote(f[j])
+		}
+	}
+	return mems
+}
+
 func cutPrefixFold(s, prefix string) (string, bool) {
 	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
 		return "", false

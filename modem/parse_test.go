@@ -477,6 +477,93 @@ func TestDeleteStatusReport(t *testing.T) {
 	}
 }
 
+func TestListStatusReports(t *testing.T) {
+	const cpmsSM = "\r\n+CPMS: \"SM\",1,30,\"SM\",1,30,\"SM\",1,30\r\n\r\nOK\r\n"
+	tests := []struct {
+		name   string
+		script func(f *fakeModem)
+		want   []StoredMessage
+		writes []string
+	}{
+		{
+			name: "SwitchListRestore",
+			script: func(f *fakeModem) {
+				f.on("AT+CPMS?\r\n", cpmsSM).
+					on("AT+CPMS=\"SR\"\r\n", "\r\n+CPMS: 2,20,1,30,1,30\r\n\r\nOK\r\n").
+					on("AT+CMGL=4\r\n", "\r\n+CMGL: 1,0,,25\r\n"+srPDU+"\r\n+CMGL: 4,1,,25\r\n"+srPDU+"\r\n\r\nOK\r\n").
+					on("AT+CPMS=\"SM\"\r\n", "\r\n+CPMS: 1,30,1,30,1,30\r\n\r\nOK\r\n")
+			},
+			want:   []StoredMessage{{Index: 1, Stat: 0, Mem: "SR", PDU: srPDU}, {Index: 4, Stat: 1, Mem: "SR", PDU: srPDU}},
+			writes: []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n", "AT+CMGL=4\r\n", "AT+CPMS=\"SM\"\r\n"},
+		},
+		{
+			name: "Empty",
+			script: func(f *fakeModem) {
+				f.on("AT+CPMS?\r\n", cpmsSM).
+					on("AT+CPMS=\"SR\"\r\n", "\r\n+CPMS: 0,20,1,30,1,30\r\n\r\nOK\r\n").
+					on("AT+CMGL=4\r\n", "\r\nOK\r\n").
+					on("AT+CPMS=\"SM\"\r\n", "\r\nOK\r\n")
+			},
+			writes: []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n", "AT+CMGL=4\r\n", "AT+CPMS=\"SM\"\r\n"},
+		},
+		{
+			// No SR storage: nothing to list, nothing to restore.
+			name: "SRRefusedCMS",
+			script: func(f *fakeModem) {
+				f.on("AT+CPMS?\r\n", cpmsSM).on("AT+CPMS=\"SR\"\r\n", "\r\n+CMS ERROR: 302\r\n")
+			},
+			writes: []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n"},
+		},
+		{
+			name:   "SRRefusedPlain",
+			script: func(f *fakeModem) { f.on("AT+CPMS?\r\n", cpmsSM) },
+			writes: []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n"},
+		},
+		{
+			name: "ListRefusedStillRestores",
+			script: func(f *fakeModem) {
+				f.on("AT+CPMS?\r\n", cpmsSM).
+					on("AT+CPMS=\"SR\"\r\n", "\r\nOK\r\n").
+					on("AT+CMGL=4\r\n", "\r\n+CMS ERROR: 500\r\n").
+					on("AT+CPMS=\"SM\"\r\n", "\r\nOK\r\n")
+			},
+			writes: []string{"AT+CPMS?\r\n", "AT+CPMS=\"SR\"\r\n", "AT+CMGL=4\r\n", "AT+CPMS=\"SM\"\r\n"},
+		},
+		{
+			// ListMessages lists the read storage, SR or not.
+			name: "ReadStorageIsSR",
+			script: func(f *fakeModem) {
+				f.on("AT+CPMS?\r\n", "\r\n+CPMS: \"SR\",1,20,\"SM\",1,30,\"SM\",1,30\r\n\r\nOK\r\n")
+			},
+			writes: []string{"AT+CPMS?\r\n"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			tt.script(f)
+			m := mustModem(t, f, Config{})
+			got, err := m.ListStatusReports(ctxT(t))
+			if err != nil {
+				t.Fatalf("ListStatusReports: %v", err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+			if w := f.written(); !slices.Equal(w, tt.writes) {
+				t.Errorf("writes = %q\nwant %q", w, tt.writes)
+			}
+		})
+	}
+	t.Run("Closed", func(t *testing.T) {
+		m := mustModem(t, newFake(t), Config{})
+		m.Close()
+		if _, err := m.ListStatusReports(ctxT(t)); !errors.Is(err, ErrClosed) {
+			t.Fatalf("err = %v, want ErrClosed", err)
+		}
+	})
+}
+
 func TestSplitFields(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -2,6 +2,7 @@ package modem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -141,6 +142,41 @@ func parseCMGL(lines []string, mem string) []StoredMessage {
 	return out
 }
 
+// ListStatusReports lists every status report in the status-report storage
+// "SR" (AT+CMGL=4 with "SR" as the read storage, switched and switched back
+// under one hold of the command line), with Mem "SR": reports that arrived
+// while nobody listened, or whose +CDSI was lost. Delete them with
+// DeleteStatusReport. A modem without an SR storage (it refuses
+// AT+CPMS="SR"), or with SR as its read storage already (ListMessages lists
+// it then), gives none; a refused listing gives none too, logged. Errors are
+// only a lost port or ctx.
+func (m *Modem) ListStatusReports(ctx context.Context) ([]StoredMessage, error) {
+	var list []StoredMessage
+	err := m.inStorage(ctx, "SR", func(switched bool) error {
+		if !switched {
+			return nil
+		}
+		lines, err := m.runLocked(ctx, "AT+CMGL=4")
+		if err != nil {
+			return err
+		}
+		list = parseCMGL(lines, "SR")
+		return nil
+	})
+	var se storageError
+	switch {
+	case err == nil:
+		return list, nil
+	case fatal(err):
+		return nil, fmt.Errorf("list status reports: %w", err)
+	case errors.As(err, &se):
+		m.log.Debug("no status-report storage", "err", err)
+	default:
+		m.log.Warn("list status reports", "err", err)
+	}
+	return nil, nil
+}
+
 // ReadMessage reads the message at index of the read storage (AT+CMGR). An
 // empty slot gives an error matching ErrNoMessage.
 func (m *Modem) ReadMessage(ctx context.Context, index int) (StoredMessage, error) {
@@ -193,7 +229,7 @@ func (m *Modem) DeleteMessage(ctx context.Context, index int) error {
 // storage.
 func (m *Modem) ReadStatusReport(ctx context.Context, mem string, index int) (StoredMessage, error) {
 	var sm StoredMessage
-	err := m.inStorage(ctx, mem, func() error {
+	err := m.inStorage(ctx, mem, func(bool) error {
 		var err error
 		sm, err = m.readLocked(ctx, mem, index)
 		return err
@@ -207,7 +243,7 @@ func (m *Modem) ReadStatusReport(ctx context.Context, mem string, index int) (St
 // DeleteStatusReport deletes the status report at mem/index, switching the
 // storage as ReadStatusReport does.
 func (m *Modem) DeleteStatusReport(ctx context.Context, mem string, index int) error {
-	err := m.inStorage(ctx, mem, func() error {
+	err := m.inStorage(ctx, mem, func(bool) error {
 		_, err := m.runLocked(ctx, "AT+CMGD="+strconv.Itoa(index))
 		return err
 	})
@@ -219,8 +255,9 @@ func (m *Modem) DeleteStatusReport(ctx context.Context, mem string, index int) e
 
 // inStorage runs fn, the command line held, with mem as the read storage:
 // it switches to mem when it is not the read storage already and switches
-// back afterwards.
-func (m *Modem) inStorage(ctx context.Context, mem string, fn func() error) error {
+// back afterwards. fn learns whether it switched. A refused switch is a
+// storageError.
+func (m *Modem) inStorage(ctx context.Context, mem string, fn func(switched bool) error) error {
 	if err := m.lock(ctx); err != nil {
 		return err
 	}
@@ -234,10 +271,10 @@ func (m *Modem) inStorage(ctx context.Context, mem string, fn func() error) erro
 		prev = parseCPMSMem(arg)
 	}
 	if mem == "" || strings.EqualFold(mem, prev) {
-		return fn()
+		return fn(false)
 	}
 	if _, err := m.runLocked(ctx, fmt.Sprintf(`AT+CPMS="%s"`, mem)); err != nil {
-		return err
+		return storageError{err: err}
 	}
 	if prev != "" {
 		defer func() {
@@ -249,5 +286,12 @@ func (m *Modem) inStorage(ctx context.Context, mem string, fn func() error) erro
 			}
 		}()
 	}
-	return fn()
+	return fn(true)
 }
+
+// storageError is the modem refusing AT+CPMS="<mem>": most often it has no
+// such storage. err names the command already.
+type storageError struct{ err error }
+
+func (e storageError) Error() string { return e.err.Error() }
+func (e storageError) Unwrap() error { return e.err }

@@ -237,15 +237,23 @@ func (d *Device) USSD(ctx context.Context, code string) (string, error) {
 	return r.Text, nil
 }
 
-// ListMessages lists every message in the read storage (AT+CMGL=4).
+// ListMessages lists every message in the read storage (AT+CMGL=4) and
+// then every status report in the status-report storage, with Mem "SR"
+// (the driver's ListStatusReports): reports that reached the modem while
+// nobody listened are found only there, and DeleteMessage("SR", i) frees
+// their slots. A modem without an SR storage lists none of those.
 func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) {
 	list, err := d.m.ListMessages(ctx)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]gateway.StoredSMS, len(list))
-	for i, sm := range list {
-		out[i] = stored(sm)
+	reports, err := d.m.ListStatusReports(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]gateway.StoredSMS, 0, len(list)+len(reports))
+	for _, sm := range append(list, reports...) {
+		out = append(out, stored(sm))
 	}
 	return out, nil
 }

@@ -378,3 +378,113 @@ func TestOpener_WrongPINOnce(t *testing.T) {
 		}
 	}
 }
+
+// A status report that reached the modem while the gateway was down sits
+// in the SR storage, which ListMessages lists after the read storage, with
+// Mem "SR"; DeleteMessage("SR", i) frees the slot, and the read storage is
+// the receive storage again afterwards.
+func TestDevice_ListMessagesFindsStoredReports(t *testing.T) {
+	r := mustRig(t, modemsim.Config{}, modem.Config{})
+	mustInit(t, r.dev)
+	ctx := t.Context()
+	r.net.SetReport(r.other.Number(), modemsim.ReportPolicy{Delay: 200 * time.Millisecond})
+	seg := mustSubmit(t, r.other.Number(), "while down")
+	r.sim.SetNextMR(42)
+	if _, err := r.dev.SendPDU(ctx, seg.TPDULength, seg.PDU); err != nil {
+		t.Fatalf("SendPDU: %v", err)
+	}
+	r.dev.Close() // the gateway goes down before the report comes
+	idx := waitStored(t, r.sim, "SR")
+
+	dev := New(modem.New(r.sim.Pipe(ctx), modem.Config{}))
+	t.Cleanup(func() { dev.Close() })
+	mustInit(t, dev)
+	if err := r.net.Deliver("+447700900123", r.sim.Number(), "inbound"); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	waitStored(t, r.sim, "SM")
+	list, err := dev.ListMessages(ctx)
+	if err != nil {
+		t.Fatalf("ListMessages: %v", err)
+	}
+	var report, sms *gateway.StoredSMS
+	for i := range list {
+		switch list[i].Mem {
+		case "SR":
+			report = &list[i]
+		case "SM":
+			sms = &list[i]
+		}
+	}
+	if len(list) != 2 || report == nil || sms == nil {
+		t.Fatalf("ListMessages = %+v, want the SMS in SM and the report in SR", list)
+	}
+	if m, err := pdu.Decode(report.PDU); err != nil || m.Type != pdu.TypeStatusReport || m.MR != 42 || report.Index != idx {
+		t.Fatalf("listed report = %+v (%+v, %v), want the status report for MR 42 at SR/%d", report, m, err, idx)
+	}
+	if err := dev.DeleteMessage(ctx, report.Mem, report.Index); err != nil {
+		t.Fatalf("DeleteMessage SR: %v", err)
+	}
+	if got := r.sim.Stored("SR")[idx-1]; got != "" {
+		t.Errorf("SR/%d still holds %s after DeleteMessage", idx, got)
+	}
+	// Listing SR switched the storage back: the SMS reads and deletes from SM.
+	got, err := dev.ReadMessage(ctx, sms.Mem, sms.Index)
+	if m, derr := pdu.Decode(got.PDU); err != nil || derr != nil || m.Text != "inbound" {
+		t.Fatalf("ReadMessage SM/%d after listing = %+v, %v", sms.Index, got, err)
+	}
+	if err := dev.DeleteMessage(ctx, sms.Mem, sms.Index); err != nil {
+		t.Fatalf("DeleteMessage SM: %v", err)
+	}
+	if list, err := dev.ListMessages(ctx); err != nil || len(list) != 0 {
+		t.Errorf("ListMessages after deleting = %+v, %v; want none", list, err)
+	}
+}
+
+// waitStored waits until the virtual modem holds a message in mem and
+// returns its 1-based index.
+func waitStored(t *testing.T, sim *modemsim.Modem, mem string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for i, p := range sim.Stored(mem) {
+			if p != "" {
+				return i + 1
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("nothing stored in %s", mem)
+	return 0
+}
+
+// A gateway killed while the read storage was "SR" (inside
+// ReadStatusReport) leaves the modem so; the next Init switches back, and
+// the SMS a +CMTI announces in SM reads.
+func TestDevice_InitAfterKillInSR(t *testing.T) {
+	r := mustRig(t, modemsim.Config{}, modem.Config{})
+	mustInit(t, r.dev)
+	ctx := t.Context()
+	if _, err := r.dev.Modem().Command(ctx, `AT+CPMS="SR"`); err != nil {
+		t.Fatalf("CPMS SR: %v", err)
+	}
+	r.dev.Close()
+
+	dev := New(modem.New(r.sim.Pipe(ctx), modem.Config{}))
+	t.Cleanup(func() { dev.Close() })
+	mustInit(t, dev)
+	if err := r.net.Deliver("+447700900123", r.sim.Number(), "after restart"); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	ev := nextEvent(t, dev)
+	if ev.Kind != gateway.EventSMSStored || ev.Mem != "SM" {
+		t.Fatalf("event = %+v, want EventSMSStored in SM", ev)
+	}
+	sms, err := dev.ReadMessage(ctx, ev.Mem, ev.Index)
+	if err != nil {
+		t.Fatalf("ReadMessage %s/%d: %v", ev.Mem, ev.Index, err)
+	}
+	if m, err := pdu.Decode(sms.PDU); err != nil || m.Text != "after restart" {
+		t.Fatalf("ReadMessage = %+v (%v); want the delivered text", sms, err)
+	}
+}
