@@ -8,6 +8,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -15,25 +16,32 @@ import (
 // batch bounds how many events one Next returns.
 const batch = 256
 
+// Settle is how long a woken Reader waits before it reads, so that a burst
+// of commits (hundreds a second under load) costs its consumers one read,
+// not one each. Consumers react within milliseconds all the same.
+const Settle = 10 * time.Millisecond
+
 // Reader follows the event log from a position on. It is not safe for
 // concurrent use: each consumer has its own.
 type Reader struct {
-	log   gateway.EventLog
-	after int64
+	log    gateway.EventLog
+	after  int64
+	settle time.Duration
 }
 
-// NewReader reads log from the event after seq on.
-func NewReader(log gateway.EventLog, seq int64) *Reader {
-	return &Reader{log: log, after: seq}
+// NewReader reads log from the event after seq on; woken by an append, it
+// waits settle before reading (Settle, or 0 to read at once).
+func NewReader(log gateway.EventLog, seq int64, settle time.Duration) *Reader {
+	return &Reader{log: log, after: seq, settle: settle}
 }
 
 // FromNow reads log from the events appended after this call on.
-func FromNow(ctx context.Context, log gateway.EventLog) (*Reader, error) {
+func FromNow(ctx context.Context, log gateway.EventLog, settle time.Duration) (*Reader, error) {
 	seq, err := log.LastEventSeq(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	return NewReader(log, seq), nil
+	return NewReader(log, seq, settle), nil
 }
 
 // Seq is the Seq of the last event Next returned (or the start position).
@@ -56,6 +64,15 @@ func (r *Reader) Next(ctx context.Context) ([]gateway.Event, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-appended:
+		}
+		if r.settle > 0 {
+			t := time.NewTimer(r.settle)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
 		}
 	}
 }

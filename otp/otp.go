@@ -93,6 +93,8 @@ type Service struct {
 	tmpl   *otpTemplates
 	limits *limiter
 
+	watched *watchedSMS // the SMS whose events are worth a look-up
+
 	runMu   sync.Mutex
 	breaker time.Time // last breaker evaluation
 	purged  time.Time // last purge
@@ -127,16 +129,17 @@ func New(cfg Config, svc *gateway.Service, st Store, key []byte, mailer gateway.
 		return nil, err
 	}
 	s := &Service{
-		cfg:    cfg,
-		svc:    svc,
-		store:  st,
-		mailer: mailer,
-		clock:  clock,
-		log:    logger,
-		macKey: deriveKey(key, "simgate otp code hmac v1"),
-		seal:   newSealer(key),
-		tmpl:   tm,
-		limits: lim,
+		cfg:     cfg,
+		svc:     svc,
+		store:   st,
+		mailer:  mailer,
+		clock:   clock,
+		log:     logger,
+		macKey:  deriveKey(key, "simgate otp code hmac v1"),
+		seal:    newSealer(key),
+		tmpl:    tm,
+		limits:  lim,
+		watched: newWatchedSMS(),
 	}
 	return s, nil
 }

@@ -60,6 +60,9 @@ func (s *Service) Resend(ctx context.Context, id string) (*gateway.Verification,
 		return true, nil
 	})
 	if err != nil {
+		if msg != nil {
+			s.watched.remove(msg.ID) // rolled back: never queued
+		}
 		return nil, fmt.Errorf("resend verification: %w", err)
 	}
 	if blocked || code == "" {
@@ -90,6 +93,7 @@ func (s *Service) resendSMS(ctx context.Context, r *gateway.OTPRecord, code stri
 		return nil, err
 	}
 	m.Text = s.seal.sealText(m.ID, text)
+	s.watched.add(m.ID) // before the commit: its events may follow at once
 	r.QueueSMS, r.CancelSMS = m, r.MessageID
 	r.MessageID = m.ID
 	r.Watch = true

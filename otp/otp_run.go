@@ -28,7 +28,7 @@ const mailTimeout = 30 * time.Second
 // what is past retention; its first round, at start, also catches up on
 // what happened while the gateway was down. It returns nil when ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	r, err := events.FromNow(ctx, s.store)
+	r, err := events.FromNow(ctx, s.store, events.Settle)
 	if err != nil {
 		return fmt.Errorf("otp: %w", err)
 	}
@@ -73,16 +73,30 @@ func (s *Service) onEvent(ctx context.Context, ev gateway.Event) error {
 	default:
 		return nil
 	}
+	if !s.watched.has(ev.Subject) {
+		return nil // not the SMS of a code waited for
+	}
 	r, err := s.store.VerificationByMessage(ctx, ev.Subject)
 	if errors.Is(err, gateway.ErrNotFound) {
-		return nil // not an OTP's SMS
+		s.watched.remove(ev.Subject) // never committed, or purged
+		return nil
 	}
-	if err != nil || !r.Watch {
+	if err != nil {
 		return err
+	}
+	if !r.Watch || r.MessageID != ev.Subject {
+		s.watched.remove(ev.Subject) // settled, or resent with another SMS
+		return nil
 	}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
-	return s.follow(ctx, r, s.clock.Now())
+	if err := s.follow(ctx, r, s.clock.Now()); err != nil {
+		return err
+	}
+	if ev.Type != gateway.EventMessageSent {
+		s.watched.remove(ev.Subject) // a final status: nothing more will come
+	}
+	return nil
 }
 
 // Tick does one full round of Run's timer work now, every watched SMS
@@ -128,6 +142,9 @@ func (s *Service) watch(ctx context.Context, now time.Time, full bool) error {
 	for _, r := range recs {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if full {
+			s.watched.add(r.MessageID)
 		}
 		if !full && !fallbackDue(r, now) && now.Before(r.ExpiresAt) {
 			continue

@@ -29,6 +29,9 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 	if err != nil {
 		return nil, err
 	}
+	if msg != nil {
+		s.watched.add(msg.ID) // before the commit: its events may follow at once
+	}
 
 	created := false
 	rec, err := s.store.CreateVerification(ctx, now, p.recipient, p.purpose, p.prefix,
@@ -47,6 +50,9 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 			}
 			return rec, nil
 		})
+	if msg != nil && (err != nil || !created || rec.MessageID != msg.ID) {
+		s.watched.remove(msg.ID) // not queued: kept, blocked or refused
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create verification: %w", err)
 	}

@@ -35,7 +35,7 @@ func BenchmarkSupervisor_Inbound(b *testing.B) {
 			allSaved := make(chan struct{})
 			go func() {
 				defer close(allSaved)
-				r := events.NewReader(st, 0)
+				r := events.NewReader(st, 0, events.Settle)
 				for saved := 0; saved < b.N; {
 					evs, err := r.Next(b.Context())
 					if err != nil {

@@ -34,14 +34,17 @@ func (s *Store) AppendEvent(ctx context.Context, ev gateway.Event) error {
 	return nil
 }
 
-// appendMessageEvent reads message id back inside tx and appends the event
-// of the status it is now in, if that status has one.
+var messageEventSQL = writeStmt(`SELECT id, recipient, status, segments, error, modem FROM messages WHERE id = ?`)
+
+// appendMessageEvent reads message id back inside tx — what its event
+// shows, no more — and appends the event of the status it is now in, if
+// that status has one.
 func appendMessageEvent(ctx context.Context, tx wtx, id string, at time.Time) error {
-	m, err := loadMessage(ctx, tx, id)
-	if err != nil {
+	var m gateway.Message
+	if err := tx.QueryRowContext(ctx, messageEventSQL, id).Scan(&m.ID, &m.To, &m.Status, &m.Segments, &m.Error, &m.Modem); err != nil {
 		return err
 	}
-	ev, ok, err := gateway.MessageEvent(m, at)
+	ev, ok, err := gateway.MessageEvent(&m, at)
 	if err != nil || !ok {
 		return err
 	}
@@ -116,8 +119,11 @@ func setCursor(ctx context.Context, tx wtx, consumer string, seq int64) error {
 // PruneEvents deletes events older than before that every durable consumer
 // has taken, and returns how many.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	// The newest event stays, so that seq never starts again from below a
+	// cursor.
 	res, err := s.w.ExecContext(ctx, `DELETE FROM events WHERE created_at < ?
-		AND seq <= coalesce((SELECT min(seq) FROM event_cursors), 0)`, fmtTime(before))
+		AND seq <= coalesce((SELECT min(seq) FROM event_cursors), 0)
+		AND seq < (SELECT max(seq) FROM events)`, fmtTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}

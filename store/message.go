@@ -183,15 +183,47 @@ func (s *Store) CreateMessage(ctx context.Context, m *gateway.Message, idem gate
 	if err != nil {
 		return nil, false, fmt.Errorf("create message: %w", err)
 	}
-	id := m.ID
-	if replayed {
-		id = existing
+	if !replayed {
+		// What was written, as a read would return it (times as stored):
+		// no read after the commit on the path every message takes.
+		return created(m, status, parts), false, nil
 	}
-	got, err := loadMessage(ctx, s.r, id)
+	got, err := loadMessage(ctx, s.r, existing)
 	if err != nil {
 		return nil, false, fmt.Errorf("create message: %w", err)
 	}
-	return got, replayed, nil
+	return got, true, nil
+}
+
+// created is m as CreateMessage stored it: its status, its parts, and its
+// times at the precision the store keeps.
+func created(m *gateway.Message, status gateway.Status, parts []gateway.Part) *gateway.Message {
+	out := *m
+	out.Status = status
+	out.Parts = make([]gateway.Part, len(parts))
+	for i, p := range parts {
+		if p.Status == "" {
+			p.Status = status
+		}
+		p.SentAt, p.DeliveredAt = storedTime(p.SentAt), storedTime(p.DeliveredAt)
+		out.Parts[i] = p
+	}
+	for _, t := range []*time.Time{&out.CreatedAt, &out.SendAt, &out.ExpiresAt, &out.NextAttempt, &out.SentAt, &out.DeliveredAt, &out.FinishedAt} {
+		*t = storedTime(*t)
+	}
+	return &out
+}
+
+// storedTime is t as it reads back from the store.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	back, err := parseTime(fmtTime(t))
+	if err != nil {
+		return t
+	}
+	return back
 }
 
 // insertMessage inserts m and its parts in tx, in status unless a part

@@ -83,6 +83,10 @@ type Notifier struct {
 	client *http.Client
 	wake   chan struct{}
 	pruned time.Time // last prune of the event log; Run's goroutine only
+
+	subMu  sync.Mutex
+	subs   map[string]bool // event types some live endpoint wants; nil: read again
+	subsAt time.Time
 }
 
 // New builds a Notifier on st. A nil logger discards.
@@ -157,6 +161,7 @@ func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []st
 	if err := n.store.CreateWebhook(ctx, e); err != nil {
 		return gateway.WebhookEndpoint{}, fmt.Errorf("create webhook: %w", err)
 	}
+	n.forgetSubscriptions()
 	n.log.Info("webhook endpoint created", "webhook_id", e.ID, "url", redactURL(rawURL), "events", evs)
 	return e, nil
 }
@@ -178,6 +183,7 @@ func (n *Notifier) DeleteWebhook(ctx context.Context, id string) error {
 	if err := n.store.DeleteWebhook(ctx, id, n.clock.Now()); err != nil {
 		return fmt.Errorf("delete webhook: %w", err)
 	}
+	n.forgetSubscriptions()
 	n.log.Info("webhook endpoint deleted", "webhook_id", id)
 	return nil
 }
@@ -282,32 +288,85 @@ func (n *Notifier) takeFromCursor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := events.NewReader(n.store, seq)
+	r := events.NewReader(n.store, seq, events.Settle)
+	saved, savedAt := seq, n.clock.Now()
 	for {
 		evs, err := r.Next(ctx)
 		if err != nil {
 			return err
 		}
-		rows, err := outboxEvents(evs)
+		// The subscriptions are read after the events: an endpoint committed
+		// before an event is seen here.
+		subscribed, err := n.subscribed(ctx)
 		if err != nil {
 			return err
 		}
-		k, err := n.store.EnqueueEvents(ctx, Consumer, r.Seq(), rows, n.clock.Now())
+		rows, err := outboxEvents(evs, subscribed)
 		if err != nil {
 			return err
 		}
+		now := n.clock.Now()
+		if len(rows) == 0 && r.Seq()-saved < cursorLag && now.Sub(savedAt) < cursorEvery {
+			// Nothing to deliver: the cursor need not move on disk yet, and
+			// the writer stays free. Taken again after a crash, these
+			// events still go to no one.
+			continue
+		}
+		k, err := n.store.EnqueueEvents(ctx, Consumer, r.Seq(), rows, now)
+		if err != nil {
+			return err
+		}
+		saved, savedAt = r.Seq(), now
 		if k > 0 {
 			n.Wake()
 		}
 	}
 }
 
-// outboxEvents gives each event that webhooks carry its body:
-// {type, timestamp, data}, the Standard Webhooks shape.
-func outboxEvents(evs []gateway.Event) ([]gateway.OutboxEvent, error) {
+// How far the cursor on disk may lag behind events that went to no one.
+const (
+	cursorLag   = 1024
+	cursorEvery = 10 * time.Second
+)
+
+// subscribed is the set of event types some live endpoint wants. It is
+// read again at most once a second, and at once after this Notifier
+// created or deleted an endpoint; another process's new endpoint is seen
+// within the second.
+func (n *Notifier) subscribed(ctx context.Context) (map[string]bool, error) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	now := time.Now()
+	if n.subs != nil && now.Sub(n.subsAt) < time.Second {
+		return n.subs, nil
+	}
+	eps, err := n.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, e := range eps {
+		for _, ev := range e.Events {
+			set[ev] = true
+		}
+	}
+	n.subs, n.subsAt = set, now
+	return set, nil
+}
+
+// forgetSubscriptions makes the next batch read the endpoints again.
+func (n *Notifier) forgetSubscriptions() {
+	n.subMu.Lock()
+	n.subs = nil
+	n.subMu.Unlock()
+}
+
+// outboxEvents gives each event that some endpoint is subscribed to its
+// body: {type, timestamp, data}, the Standard Webhooks shape.
+func outboxEvents(evs []gateway.Event, subscribed map[string]bool) ([]gateway.OutboxEvent, error) {
 	out := make([]gateway.OutboxEvent, 0, len(evs))
 	for _, ev := range evs {
-		if !slices.Contains(gateway.WebhookEvents, ev.Type) {
+		if !subscribed[ev.Type] {
 			continue
 		}
 		body, err := json.Marshal(webhookPayload{Type: ev.Type, Timestamp: ev.At.UTC(), Data: ev.Data})

@@ -2,17 +2,18 @@
 -- sent, delivered, failed, expired or canceled; an SMS received; an OTP
 -- approved or failed; a modem online or offline) appends a row in the
 -- transaction that makes the change, so neither exists without the other.
--- seq orders the log; id is the event's stable identity (the webhook-id).
+-- seq orders the log (the rowid: pruning never deletes the newest row, so
+-- it never goes back); id is the event's stable identity (the webhook-id),
+-- unique by construction (time-ordered and random), with no index to keep
+-- on the hot path. Pruning walks seq, not created_at.
 CREATE TABLE events (
-	seq        INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-	id         TEXT    NOT NULL UNIQUE CHECK (id LIKE 'evt\_%' ESCAPE '\'),
+	seq        INTEGER NOT NULL PRIMARY KEY,
+	id         TEXT    NOT NULL CHECK (id LIKE 'evt\_%' ESCAPE '\'),
 	type       TEXT    NOT NULL CHECK (type <> ''),
 	subject    TEXT    NOT NULL,
 	data       TEXT    NOT NULL CHECK (json_valid(data)),
 	created_at TEXT    NOT NULL
 ) STRICT;
-
-CREATE INDEX events_created ON events (created_at);
 
 -- How far each durable consumer of the log has got; it moves its cursor in
 -- the transaction that records what it did with the events.
