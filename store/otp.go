@@ -67,9 +67,13 @@ var (
 	otpOpenSQL   = bothStmt(`SELECT ` + otpCols + ` FROM otp_verifications WHERE recipient = ? AND purpose = ? AND status IN ('pending', 'blocked')`)
 	otpInsertSQL = writeStmt(`INSERT INTO otp_verifications (` + otpCols + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// message_id is set apart, only when it changes: it is indexed, and a
+	// column in the SET list costs its index an update even when unchanged
+	// (every check of a code would pay it).
 	otpUpdateSQL = writeStmt(`UPDATE otp_verifications SET status = ?, code_hash = ?, code_sealed = ?,
-		attempts = ?, sends = ?, fallback_done = ?, watch = ?, message_id = ?, block_reason = ?,
+		attempts = ?, sends = ?, fallback_done = ?, watch = ?, block_reason = ?,
 		channels = ?, expires_at = ?, last_sent_at = ?, fallback_at = ?, finished_at = ? WHERE id = ?`)
+	otpMessageSQL = writeStmt(`UPDATE otp_verifications SET message_id = ? WHERE id = ?`)
 	otpSupersedeSQL = writeStmt(`UPDATE otp_verifications SET status = 'canceled', code_hash = X'',
 		code_sealed = X'', watch = 0, finished_at = ? WHERE id = ?`)
 	otpSendLogSQL    = writeStmt(`INSERT INTO otp_sends (verification_id, recipient, prefix, at) VALUES (?, ?, ?, ?)`)
@@ -248,7 +252,7 @@ func (s *Store) UpdateVerification(ctx context.Context, id string, fn func(r *ga
 		if err != nil {
 			return err
 		}
-		sends, prev := r.Sends, r.Status
+		sends, prev, msgID := r.Sends, r.Status, r.MessageID
 		changed, err := fn(r)
 		if err != nil {
 			fnErr = err
@@ -264,9 +268,14 @@ func (s *Store) UpdateVerification(ctx context.Context, id string, fn func(r *ga
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, otpUpdateSQL, r.Status, blob(r.CodeHash), blob(r.CodeSealed),
-			r.Attempts, r.Sends, boolInt(r.FallbackDone), boolInt(r.Watch), r.MessageID, r.BlockReason,
+			r.Attempts, r.Sends, boolInt(r.FallbackDone), boolInt(r.Watch), r.BlockReason,
 			ch, fmtTime(r.ExpiresAt), fmtTime(r.LastSentAt), fmtTime(r.FallbackAt), fmtTime(r.FinishedAt), r.ID); err != nil {
 			return err
+		}
+		if r.MessageID != msgID {
+			if _, err := tx.ExecContext(ctx, otpMessageSQL, r.MessageID, r.ID); err != nil {
+				return err
+			}
 		}
 		if r.Sends > sends {
 			if err := logSends(ctx, tx, r, r.Sends-sends, r.LastSentAt); err != nil {
