@@ -73,7 +73,7 @@ var (
 	otpUpdateSQL = writeStmt(`UPDATE otp_verifications SET status = ?, code_hash = ?, code_sealed = ?,
 		attempts = ?, sends = ?, fallback_done = ?, watch = ?, block_reason = ?,
 		channels = ?, expires_at = ?, last_sent_at = ?, fallback_at = ?, finished_at = ? WHERE id = ?`)
-	otpMessageSQL = writeStmt(`UPDATE otp_verifications SET message_id = ? WHERE id = ?`)
+	otpMessageSQL   = writeStmt(`UPDATE otp_verifications SET message_id = ? WHERE id = ?`)
 	otpSupersedeSQL = writeStmt(`UPDATE otp_verifications SET status = 'canceled', code_hash = X'',
 		code_sealed = X'', watch = 0, finished_at = ? WHERE id = ?`)
 	otpSendLogSQL    = writeStmt(`INSERT INTO otp_sends (verification_id, recipient, prefix, at) VALUES (?, ?, ?, ?)`)
