@@ -15,7 +15,8 @@ import (
 // which moved only with the rows of the batches taken.
 func (n *Notifier) take(ctx context.Context) {
 	for ctx.Err() == nil {
-		if err := n.takeFromCursor(ctx); err != nil && ctx.Err() == nil {
+		// It returns only with an error: a failed read or write, or ctx.
+		if err := n.takeFromCursor(ctx); ctx.Err() == nil {
 			n.log.Error("take events into the webhook outbox", "err", err)
 			sleep(ctx, n.cfg.PollEvery)
 		}
