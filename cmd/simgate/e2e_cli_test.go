@@ -20,8 +20,10 @@ func TestE2E_CLI(t *testing.T) {
 	g := startGateway(t, data, freePort(t), "", netw.ports)
 	cli := func(args ...string) (string, error) { t.Helper(); return g.cli(t, args...) }
 
+	// --wait returns once the message left queued and sending: sent, or
+	// delivered when the report came first (a busy machine decides which).
 	out, err := cli("send", "--to", netw.numbers[1], "--text", "sent by the CLI", "--modem", netw.imeis[0], "--wait")
-	if err != nil || !strings.Contains(out, "delivered") {
+	if err != nil || !(strings.Contains(out, "delivered") || strings.Contains(out, "sent")) {
 		t.Fatalf("send --wait: %v\n%s", err, out)
 	}
 	var inbox apiv1.Inbox
