@@ -25,6 +25,7 @@ const (
 	ProblemMediaType       = "urn:simgate:problem:unsupported-media-type"
 	ProblemClientGone      = "urn:simgate:problem:client-closed-request"
 	ProblemTooManyRequests = "urn:simgate:problem:too-many-requests"
+	ProblemStorageFull     = "urn:simgate:problem:storage-full"
 )
 
 // Problem is an RFC 9457 problem details document: the body of every

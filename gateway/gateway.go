@@ -211,6 +211,9 @@ var (
 	ErrIdempotencyReused = errors.New("idempotency key reused with a different request")
 	ErrInvalid           = errors.New("invalid") // wrapped by *ValidationError
 	ErrUnauthorized      = errors.New("unauthorized")
+	// ErrStorageFull means the store cannot write (the disk is full):
+	// nothing was changed, and the same request may succeed later.
+	ErrStorageFull = errors.New("storage full")
 )
 
 // Store persists everything the gateway owns, one port per concern, so that
@@ -223,6 +226,10 @@ type Store interface {
 	Inbox
 	Modems
 	Keys
+	// Writable is nil while the store can write, ErrStorageFull after a
+	// write failed for lack of space until one succeeds again (it tries a
+	// small write itself to find out).
+	Writable(ctx context.Context) error
 }
 
 // Queue is the outbound queue: messages from accepted to final.

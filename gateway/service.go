@@ -133,6 +133,10 @@ func (s *Service) Ready(ctx context.Context) error {
 		s.log.Error("readiness: database", "err", err)
 		return errors.New("database unavailable")
 	}
+	if err := s.store.Writable(ctx); err != nil {
+		s.log.Error("readiness: database", "err", err)
+		return errors.New("database cannot write (disk full?)")
+	}
 	if len(mods) == 0 {
 		return errors.New("no modem known yet")
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -35,6 +36,7 @@ type Store struct {
 	r      rdb     // read-only pool
 	logger *slog.Logger
 	events *gateway.Signal // notified after a commit that appended events
+	full   atomic.Bool     // the last write failed for lack of space (full.go)
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -202,13 +204,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx wtx) error) error {
 	appended := false
 	if err := fn(wtx{Tx: tx, st: s.ws, appended: &appended}); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			return errors.Join(err, rerr)
+			return s.noteWrite(errors.Join(err, rerr))
 		}
-		return err
+		return s.noteWrite(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return s.noteWrite(err)
 	}
+	s.noteWrite(nil)
 	if appended {
 		s.events.Notify()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -67,6 +68,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	_ = c.Blob(p.Status, apiv1.MediaTypeProblem, body)
 }
 
+// storageFullRetry is the Retry-After, in seconds, of a request refused
+// for a full disk.
+const storageFullRetry = 30
+
 func (s *Server) problemFor(err error, c echo.Context) *problem.Error {
 	var (
 		p  *problem.Error
@@ -88,6 +93,12 @@ func (s *Server) problemFor(err error, c echo.Context) *problem.Error {
 		return problem.New(http.StatusNotFound, apiv1.ProblemNotFound, "no such resource")
 	case errors.Is(err, gateway.ErrConflict):
 		return problem.New(http.StatusConflict, apiv1.ProblemConflict, "the resource's current state does not allow this; a message can be canceled only while it is queued")
+	case errors.Is(err, gateway.ErrStorageFull):
+		// Nothing was accepted; the same request may go through once the
+		// admin frees space.
+		c.Response().Header().Set("Retry-After", strconv.Itoa(storageFullRetry))
+		return problem.New(http.StatusServiceUnavailable, apiv1.ProblemStorageFull,
+			"the gateway's disk is full: nothing was accepted; retry later")
 	case errors.Is(err, gateway.ErrUnauthorized):
 		return problem.New(http.StatusUnauthorized, apiv1.ProblemUnauthorized, "a valid API key is required")
 	case errors.As(err, &he):

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/web/internal/webtest"
 )
@@ -147,4 +149,20 @@ func BenchmarkPostMessage(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// TestServer_StorageFull: a write refused for a full disk is 503 with
+// Retry-After and its own problem type, not a 500.
+func TestServer_StorageFull(t *testing.T) {
+	svc := &webtest.FakeService{SendFn: func(context.Context, gateway.SendRequest) (*gateway.Message, bool, error) {
+		return nil, false, fmt.Errorf("create message: %w: database or disk is full", gateway.ErrStorageFull)
+	}}
+	ts := mustServer(t, svc, Config{})
+	res := ts.Do(t, http.MethodPost, "/api/v1/messages", `{"to":"+12025550123","text":"hi"}`, webtest.Authed())
+	if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After", res.Status, res.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(string(res.Body), apiv1.ProblemStorageFull) {
+		t.Errorf("body %s lacks the problem type %s", res.Body, apiv1.ProblemStorageFull)
+	}
 }
