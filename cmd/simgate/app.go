@@ -91,6 +91,7 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 		return err
 	}
 	a.unlock = unlock
+	tightenDataDir(cfg.Data, a.log)
 	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
