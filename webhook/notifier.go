@@ -267,7 +267,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // deliverDue posts every due row, Parallel at a time, until none is due.
 func (n *Notifier) deliverDue(ctx context.Context) {
 	for ctx.Err() == nil {
-		due, err := n.store.DueWebhooks(ctx, n.clock.Now(), 64)
+		due, err := n.store.DueWebhooks(ctx, n.clock.Now(), 64, 64)
 		if err != nil {
 			if ctx.Err() == nil {
 				n.log.Error("read webhook outbox", "err", err)
