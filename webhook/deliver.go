@@ -22,10 +22,11 @@ import (
 // Parallel. There is no batch to wait for: Run starts a request whenever a
 // row is due and its endpoint and the whole have a free slot, and each
 // request that ends wakes Run to fill its slot. A hanging receiver thus
-// holds only its own slots until the Timeout.
+// holds only its own slots until the Timeout, and after ParkAfter timeouts
+// or connection failures in a row it is parked (see breaker.go).
 
 // dueLimit bounds the rows one round reads: enough for every free slot,
-// with room for the rows skipped (in flight, endpoint busy).
+// with room for the rows skipped (in flight, parked, endpoint busy).
 const dueLimit = 1024
 
 // Run takes events into the outbox and delivers due rows until ctx ends. A
@@ -61,7 +62,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // deliverDue starts a request, on wg, for each due row that has a free
-// slot. It does not wait for them.
+// slot and whose endpoint is not parked. It does not wait for them.
 func (n *Notifier) deliverDue(ctx context.Context, wg *sync.WaitGroup) {
 	if n.flight.full(n.cfg.Parallel) {
 		return
@@ -77,8 +78,9 @@ func (n *Notifier) deliverDue(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		return
 	}
+	now := n.clock.Now()
 	for _, d := range due {
-		if busy[d.ID] {
+		if busy[d.ID] || n.parks.parked(d.Endpoint, now, n.log) {
 			continue
 		}
 		ok, full := n.flight.start(d, n.cfg.PerEndpoint, n.cfg.Parallel)
@@ -154,7 +156,8 @@ func (f *flight) end(d gateway.WebhookDelivery) {
 	f.total--
 }
 
-// attempt posts d once and records the outcome.
+// attempt posts d once and records the outcome, in the outbox and in its
+// endpoint's breaker.
 func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	status, retryAfter, err := n.post(ctx, d)
 	if ctx.Err() != nil {
@@ -163,6 +166,13 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	now := n.clock.Now()
 	d.Attempts++
 	log := n.log.With("event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "attempt", d.Attempts)
+	var refused *redirectError
+	switch {
+	case err == nil || errors.As(err, &refused): // the receiver answered
+		n.parks.answered(d.Endpoint, err == nil && status >= 200 && status < 300, log)
+	default: // no answer: a timeout, a connection refused or reset…
+		n.parks.failed(d.Endpoint, now, n.cfg, log)
+	}
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		d.Status, d.LastError = gateway.WebhookDelivered, ""
@@ -173,6 +183,7 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 		if derr := n.store.DeleteWebhook(ctx, d.Endpoint, now); derr != nil && !errors.Is(derr, gateway.ErrNotFound) {
 			log.Error("delete gone webhook endpoint", "err", derr)
 		}
+		n.parks.forget(d.Endpoint)
 		log.Warn("webhook endpoint answered 410; deleted")
 	default:
 		if err != nil {

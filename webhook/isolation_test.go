@@ -102,3 +102,53 @@ func TestNotifier_SlowReceiversDoNotDelayOthers(t *testing.T) {
 	}
 	r.waitRows(ep.ID, events, "delivered", delivered)
 }
+
+// TestNotifier_ParksDeadEndpoint: an endpoint that times out five times in
+// a row is parked — its rows stay pending and it gets no request while
+// parked, though they are due — and is delivered once unparked.
+func TestNotifier_ParksDeadEndpoint(t *testing.T) {
+	r := newNotifierRig(t)
+	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, Timeout: 200 * time.Millisecond}, r.st, r.clock, nil)
+	dead := newHangingReceiver(t)
+	ep := r.endpoint(dead.URL, gateway.EventMessageSent)
+	barrier := newReceiver(t, always(http.StatusOK))
+	bar := r.endpoint(barrier.URL, gateway.EventModemOnline)
+	r.run()
+
+	const events = 5 // the default ParkAfter
+	for i := range events {
+		r.notify(gateway.EventMessageSent, gateway.MessageEventData{ID: "msg_" + string(rune('a'+i)), Status: gateway.StatusSent, Segments: 1})
+	}
+	r.waitRows(ep.ID, events, "attempted once", func(d gateway.WebhookDelivery) bool {
+		return d.Attempts == 1 && d.Status == gateway.WebhookPending
+	})
+	if n := dead.hits.Load(); n != events {
+		t.Fatalf("the dead endpoint got %d requests, want %d", n, events)
+	}
+
+	// Every retry is due (backoff ≤ 5 s), but the endpoint is parked for
+	// 5 min: two delivery rounds, seen through another endpoint, send it
+	// nothing.
+	r.clock.Add(time.Minute)
+	for i := range 2 {
+		r.notify(gateway.EventModemOnline, gateway.ModemEventData{IMEI: string(rune('1' + i)), State: gateway.ModemOnline})
+		r.waitRows(bar.ID, i+1, "delivered", delivered)
+	}
+	if n := dead.hits.Load(); n != events {
+		t.Fatalf("the parked endpoint got %d requests, want still %d", n, events)
+	}
+	for _, d := range r.waitRows(ep.ID, events, "pending", func(d gateway.WebhookDelivery) bool { return true }) {
+		if d.Status != gateway.WebhookPending || d.Attempts != 1 {
+			t.Errorf("row of the parked endpoint: %+v, want pending after 1 attempt", d)
+		}
+	}
+
+	// Back up, and the park over: every row goes.
+	dead.healthy.Store(true)
+	r.clock.Add(5 * time.Minute)
+	r.n.Wake()
+	r.waitRows(ep.ID, events, "delivered", delivered)
+	if n := dead.hits.Load(); n != 2*events {
+		t.Errorf("the endpoint got %d requests in all, want %d", n, 2*events)
+	}
+}

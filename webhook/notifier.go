@@ -36,11 +36,18 @@ type Config struct {
 	PollEvery time.Duration
 	// Parallel is how many requests run at once, over all endpoints;
 	// default 32. With PerEndpoint 2, up to 15 endpoints may hang at
-	// once before a healthy one waits for a free slot.
+	// once before a healthy one waits for a free slot (and the breaker
+	// parks hanging ones after ParkAfter timeouts).
 	Parallel int
 	// PerEndpoint is how many requests one endpoint may have in flight;
 	// default 2. A slow endpoint holds only its own slots.
 	PerEndpoint int
+	// ParkAfter is how many timeouts or connection failures in a row park
+	// an endpoint; default 5.
+	ParkAfter int
+	// FirstPark is how long an endpoint is first parked; it doubles at
+	// each park up to MaxPark until a 2xx. Defaults 5 min and 1 h.
+	FirstPark, MaxPark time.Duration
 	// Client sends the requests; nil means one with Timeout that follows
 	// redirects only within the same host.
 	Client *http.Client
@@ -55,6 +62,9 @@ const (
 	DefaultWebhookPollEvery   = time.Second
 	DefaultWebhookParallel    = 32
 	DefaultWebhookPerEndpoint = 2
+	DefaultWebhookParkAfter   = 5
+	DefaultWebhookFirstPark   = 5 * time.Minute
+	DefaultWebhookMaxPark     = time.Hour
 )
 
 // webhookBodyLimit bounds how much of a response is read: the status is
@@ -86,6 +96,7 @@ type Notifier struct {
 	wake   chan struct{}
 	pruned time.Time // last prune of the event log; Run's goroutine only
 	flight flight    // requests in flight, per row and per endpoint
+	parks  breakers  // endpoints failing in a row, or parked
 
 	subMu  sync.Mutex
 	subs   map[string]bool // event types some live endpoint wants; nil: read again
@@ -114,6 +125,15 @@ func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Notifi
 	}
 	if cfg.PerEndpoint <= 0 {
 		cfg.PerEndpoint = DefaultWebhookPerEndpoint
+	}
+	if cfg.ParkAfter <= 0 {
+		cfg.ParkAfter = DefaultWebhookParkAfter
+	}
+	if cfg.FirstPark <= 0 {
+		cfg.FirstPark = DefaultWebhookFirstPark
+	}
+	if cfg.MaxPark <= 0 {
+		cfg.MaxPark = DefaultWebhookMaxPark
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -190,6 +210,7 @@ func (n *Notifier) DeleteWebhook(ctx context.Context, id string) error {
 		return fmt.Errorf("delete webhook: %w", err)
 	}
 	n.forgetSubscriptions()
+	n.parks.forget(id)
 	n.log.Info("webhook endpoint deleted", "webhook_id", id)
 	return nil
 }
