@@ -28,6 +28,10 @@ type WebhookEndpoint struct {
 	Secret     string
 	CreatedAt  time.Time
 	DisabledAt time.Time // deleted; zero while live
+	// ParkedUntil is when the Notifier's breaker lets the endpoint be
+	// tried again after it gave no answer too often; zero when it is not
+	// parked. It is the Notifier's memory, not stored.
+	ParkedUntil time.Time
 }
 
 // WebhookDelivery is one outbox row: one event for one endpoint. EventID

@@ -50,6 +50,17 @@ func (bs *breakers) parked(endpoint string, now time.Time, log *slog.Logger) boo
 	return false
 }
 
+// parkedUntil returns the end of endpoint's park, or zero if it is not
+// parked at now.
+func (bs *breakers) parkedUntil(endpoint string, now time.Time) time.Time {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if b := bs.m[endpoint]; b != nil && now.Before(b.until) {
+		return b.until
+	}
+	return time.Time{}
+}
+
 // answered records an answer of endpoint's; ok for a 2xx.
 func (bs *breakers) answered(endpoint string, ok bool, log *slog.Logger) {
 	bs.mu.Lock()

@@ -137,6 +137,21 @@ func TestNotifier_ParksDeadEndpoint(t *testing.T) {
 	if n := dead.hits.Load(); n != events {
 		t.Fatalf("the parked endpoint got %d requests, want still %d", n, events)
 	}
+	parked := func() map[string]time.Time {
+		t.Helper()
+		es, err := r.n.Webhooks(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]time.Time{}
+		for _, e := range es {
+			m[e.ID] = e.ParkedUntil
+		}
+		return m
+	}
+	if p := parked(); p[ep.ID].Sub(r.clock.Now()) <= 0 || p[ep.ID].Sub(r.clock.Now()) > 5*time.Minute || !p[bar.ID].IsZero() {
+		t.Errorf("ParkedUntil = %v (now %v); want the dead endpoint's within 5 min, the barrier's zero", p, r.clock.Now())
+	}
 	for _, d := range r.waitRows(ep.ID, events, "pending", func(d gateway.WebhookDelivery) bool { return true }) {
 		if d.Status != gateway.WebhookPending || d.Attempts != 1 {
 			t.Errorf("row of the parked endpoint: %+v, want pending after 1 attempt", d)
@@ -148,6 +163,9 @@ func TestNotifier_ParksDeadEndpoint(t *testing.T) {
 	r.clock.Add(5 * time.Minute)
 	r.n.Wake()
 	r.waitRows(ep.ID, events, "delivered", delivered)
+	if p := parked(); !p[ep.ID].IsZero() {
+		t.Errorf("ParkedUntil = %v after delivery, want zero", p[ep.ID])
+	}
 	if n := dead.hits.Load(); n != 2*events {
 		t.Errorf("the endpoint got %d requests in all, want %d", n, 2*events)
 	}

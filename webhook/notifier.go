@@ -192,14 +192,17 @@ func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []st
 	return e, nil
 }
 
-// Webhooks lists the live endpoints without their secrets.
+// Webhooks lists the live endpoints without their secrets, with the time
+// until which the breaker parked each one, if it did.
 func (n *Notifier) Webhooks(ctx context.Context) ([]gateway.WebhookEndpoint, error) {
 	es, err := n.store.Webhooks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
+	now := n.clock.Now()
 	for i := range es {
 		es[i].Secret = ""
+		es[i].ParkedUntil = n.parks.parkedUntil(es[i].ID, now)
 	}
 	return es, nil
 }
