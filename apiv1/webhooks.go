@@ -16,6 +16,10 @@ type Webhook struct {
 	Events    []string  `json:"events"`
 	Secret    string    `json:"secret,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// ParkedUntil is set while the gateway does not try the endpoint
+	// because it timed out or refused connections too often in a row; its
+	// events wait, and go once it answers again.
+	ParkedUntil time.Time `json:"parked_until,omitzero"`
 }
 
 // WebhookList is the answer to GET /api/v1/webhooks.

@@ -28,6 +28,10 @@ type WebhookEndpoint struct {
 	Secret     string
 	CreatedAt  time.Time
 	DisabledAt time.Time // deleted; zero while live
+	// ParkedUntil is when the Notifier's breaker lets the endpoint be
+	// tried again after it gave no answer too often; zero when it is not
+	// parked. It is the Notifier's memory, not stored.
+	ParkedUntil time.Time
 }
 
 // WebhookDelivery is one outbox row: one event for one endpoint. EventID
@@ -69,9 +73,11 @@ type WebhookStore interface {
 	// often it is called — and moves consumer's cursor in the event log to
 	// upTo. It returns how many rows it added.
 	EnqueueEvents(ctx context.Context, consumer string, upTo int64, events []OutboxEvent, now time.Time) (int, error)
-	// DueWebhooks returns up to limit pending rows of live endpoints due
-	// at now, oldest first.
-	DueWebhooks(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// DueWebhooks returns pending rows of live endpoints due at now: the
+	// oldest perEndpoint of each endpoint, at most limit in all, every
+	// endpoint's first before any endpoint's second (round-robin), so one
+	// endpoint's backlog cannot crowd out another's rows.
+	DueWebhooks(ctx context.Context, now time.Time, perEndpoint, limit int) ([]WebhookDelivery, error)
 	// FinishWebhook records an attempt: status, attempts, next attempt (for
 	// pending) and the last error.
 	FinishWebhook(ctx context.Context, d WebhookDelivery) error

@@ -114,14 +114,19 @@ func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, 
 	return n, nil
 }
 
-// DueWebhooks returns up to limit pending rows of live endpoints due at
-// now, oldest first, with their endpoint's URL and secret.
-func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]gateway.WebhookDelivery, error) {
+// DueWebhooks returns pending rows of live endpoints due at now: each
+// endpoint's oldest perEndpoint (by due time), at most limit in all. Rows
+// come round-robin — every endpoint's oldest, then every endpoint's
+// second… — so that one endpoint's backlog never fills the batch and
+// hides another's rows.
+func (s *Store) DueWebhooks(ctx context.Context, now time.Time, perEndpoint, limit int) ([]gateway.WebhookDelivery, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
-		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
-		WHERE o.status = 'pending' AND o.next_attempt <= ? AND e.disabled_at = ''
-		ORDER BY o.next_attempt, o.id LIMIT ?`, fmtTime(now), limit)
+		FROM (SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt, id) AS rank
+			FROM webhook_outbox WHERE status = 'pending' AND next_attempt <= ?) o
+		JOIN webhook_endpoints e ON e.id = o.endpoint
+		WHERE o.rank <= ? AND e.disabled_at = ''
+		ORDER BY o.rank, o.next_attempt, o.id LIMIT ?`, fmtTime(now), perEndpoint, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due webhooks: %w", err)
 	}

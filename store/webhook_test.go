@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestWebhookOutbox(t *testing.T) {
 			}
 		})
 	}
-	due, err := s.DueWebhooks(ctx, t0, 10)
+	due, err := s.DueWebhooks(ctx, t0, 10, 10)
 	if err != nil || len(due) != 3 {
 		t.Fatalf("DueWebhooks = %d rows, %v; want 3", len(due), err)
 	}
@@ -66,10 +67,10 @@ func TestWebhookOutbox(t *testing.T) {
 	if err := s.FinishWebhook(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := s.DueWebhooks(ctx, t0, 10); len(due) != 2 {
+	if due, _ := s.DueWebhooks(ctx, t0, 10, 10); len(due) != 2 {
 		t.Errorf("after a retry %d rows due, want 2", len(due))
 	}
-	if due, _ := s.DueWebhooks(ctx, t0.Add(time.Minute), 10); len(due) != 3 {
+	if due, _ := s.DueWebhooks(ctx, t0.Add(time.Minute), 10, 10); len(due) != 3 {
 		t.Errorf("at the retry time %d rows due, want 3", len(due))
 	}
 
@@ -175,5 +176,42 @@ func BenchmarkEnqueueEvents(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDueWebhooksPerEndpoint: one endpoint's backlog does not crowd out
+// another's row: each endpoint gives at most perEndpoint rows, oldest
+// first, and the rows come round-robin under the limit.
+func TestDueWebhooksPerEndpoint(t *testing.T) {
+	s := mustOpen(t)
+	mustWebhook(t, s, "wh_a", gateway.EventMessageSent)
+	mustWebhook(t, s, "wh_b", gateway.EventSMSReceived)
+	for seq := range int64(5) {
+		enqueue(t, s, gateway.EventMessageSent, seq+1)
+	}
+	enqueue(t, s, gateway.EventSMSReceived, 6)
+	for _, tc := range []struct {
+		perEndpoint, limit int
+		want               string
+	}{
+		{2, 10, "wh_a wh_b wh_a"},
+		{2, 2, "wh_a wh_b"},
+		{1, 10, "wh_a wh_b"},
+		{10, 10, "wh_a wh_b wh_a wh_a wh_a wh_a"},
+	} {
+		due, err := s.DueWebhooks(t.Context(), t0, tc.perEndpoint, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, d := range due {
+			got = append(got, d.Endpoint)
+			if i > 0 && d.Endpoint == "wh_a" && due[i-1].Endpoint == "wh_a" && d.ID < due[i-1].ID {
+				t.Errorf("wh_a's rows not oldest first: %s before %s", due[i-1].ID, d.ID)
+			}
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("DueWebhooks(%d, %d) = %s; want %s", tc.perEndpoint, tc.limit, g, tc.want)
+		}
 	}
 }

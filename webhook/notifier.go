@@ -7,11 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -37,8 +34,20 @@ type Config struct {
 	// PollEvery is how often Run looks for due rows when not woken;
 	// default 1 s.
 	PollEvery time.Duration
-	// Parallel is how many requests run at once; default 4.
+	// Parallel is how many requests run at once, over all endpoints;
+	// default 32. With PerEndpoint 2, up to 15 endpoints may hang at
+	// once before a healthy one waits for a free slot (and the breaker
+	// parks hanging ones after ParkAfter timeouts).
 	Parallel int
+	// PerEndpoint is how many requests one endpoint may have in flight;
+	// default 2. A slow endpoint holds only its own slots.
+	PerEndpoint int
+	// ParkAfter is how many timeouts or connection failures in a row park
+	// an endpoint; default 5.
+	ParkAfter int
+	// FirstPark is how long an endpoint is first parked; it doubles at
+	// each park up to MaxPark until a 2xx. Defaults 5 min and 1 h.
+	FirstPark, MaxPark time.Duration
 	// Client sends the requests; nil means one with Timeout that follows
 	// redirects only within the same host.
 	Client *http.Client
@@ -51,7 +60,11 @@ const (
 	DefaultWebhookGiveUpAfter = 24 * time.Hour
 	DefaultWebhookTimeout     = 10 * time.Second
 	DefaultWebhookPollEvery   = time.Second
-	DefaultWebhookParallel    = 4
+	DefaultWebhookParallel    = 32
+	DefaultWebhookPerEndpoint = 2
+	DefaultWebhookParkAfter   = 5
+	DefaultWebhookFirstPark   = 5 * time.Minute
+	DefaultWebhookMaxPark     = time.Hour
 )
 
 // webhookBodyLimit bounds how much of a response is read: the status is
@@ -82,6 +95,8 @@ type Notifier struct {
 	client *http.Client
 	wake   chan struct{}
 	pruned time.Time // last prune of the event log; Run's goroutine only
+	flight flight    // requests in flight, per row and per endpoint
+	parks  breakers  // endpoints failing in a row, or parked
 
 	subMu  sync.Mutex
 	subs   map[string]bool // event types some live endpoint wants; nil: read again
@@ -108,6 +123,18 @@ func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Notifi
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = DefaultWebhookParallel
 	}
+	if cfg.PerEndpoint <= 0 {
+		cfg.PerEndpoint = DefaultWebhookPerEndpoint
+	}
+	if cfg.ParkAfter <= 0 {
+		cfg.ParkAfter = DefaultWebhookParkAfter
+	}
+	if cfg.FirstPark <= 0 {
+		cfg.FirstPark = DefaultWebhookFirstPark
+	}
+	if cfg.MaxPark <= 0 {
+		cfg.MaxPark = DefaultWebhookMaxPark
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -122,10 +149,10 @@ func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Notifi
 // a receiver must not be able to point the gateway at another machine.
 func sameHostRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 3 {
-		return errors.New("webhook: too many redirects")
+		return &redirectError{"too many redirects"}
 	}
 	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-		return fmt.Errorf("webhook: redirect to another host (%s) refused", req.URL.Host)
+		return &redirectError{fmt.Sprintf("redirect to another host (%s) refused", req.URL.Host)}
 	}
 	return nil
 }
@@ -165,14 +192,17 @@ func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []st
 	return e, nil
 }
 
-// Webhooks lists the live endpoints without their secrets.
+// Webhooks lists the live endpoints without their secrets, with the time
+// until which the breaker parked each one, if it did.
 func (n *Notifier) Webhooks(ctx context.Context) ([]gateway.WebhookEndpoint, error) {
 	es, err := n.store.Webhooks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
+	now := n.clock.Now()
 	for i := range es {
 		es[i].Secret = ""
+		es[i].ParkedUntil = n.parks.parkedUntil(es[i].ID, now)
 	}
 	return es, nil
 }
@@ -183,6 +213,7 @@ func (n *Notifier) DeleteWebhook(ctx context.Context, id string) error {
 		return fmt.Errorf("delete webhook: %w", err)
 	}
 	n.forgetSubscriptions()
+	n.parks.forget(id)
 	n.log.Info("webhook endpoint deleted", "webhook_id", id)
 	return nil
 }
@@ -231,152 +262,6 @@ func (n *Notifier) Wake() {
 	case n.wake <- struct{}{}:
 	default:
 	}
-}
-
-// Run takes events into the outbox and delivers due rows until ctx ends. A
-// row's attempt in flight when ctx ends is abandoned and stays pending, and
-// events not yet taken stay in the log: both go at the next start.
-func (n *Notifier) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Go(func() { n.take(ctx) })
-	defer wg.Wait()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-n.wake:
-		case <-t.C:
-		}
-		n.deliverDue(ctx)
-		n.prune(ctx)
-		t.Reset(n.cfg.PollEvery)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
-// deliverDue posts every due row, Parallel at a time, until none is due.
-func (n *Notifier) deliverDue(ctx context.Context) {
-	for ctx.Err() == nil {
-		due, err := n.store.DueWebhooks(ctx, n.clock.Now(), 64)
-		if err != nil {
-			if ctx.Err() == nil {
-				n.log.Error("read webhook outbox", "err", err)
-			}
-			return
-		}
-		if len(due) == 0 {
-			return
-		}
-		sem := make(chan struct{}, n.cfg.Parallel)
-		var wg sync.WaitGroup
-		for _, d := range due {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				n.attempt(ctx, d)
-			}()
-		}
-		wg.Wait()
-	}
-}
-
-// attempt posts d once and records the outcome.
-func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
-	status, retryAfter, err := n.post(ctx, d)
-	if ctx.Err() != nil {
-		return // shutting down: not an attempt of the receiver's
-	}
-	now := n.clock.Now()
-	d.Attempts++
-	log := n.log.With("event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "attempt", d.Attempts)
-	switch {
-	case err == nil && status >= 200 && status < 300:
-		d.Status, d.LastError = gateway.WebhookDelivered, ""
-		log.Debug("webhook delivered", "status", status)
-	case err == nil && status == http.StatusGone:
-		// Standard Webhooks: 410 means the receiver wants no more.
-		d.Status, d.LastError = gateway.WebhookFailed, "http 410: endpoint gone; it was deleted"
-		if derr := n.store.DeleteWebhook(ctx, d.Endpoint, now); derr != nil && !errors.Is(derr, gateway.ErrNotFound) {
-			log.Error("delete gone webhook endpoint", "err", derr)
-		}
-		log.Warn("webhook endpoint answered 410; deleted")
-	default:
-		if err != nil {
-			d.LastError = err.Error()
-		} else {
-			d.LastError = fmt.Sprintf("http %d", status)
-		}
-		next := now.Add(max(n.backoff(d.Attempts), retryAfter))
-		if next.Sub(d.CreatedAt) > n.cfg.GiveUpAfter {
-			d.Status = gateway.WebhookFailed
-			log.Warn("webhook failed; giving up", "err", d.LastError, "age", now.Sub(d.CreatedAt).Round(time.Second))
-		} else {
-			d.Status, d.NextAttempt = gateway.WebhookPending, next
-			log.Info("webhook attempt failed; will retry", "err", d.LastError, "next_attempt", next)
-		}
-	}
-	if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
-		log.Error("record webhook attempt", "err", err)
-	}
-}
-
-// backoff is the delay after the attempts-th failure: FirstRetry doubling
-// up to MaxRetry, drawn from its upper half so that receivers coming back
-// are not hit by every retry at once.
-func (n *Notifier) backoff(attempts int) time.Duration {
-	d := n.cfg.FirstRetry
-	for i := 1; i < attempts && d < n.cfg.MaxRetry; i++ {
-		d *= 2
-	}
-	d = min(d, n.cfg.MaxRetry)
-	return d/2 + mrand.N(d/2+1)
-}
-
-// post sends d signed and returns the status and any Retry-After delay.
-func (n *Notifier) post(ctx context.Context, d gateway.WebhookDelivery) (int, time.Duration, error) {
-	ts := n.clock.Now().Unix()
-	sig, err := Sign(d.Secret, d.EventID, ts, d.Payload)
-	if err != nil {
-		return 0, 0, err
-	}
-	rctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.URL, strings.NewReader(string(d.Payload)))
-	if err != nil {
-		return 0, 0, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "simgate-webhooks")
-	req.Header.Set("webhook-id", d.EventID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", sig)
-	resp, err := n.client.Do(req)
-	if err != nil {
-		// The URL may hold a token in its query: say what failed, not where.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return 0, 0, fmt.Errorf("post: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, webhookBodyLimit))
-	var wait time.Duration
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		wait = min(time.Duration(s)*time.Second, n.cfg.MaxRetry)
-	}
-	return resp.StatusCode, wait, nil
 }
 
 // SignWebhook returns the webhook-signature header value for a message:

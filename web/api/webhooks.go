@@ -21,7 +21,11 @@ type WebhookAPI interface {
 var _ WebhookAPI = (*webhook.Notifier)(nil)
 
 func newWebhookJSON(e gateway.WebhookEndpoint) apiv1.Webhook {
-	return apiv1.Webhook{ID: e.ID, URL: e.URL, Events: e.Events, Secret: e.Secret, CreatedAt: e.CreatedAt.UTC()}
+	w := apiv1.Webhook{ID: e.ID, URL: e.URL, Events: e.Events, Secret: e.Secret, CreatedAt: e.CreatedAt.UTC()}
+	if !e.ParkedUntil.IsZero() {
+		w.ParkedUntil = e.ParkedUntil.UTC()
+	}
+	return w
 }
 
 func handleWebhookCreate(api WebhookAPI) echo.HandlerFunc {

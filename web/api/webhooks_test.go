@@ -48,6 +48,9 @@ func TestWebhooksAPI(t *testing.T) {
 	if strings.Contains(string(r.Body), created.Secret) || strings.Contains(string(r.Body), "whsec_") {
 		t.Errorf("list shows the secret: %s", r.Body)
 	}
+	if strings.Contains(string(r.Body), "parked_until") {
+		t.Errorf("an endpoint never parked shows parked_until: %s", r.Body)
+	}
 	var list apiv1.WebhookList
 	if err := json.Unmarshal(r.Body, &list); err != nil || len(list.Webhooks) != 1 || list.Webhooks[0].ID != created.ID {
 		t.Fatalf("list = %s (%v)", r.Body, err)
