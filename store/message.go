@@ -470,17 +470,3 @@ func missingOrConflict(ctx context.Context, tx wtx, id string) error {
 	}
 	return fmt.Errorf("message %s is %s: %w", id, status, gateway.ErrConflict)
 }
-
-// PruneIdempotency forgets idempotency keys recorded before t, so that the
-// table does not grow forever; the messages stay.
-func (s *Store) PruneIdempotency(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE created_at < ?`, fmtTime(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune idempotency: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune idempotency: %w", err)
-	}
-	return int(n), nil
-}
