@@ -7,6 +7,7 @@ type InboxMessage struct {
 	ID         string     `json:"id"`
 	From       string     `json:"from"`
 	Text       string     `json:"text"`
+	TextPurged bool       `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
 	ReceivedAt *time.Time `json:"received_at"`
 	Modem      string     `json:"modem"` // IMEI of the modem that received it
 	// Parts is how many SMS it was joined from; Missing, how many of them

@@ -50,6 +50,7 @@ type Message struct {
 	Status       string     `json:"status"`
 	To           string     `json:"to"`
 	Text         string     `json:"text"`
+	TextPurged   bool       `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
 	Segments     int        `json:"segments"`
 	Encoding     string     `json:"encoding"`
 	Modem        *string    `json:"modem"`

@@ -65,6 +65,8 @@ type Message struct {
 	SentAt      time.Time // every part accepted by the SMSC
 	DeliveredAt time.Time // every part delivered
 	FinishedAt  time.Time // reached a final status
+	// TextPurgedAt is when retention blanked Text; zero while it is kept.
+	TextPurgedAt time.Time
 
 	Parts []Part
 }
@@ -136,6 +138,8 @@ type InboundPart struct {
 	RefBits    int    // 8 or 16; 0 when not concatenated
 	SCTS       time.Time
 	ReceivedAt time.Time
+	// TextPurgedAt is when retention blanked Text; zero while it is kept.
+	TextPurgedAt time.Time
 }
 
 // InboundMessage is a received SMS, joined from its parts.
@@ -148,6 +152,8 @@ type InboundMessage struct {
 	Missing    int // parts that never came (an incomplete set given up on)
 	SCTS       time.Time
 	ReceivedAt time.Time
+	// TextPurgedAt is when retention blanked Text; zero while it is kept.
+	TextPurgedAt time.Time
 }
 
 // ModemInfo is what the gateway knows about a modem, by IMEI.

@@ -148,7 +148,7 @@ func (s *Store) Inbox(ctx context.Context, since time.Time, limit int) ([]*gatew
 		limit = defaultLimit
 	}
 	limit = min(limit, maxLimit)
-	rows, err := s.r.QueryContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at
+	rows, err := s.r.QueryContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at, body_purged_at
 		FROM inbound WHERE received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?`, fmtTime(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
@@ -158,7 +158,7 @@ func (s *Store) Inbox(ctx context.Context, since time.Time, limit int) ([]*gatew
 	for rows.Next() {
 		var m gateway.InboundMessage
 		if err := rows.Scan(&m.ID, &m.Modem, &m.From, &m.Text, &m.Parts, &m.Missing,
-			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}); err != nil {
+			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}, timeCol{&m.TextPurgedAt}); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
 		msgs = append(msgs, &m)

@@ -23,6 +23,10 @@ const messageCols = `id, recipient, body, encoding, segments, priority, pin, sta
 	status, error, attempts, concat_ref, modem, api_key, created_at, send_at, expires_at,
 	next_attempt, sent_at, delivered_at, finished_at`
 
+// messageReadCols is what reads of a message select: messageCols, which
+// an insert writes, and what only retention writes.
+const messageReadCols = messageCols + `, body_purged_at`
+
 // partCols is the column list scanPart reads, in order.
 const partCols = `message_id, idx, status, mr, modem, sent_at, delivered_at, report_code, error`
 
@@ -48,7 +52,7 @@ func scanMessage(sc scanner) (*gateway.Message, error) {
 	err := sc.Scan(&m.ID, &m.To, &m.Text, &m.Encoding, &m.Segments, &m.Priority, &m.Pin, &srr,
 		&m.Status, &m.Error, &m.Attempts, &m.ConcatRef, &m.Modem, &m.APIKey,
 		timeCol{&m.CreatedAt}, timeCol{&m.SendAt}, timeCol{&m.ExpiresAt}, timeCol{&m.NextAttempt},
-		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt})
+		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt}, timeCol{&m.TextPurgedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +78,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-var messageByIDSQL = bothStmt(`SELECT ` + messageCols + ` FROM messages WHERE id = ?`)
+var messageByIDSQL = bothStmt(`SELECT ` + messageReadCols + ` FROM messages WHERE id = ?`)
 
 // The parts of one message are loaded with every message read.
 var _ = bothStmt(partsSQL(1))
@@ -334,7 +338,7 @@ func (s *Store) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gatew
 	if err != nil {
 		return nil, "", fmt.Errorf("list messages: %w", err)
 	}
-	q := `SELECT ` + messageCols + ` FROM messages`
+	q := `SELECT ` + messageReadCols + ` FROM messages`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -469,18 +473,4 @@ func missingOrConflict(ctx context.Context, tx wtx, id string) error {
 		return err
 	}
 	return fmt.Errorf("message %s is %s: %w", id, status, gateway.ErrConflict)
-}
-
-// PruneIdempotency forgets idempotency keys recorded before t, so that the
-// table does not grow forever; the messages stay.
-func (s *Store) PruneIdempotency(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE created_at < ?`, fmtTime(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune idempotency: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune idempotency: %w", err)
-	}
-	return int(n), nil
 }

@@ -37,7 +37,7 @@ WHERE id = (
 			ORDER BY priority DESC, created_at, id LIMIT 1)
 	)
 	ORDER BY priority DESC, created_at, id LIMIT 1)
-RETURNING ` + messageCols)
+RETURNING ` + messageReadCols)
 
 var (
 	claimPartsSQL = writeStmt(`UPDATE parts SET status = 'sending' WHERE message_id = ? AND status = 'queued'`)

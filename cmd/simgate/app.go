@@ -19,6 +19,7 @@ import (
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
 	"github.com/simgate/simgate/otp"
+	"github.com/simgate/simgate/retention"
 	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
@@ -46,6 +47,7 @@ type app struct {
 	sup      *session.Supervisor
 	otp      *otp.Service
 	notifier *webhook.Notifier
+	pruner   *retention.Pruner
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
@@ -108,7 +110,8 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	return nil
 }
 
-// buildCore builds the service, the dispatcher, OTP and webhooks.
+// buildCore builds the service, the dispatcher, OTP, webhooks and the
+// retention pruner.
 func (a *app) buildCore(cfg config) error {
 	// OTP texts are sealed in the database under the key file's key; the
 	// dispatcher opens them as it claims them (docs/OTP.md).
@@ -119,6 +122,7 @@ func (a *app) buildCore(cfg config) error {
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
 	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
+	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
@@ -171,9 +175,10 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 // order (STYLE.md §6):
 //
 //  1. HTTP: no new request is accepted, those in flight finish;
-//  2. the dispatcher, with OTP follow-up and webhooks: the part in flight
-//     finishes or its lease is released, and what was not yet followed or
-//     posted stays in the event log and the outbox for the next start;
+//  2. the dispatcher, with OTP follow-up, webhooks and retention: the part
+//     in flight finishes or its lease is released, and what was not yet
+//     followed or posted stays in the event log and the outbox for the next
+//     start (a pruning batch cut short is rolled back);
 //  3. the modems: each is detached, recorded offline and closed;
 //  4. the database, last (close, deferred by serve).
 func (a *app) run(ctx context.Context, stdout io.Writer) error {
@@ -195,6 +200,7 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	supDone := parts.start("supervisor", func() error { return a.sup.Run(supCtx) })
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
+	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()

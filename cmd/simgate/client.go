@@ -199,7 +199,7 @@ func runInbox(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	for _, m := range in.Messages {
-		fmt.Fprintf(e.stdout, "%s  from %s  (modem %s)\n  %s\n", deref(m.ReceivedAt).Local().Format("2006-01-02 15:04:05"), m.From, m.Modem, m.Text)
+		fmt.Fprintf(e.stdout, "%s  from %s  (modem %s)\n  %s\n", deref(m.ReceivedAt).Local().Format("2006-01-02 15:04:05"), m.From, m.Modem, inboxText(m))
 	}
 	return nil
 }
@@ -250,4 +250,12 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// inboxText is m's text, or says that retention removed it.
+func inboxText(m apiv1.InboxMessage) string {
+	if m.TextPurged {
+		return "(text removed by retention)"
+	}
+	return m.Text
 }

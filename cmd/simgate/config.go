@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simgate/simgate/retention"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,8 +36,23 @@ type config struct {
 	SendInterval time.Duration `yaml:"send_interval"`
 	DailyCap     int           `yaml:"daily_cap"`
 
-	OTP  otpConfig  `yaml:"otp"`
-	SMTP smtpConfig `yaml:"smtp"`
+	OTP       otpConfig       `yaml:"otp"`
+	SMTP      smtpConfig      `yaml:"smtp"`
+	Retention retentionConfig `yaml:"retention"`
+}
+
+// retentionConfig is the retention: section: how long each kind of data is
+// kept; 0 keeps it for ever.
+type retentionConfig struct {
+	IdempotencyKeys   time.Duration `yaml:"idempotency_keys"`
+	WebhookDeliveries time.Duration `yaml:"webhook_deliveries"`
+	MessageTexts      time.Duration `yaml:"message_texts"`
+	InboundTexts      time.Duration `yaml:"inbound_texts"`
+}
+
+func (c retentionConfig) gateway() retention.Config {
+	return retention.Config{IdempotencyKeys: c.IdempotencyKeys, WebhookDeliveries: c.WebhookDeliveries,
+		MessageTexts: c.MessageTexts, InboundTexts: c.InboundTexts}
 }
 
 func defaultConfig() config {
@@ -48,6 +64,12 @@ func defaultConfig() config {
 		MaxSegments:  10,
 		MaxBodyBytes: 64 << 10,
 		PollInterval: 30 * time.Second,
+		Retention: retentionConfig{
+			IdempotencyKeys:   retention.DefaultIdempotencyKeys,
+			WebhookDeliveries: retention.DefaultWebhookDeliveries,
+			MessageTexts:      retention.DefaultMessageTexts,
+			InboundTexts:      retention.DefaultInboundTexts,
+		},
 	}
 }
 
@@ -187,7 +209,13 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	for _, f := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"SIMGATE_DEFAULT_TTL", &cfg.DefaultTTL}, {"SIMGATE_POLL_INTERVAL", &cfg.PollInterval}, {"SIMGATE_SEND_INTERVAL", &cfg.SendInterval}} {
+	}{
+		{"SIMGATE_DEFAULT_TTL", &cfg.DefaultTTL}, {"SIMGATE_POLL_INTERVAL", &cfg.PollInterval}, {"SIMGATE_SEND_INTERVAL", &cfg.SendInterval},
+		{"SIMGATE_RETENTION_IDEMPOTENCY_KEYS", &cfg.Retention.IdempotencyKeys},
+		{"SIMGATE_RETENTION_WEBHOOK_DELIVERIES", &cfg.Retention.WebhookDeliveries},
+		{"SIMGATE_RETENTION_MESSAGE_TEXTS", &cfg.Retention.MessageTexts},
+		{"SIMGATE_RETENTION_INBOUND_TEXTS", &cfg.Retention.InboundTexts},
+	} {
 		if err := dur(f.name, f.dst); err != nil {
 			return err
 		}
@@ -227,6 +255,9 @@ func (c config) validate() error {
 	}
 	if c.SendInterval < 0 || c.DailyCap < 0 || c.DefaultTTL < 0 {
 		return bad("send_interval/daily_cap/default_ttl", "must not be negative")
+	}
+	if r := c.Retention; r.IdempotencyKeys < 0 || r.WebhookDeliveries < 0 || r.MessageTexts < 0 || r.InboundTexts < 0 {
+		return bad("retention", "must not be negative (0 keeps that kind for ever)")
 	}
 	if err := c.OTP.validate(); err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simgate/simgate/retention"
 )
 
 func TestConfig_Precedence(t *testing.T) {
@@ -58,6 +60,8 @@ func TestConfig_Errors(t *testing.T) {
 		{"bad listen", "", nil, []string{"--listen", "nowhere"}, "listen"},
 		{"bad level", "log_level: loud\n", nil, nil, "log_level"},
 		{"sim range", "", nil, []string{"--sim", "100"}, "sim"},
+		{"negative retention", "retention:\n  message_texts: -1h\n", nil, nil, "retention"},
+		{"bad retention env", "", map[string]string{"SIMGATE_RETENTION_INBOUND_TEXTS": "a month"}, nil, "retention_inbound_texts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +99,7 @@ func TestConfig_Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"listen", "data", "log_level", "modems", "sim", "pin", "region", "allow_short_codes",
-		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap", "otp", "smtp"} {
+		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap", "otp", "smtp", "retention"} {
 		if !strings.Contains(string(b), "\n"+key+":") {
 			t.Errorf("configs/simgate.yaml does not document %q", key)
 		}
@@ -105,9 +109,37 @@ func TestConfig_Example(t *testing.T) {
 		"resend_interval", "fallback_after", "retention", "default_locale", "templates", "email", "subject", "text", "html",
 		"limits", "number_per_hour", "number_per_day", "api_key_per_minute", "allowed_countries", "refused_types",
 		"prefix_per_hour", "breaker_every", "breaker_window", "breaker_min_verifications", "breaker_min_conversion",
-		"block_for", "host", "port", "username", "password", "from", "tls", "timeout"} {
+		"block_for", "host", "port", "username", "password", "from", "tls", "timeout",
+		"idempotency_keys", "webhook_deliveries", "message_texts", "inbound_texts"} {
 		if !strings.Contains(string(b), "\n  "+key+":") && !strings.Contains(string(b), "\n    "+key+":") {
 			t.Errorf("configs/simgate.yaml does not document otp/smtp key %q", key)
 		}
+	}
+}
+
+// The retention: section keeps the defaults of the keys it leaves out, 0
+// disables a kind, and SIMGATE_RETENTION_* overrides the file.
+func TestConfig_Retention(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "simgate.yaml")
+	if err := os.WriteFile(file, []byte("retention:\n  message_texts: 0s\n  inbound_texts: 48h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"SIMGATE_CONFIG": file, "SIMGATE_RETENTION_INBOUND_TEXTS": "96h"}
+	e := env{getenv: func(k string) string { return vars[k] }, stderr: &strings.Builder{}}
+	cfg, err := loadConfig(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Retention.gateway()
+	want := retention.Config{IdempotencyKeys: 72 * time.Hour, WebhookDeliveries: 7 * 24 * time.Hour, InboundTexts: 96 * time.Hour}
+	if got != want {
+		t.Errorf("retention = %+v, want %+v", got, want)
+	}
+	def, err := loadConfig(env{getenv: func(string) string { return "" }, stderr: &strings.Builder{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := def.Retention.gateway(), retention.DefaultConfig(); got != want {
+		t.Errorf("default retention = %+v, want %+v", got, want)
 	}
 }

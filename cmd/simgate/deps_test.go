@@ -12,7 +12,7 @@ import (
 // it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
-	features := []string{"events", "dispatch", "session", "otp", "webhook"} // and packages beside the core
+	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention"} // and packages beside the core
 	adapters := []string{"store", "web", "mailer", "cmd"}
 	tests := []struct {
 		pkg       string
@@ -34,6 +34,7 @@ func TestDependencies(t *testing.T) {
 		{"session", []string{mod + "gateway", mod + "pdu"}, append([]string{"modem", "modemdev", "dispatch", "otp", "webhook"}, adapters...)},
 		{"otp", []string{mod + "gateway", mod + "pdu", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "webhook"}, adapters...)},
 		{"webhook", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp"}, adapters...)},
+		{"retention", []string{mod + "gateway"}, append([]string{"modem", "modemdev", "events", "dispatch", "session", "otp", "webhook"}, adapters...)},
 		// Adapters: persistence and HTTP point at the core. The JSON API and
 		// the status page do not know each other.
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},

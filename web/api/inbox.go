@@ -49,6 +49,7 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 				ID:         m.ID,
 				From:       m.From,
 				Text:       m.Text,
+				TextPurged: !m.TextPurgedAt.IsZero(),
 				ReceivedAt: optTime(m.ReceivedAt),
 				Modem:      m.Modem,
 				Parts:      m.Parts,

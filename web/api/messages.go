@@ -213,6 +213,7 @@ func newMessageJSON(m *gateway.Message) apiv1.Message {
 		Status:       string(m.Status),
 		To:           m.To,
 		Text:         m.Text,
+		TextPurged:   !m.TextPurgedAt.IsZero(),
 		Segments:     m.Segments,
 		Encoding:     m.Encoding,
 		Modem:        optString(m.Modem),
