@@ -131,6 +131,16 @@ func (s *simulator) link(i int) error {
 	return nil
 }
 
+// unlink removes DIR/modemN while modem N is unplugged, as
+// /dev/serial/by-id loses a USB modem's link: its old pty number may be
+// given to another program's pty, which a client retrying the stale link
+// would otherwise open and write AT commands into.
+func (s *simulator) unlink(i int) {
+	if s.linkDir != "" {
+		os.Remove(s.portOf(i))
+	}
+}
+
 // control runs commands read from in: a test or a person pulls a virtual
 // modem out, plugs it back, resets it, or sends an SMS from outside.
 func (s *simulator) control(ctx context.Context, in io.Reader) {
@@ -167,6 +177,7 @@ func (s *simulator) command(ctx context.Context, f []string) error {
 		if err != nil {
 			return err
 		}
+		s.unlink(i)
 		m.Unplug()
 		fmt.Fprintf(s.stderr, "modem %d unplugged\n", i)
 	case "replug":
