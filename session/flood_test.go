@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/pdu"
 	"github.com/simgate/simgate/session"
 )
 
@@ -26,11 +27,17 @@ func (d *floodDevice) Health(context.Context) (gateway.DeviceHealth, error) {
 // TestSupervisor_RegistrationFloodIsSpaced: a modem that flaps sends
 // registration events by the thousand; each asks for a health read of
 // several commands. The reads stay few, and the last event is still
-// followed by one that sees its state.
+// followed by one that sees its state; an SMS stored in the middle of
+// the flood is committed.
 func TestSupervisor_RegistrationFloodIsSpaced(t *testing.T) {
 	const events = 200_000
 	st := mustSupStore(t, t.TempDir())
+	sms, err := pdu.EncodeDeliver(pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}, "mid-flood", pdu.DeliverOptions{SCTS: time.Now()})
+	if err != nil {
+		t.Fatalf("EncodeDeliver: %v", err)
+	}
 	dev := &floodDevice{supDevice: newSupDevice("356938035643809")}
+	dev.list = []gateway.StoredSMS{{Mem: "SM", Index: 7, PDU: sms[0]}}
 	dev.operator.Store("Before")
 	var opened atomic.Int32
 	open := func(context.Context, string) (gateway.Device, error) {
@@ -48,9 +55,14 @@ func TestSupervisor_RegistrationFloodIsSpaced(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	reg := gateway.DeviceEvent{Kind: gateway.EventRegistration}
+	stored := gateway.DeviceEvent{Kind: gateway.EventSMSStored, Mem: "SM", Index: 7}
 	for i := range events {
+		ev := reg
+		if i == events/2 {
+			ev = stored
+		}
 		select {
-		case dev.events <- reg:
+		case dev.events <- ev:
 		case <-time.After(supWait):
 			t.Fatalf("event %d not taken", i)
 		}
@@ -64,7 +76,11 @@ func TestSupervisor_RegistrationFloodIsSpaced(t *testing.T) {
 		info, ok := supModem(t, st, dev.imei)
 		return ok && info.Operator == "After"
 	})
-	t.Logf("%d health reads for %d registration events", dev.reads.Load(), events+1)
+	supEventually(t, "the SMS from the middle of the flood in the inbox", func() bool {
+		in, err := st.Inbox(context.Background(), time.Time{}, 10)
+		return err == nil && len(in) == 1 && in[0].Text == "mid-flood"
+	})
+	t.Logf("%d health reads for %d registration events", dev.reads.Load(), events)
 	if n := dev.reads.Load(); n >= 100 {
 		t.Errorf("%d health reads, want < 100", n)
 	}
