@@ -144,3 +144,47 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestEvents_CoalescedLineIsTheLatest: while a registration line waits, a
+// newer one of the same prefix replaces it; other prefixes keep their own.
+func TestEvents_CoalescedLineIsTheLatest(t *testing.T) {
+	f := newFake(t).on("AT\r\n", "\r\nOK\r\n")
+	m := mustModem(t, f, Config{})
+	// The first line may be taken by the pump at once; the rest wait.
+	f.inject("\r\n+CREG: 2\r\n", "\r\n+CREG: 3\r\n", "\r\n+CEREG: 1\r\n", "\r\n+CREG: 5\r\n", "\r\n+CREG: 1\r\n")
+	for i := range 4 * maxQueuedKeys {
+		f.inject(fmt.Sprintf("\r\n+X%d: 1\r\n", i))
+	}
+	if _, err := m.Command(ctxT(t), "AT"); err != nil {
+		t.Fatal(err)
+	}
+	// A data event as the sentinel: a new prefix may be dropped now.
+	f.inject("\r\n+CMTI: \"SM\",99\r\n")
+	var creg, cereg []RegState
+	others := 0
+	for {
+		e := mustEvent(t, m)
+		if e.Kind == EventNewMessage {
+			break
+		}
+		switch {
+		case strings.HasPrefix(e.Line, "+CREG:"):
+			creg = append(creg, e.Registration.CS)
+		case strings.HasPrefix(e.Line, "+CEREG:"):
+			cereg = append(cereg, e.Registration.PS)
+		default:
+			others++
+		}
+	}
+	if len(creg) == 0 || len(creg) > 2 || creg[len(creg)-1] != RegRegistered {
+		t.Errorf("+CREG states = %v, want at most 2 ending with the latest (registered)", creg)
+	}
+	if len(cereg) != 1 || cereg[0] != RegRegistered {
+		t.Errorf("+CEREG states = %v, want one, registered", cereg)
+	}
+	// The pump's batch in hand and the queue behind it hold at most
+	// maxQueuedKeys each.
+	if others > 2*maxQueuedKeys {
+		t.Errorf("%d of %d lines of distinct prefixes delivered, want at most %d", others, 4*maxQueuedKeys, 2*maxQueuedKeys)
+	}
+}
