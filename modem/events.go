@@ -202,19 +202,27 @@ func (m *Modem) onPDU(kind EventKind) func([]string) {
 	}
 }
 
+// emit queues e for Events. Registration and other data-less lines are
+// coalesced; an event that carries data waits, with the reader, while the
+// queue is full (see eventQueue).
 func (m *Modem) emit(e Event) {
-	m.evMu.Lock()
-	m.evQueue = append(m.evQueue, e)
-	m.evMu.Unlock()
-	select {
-	case m.evSignal <- struct{}{}:
-	default:
+	for !m.evq.push(e) {
+		select {
+		case <-m.evq.room:
+		case <-m.closing:
+			return
+		case <-m.Done():
+			return
+		}
 	}
 }
 
-// Events delivers URCs in the order the modem sent them. The reader never
-// waits for the receiver: events queue without bound. The channel is closed
-// after Done once the queue is drained, or at Close.
+// Events delivers URCs in the order the modem sent them, except that a
+// registration or other data-less line still pending when a newer one of
+// the same prefix comes is replaced by it (see eventQueue). The reader
+// never waits for the receiver unless maxQueuedData events with data are
+// pending. The channel is closed after Done once the queue is drained, or
+// at Close.
 func (m *Modem) Events() <-chan Event { return m.events }
 
 // pump moves queued events to the Events channel, so a slow receiver never
@@ -232,9 +240,17 @@ func (m *Modem) pump() {
 			gone = true
 		default:
 		}
-		m.evMu.Lock()
-		batch, m.evQueue = m.evQueue, batch[:0]
-		m.evMu.Unlock()
+		var (
+			dropped int
+			full    bool
+		)
+		batch, dropped, full = m.evq.take(batch)
+		if full {
+			m.log.Warn("modem event queue full, reading paused for the consumer", "queued", maxQueuedData)
+		}
+		if dropped > 0 {
+			m.log.Warn("unsolicited lines dropped, too many kinds pending", "dropped", dropped)
+		}
 		for i, e := range batch {
 			select {
 			case m.events <- e:
@@ -250,7 +266,7 @@ func (m *Modem) pump() {
 			return
 		}
 		select {
-		case <-m.evSignal:
+		case <-m.evq.signal:
 		case <-m.Done():
 		case <-m.closing:
 			return

@@ -74,10 +74,8 @@ type Modem struct {
 	needAck atomic.Bool // +CMT/+CDS must be acknowledged with +CNMA
 	ackCh   chan struct{}
 
-	evMu     sync.Mutex
-	evQueue  []Event
-	evSignal chan struct{}
-	events   chan Event
+	evq    *eventQueue // bounded: see eventQueue
+	events chan Event
 }
 
 // New starts driving rw: it starts the engine's reader and does no other
@@ -87,13 +85,13 @@ type Modem struct {
 func New(rw io.ReadWriter, cfg Config) *Modem {
 	cfg = cfg.withDefaults()
 	m := &Modem{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		ussdSem:  make(chan struct{}, 1),
-		closing:  make(chan struct{}),
-		ackCh:    make(chan struct{}, 64),
-		evSignal: make(chan struct{}, 1),
-		events:   make(chan Event),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		ussdSem: make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		ackCh:   make(chan struct{}, 64),
+		evq:     newEventQueue(),
+		events:  make(chan Event),
 	}
 	inds := m.indications()
 	if cfg.Profile != nil {

@@ -29,8 +29,9 @@ var _ gateway.Device = (*Device)(nil)
 func New(m *modem.Modem) *Device {
 	d := &Device{
 		m: m,
-		// Unbuffered is enough: the driver queues events without bound, so
-		// a slow consumer never makes it drop one.
+		// Unbuffered: the driver's queue is where events wait (bounded,
+		// registration lines coalesced, SMS never dropped), so this
+		// adapter holds at most the one event it is handing over.
 		events: make(chan gateway.DeviceEvent),
 		quit:   make(chan struct{}),
 	}

@@ -18,6 +18,7 @@ type modemSession struct {
 	up        bool // identified, recorded and serving events
 	attached  bool // handed to the dispatcher
 	unmatched *unmatchedReports
+	spacing   refreshSpacing // of the health reads registration events ask for
 }
 
 // run brings the modem up and serves it until ctx ends (nil) or the modem
@@ -31,6 +32,8 @@ func (ss *modemSession) run(ctx context.Context) error {
 	}
 	ss.applyHealth(h, err)
 	s.upsert(ctx, ss.p.port, ss.info, prev)
+	ss.spacing = refreshSpacing{every: s.cfg.RegistrationRefresh, last: time.Now()}
+	defer ss.spacing.stop()
 	ss.p.failures = 0
 	ss.up = true
 	ss.attach()
@@ -60,6 +63,10 @@ func (ss *modemSession) run(ctx context.Context) error {
 			if err := ss.refresh(ctx); err != nil {
 				return err
 			}
+		case <-ss.spacing.c:
+			if err := ss.refresh(ctx); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -80,6 +87,9 @@ func (ss *modemSession) event(ctx context.Context, ev gateway.DeviceEvent) error
 		// +CMTI/+CDSI to avoid exactly that).
 		return ss.process(ctx, gateway.StoredSMS{PDU: ev.PDU})
 	case gateway.EventRegistration:
+		if !ss.spacing.now(time.Now()) {
+			return nil // a read is due soon and will see this change
+		}
 		return ss.refresh(ctx)
 	case gateway.EventReset:
 		ss.s.log.Info("modem reset, initialising again", "modem", ss.info.IMEI, "port", ss.p.port)
@@ -170,6 +180,7 @@ func (ss *modemSession) deviceErr(ctx context.Context, op string, err error) err
 
 // refresh reads the modem's health and records it.
 func (ss *modemSession) refresh(ctx context.Context) error {
+	ss.spacing.done(time.Now())
 	h, err := ss.dev.Health(ctx)
 	if err != nil {
 		if gone(err) {
@@ -235,4 +246,43 @@ func (ss *modemSession) offline(ctx context.Context, err error) {
 	}
 	ss.info.UpdatedAt = now
 	ss.s.upsert(ctx, ss.p.port, ss.info, prev)
+}
+
+// refreshSpacing keeps the health reads that registration events ask for
+// at least every apart. An event within every of the last read defers a
+// read to the end of that interval instead of dropping it, so the last
+// event of a burst is always followed by a read that sees its state.
+type refreshSpacing struct {
+	every time.Duration
+	last  time.Time        // the start of the last read
+	timer *time.Timer      // set while a read is deferred
+	c     <-chan time.Time // timer's channel, nil when none is deferred
+}
+
+// now reports whether a read may run at once; if not, one is deferred.
+func (r *refreshSpacing) now(t time.Time) bool {
+	if r.c != nil {
+		return false
+	}
+	wait := r.every - t.Sub(r.last)
+	if wait <= 0 {
+		return true
+	}
+	r.timer = time.NewTimer(wait)
+	r.c = r.timer.C
+	return false
+}
+
+// done notes a read starting at t (for whatever reason): it serves any
+// deferred one.
+func (r *refreshSpacing) done(t time.Time) {
+	r.last = t
+	r.stop()
+}
+
+func (r *refreshSpacing) stop() {
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.timer, r.c = nil, nil
 }

@@ -42,6 +42,11 @@ type Config struct {
 	// PollInterval is how often registration, operator and signal are read
 	// (default 30 s).
 	PollInterval time.Duration
+	// RegistrationRefresh is the least time between two health reads asked
+	// for by registration events (default 5 s): a flapping modem sends them
+	// by the hundred, and each read is several commands. The last event of
+	// a burst is always followed by a read.
+	RegistrationRefresh time.Duration
 	// BackoffMin and BackoffMax bound the jittered, doubling wait before a
 	// port is opened again (defaults 1 s and 30 s).
 	BackoffMin, BackoffMax time.Duration
@@ -91,6 +96,7 @@ func New(cfg Config, store Store, d Attacher, open gateway.Opener, clock gateway
 	}
 	cfg.DiscoverInterval = orDefault(cfg.DiscoverInterval, 15*time.Second)
 	cfg.PollInterval = orDefault(cfg.PollInterval, 30*time.Second)
+	cfg.RegistrationRefresh = orDefault(cfg.RegistrationRefresh, 5*time.Second)
 	cfg.BackoffMin = orDefault(cfg.BackoffMin, time.Second)
 	cfg.BackoffMax = max(orDefault(cfg.BackoffMax, 30*time.Second), cfg.BackoffMin)
 	cfg.ReportWindow = orDefault(cfg.ReportWindow, 72*time.Hour)

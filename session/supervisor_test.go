@@ -157,6 +157,8 @@ func (r *supRig) config() session.Config {
 		BackoffMin: 5 * time.Millisecond,
 		BackoffMax: 50 * time.Millisecond,
 		ErrorAfter: 3,
+		// The tests change registration in quick succession.
+		RegistrationRefresh: 20 * time.Millisecond,
 	}
 }
 
