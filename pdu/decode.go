@@ -105,6 +105,19 @@ func unmarshalTPDU(tp []byte) (*tpdu.TPDU, error) {
 		return t, nil
 	}
 	field, off, inner := libError(err)
+	// User data longer than TP-UDL says: gammu reads TP-UDL worth and
+	// ignores the rest, and so do we (a short one stays an error).
+	if mti == mtiDeliver && inner == tpdu.ErrOverlength {
+		if cut, ok := cutSurplusUD(tp); ok {
+			t2 := &tpdu.TPDU{Direction: dir}
+			err := t2.UnmarshalBinary(cut)
+			if err == nil {
+				return t2, nil
+			}
+			tp = cut
+			field, off, inner = libError(err)
+		}
+	}
 	// An alphanumeric originator with an extension character: the
 	// library decodes it strictly without the extension table.
 	if mti == mtiDeliver && field == "oa.addr" && len(tp) > 2 && tp[2]&0x70 == 0x50 {
@@ -133,6 +146,28 @@ func unmarshalTPDU(tp []byte) (*tpdu.TPDU, error) {
 		}
 	}
 	return nil, &DecodeError{Field: field, Offset: off, Err: inner}
+}
+
+// cutSurplusUD is an SMS-DELIVER cut after the user data its TP-UDL
+// announces, and whether there was anything to cut.
+func cutSurplusUD(tp []byte) ([]byte, bool) {
+	udl := udOffset(tp)
+	if udl >= len(tp) || udl < 8 {
+		return nil, false
+	}
+	alpha, err := tpdu.DCS(tp[udl-8]).Alphabet()
+	if err != nil {
+		return nil, false
+	}
+	n := int(tp[udl])
+	if alpha == tpdu.Alpha7Bit {
+		n = (n*7 + 7) / 8
+	}
+	end := udl + 1 + n
+	if end >= len(tp) {
+		return nil, false
+	}
+	return tp[:end], true
 }
 
 // retryAlphanumericOA decodes an alphanumeric TP-OA leniently, with the

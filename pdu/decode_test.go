@@ -152,6 +152,42 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
+			// gammu reads TP-UDL worth of user data and ignores the rest:
+			// the "negative time zone" vector with 3 octets appended.
+			name: "gsm7 user data longer than UDL",
+			pdu:  "00040B914477009001F300004230512141500A05C8329BFD060000FF",
+			want: Message{
+				Type: TypeDeliver, From: Address{"+44770009103", 0x91}, Text: "Hello",
+				Encoding: GSM7, SCTS: time.Date(2024, 3, 15, 12, 14, 5, 0, zone(-5)),
+			},
+		},
+		{
+			name: "gsm7 UDL 2 over 5 octets of user data",
+			pdu:  "00040B914477009001F300004230512141500A02C8329BFD06",
+			want: Message{
+				Type: TypeDeliver, From: Address{"+44770009103", 0x91}, Text: "He",
+				Encoding: GSM7, SCTS: time.Date(2024, 3, 15, 12, 14, 5, 0, zone(-5)),
+			},
+		},
+		{
+			name: "ucs2 user data longer than UDL, with a 16-bit concat header",
+			pdu:  "00440B914477009001F30008423051214150000B060804BEEF0201004100420043FFFF",
+			want: Message{
+				Type: TypeDeliver, From: Address{"+44770009103", 0x91}, Text: "AB", Encoding: UCS2, DCS: 0x08,
+				Concat: &Concat{Ref: 0xBEEF, Part: 1, Total: 2, Bits: 16}, SCTS: time.Date(2024, 3, 15, 12, 14, 5, 0, time.UTC),
+			},
+		},
+		{
+			// CR padding and surplus together: the "CR padding n=1"
+			// vector with 2 octets appended.
+			name: "CR padding and surplus user data",
+			pdu:  "00040C910972504390920000423051410350200731D98C56B3DD1A0D0D",
+			want: Message{
+				Type: TypeDeliver, From: Address{"+902705340929", 0x91}, Text: "1234567",
+				Encoding: GSM7, SCTS: time.Date(2024, 3, 15, 14, 30, 5, 0, halfHour),
+			},
+		},
+		{
 			name: "status report delivered",
 			pdu:  "0006D60B911326880736F4111011719551401110117195714000",
 			want: Message{
@@ -282,7 +318,8 @@ func TestDecode_Errors(t *testing.T) {
 		{"reserved MTI after SMSC", "079144872000302303", "mti", 8, ErrUnsupportedType},
 		{"originator truncated", "00040B914477", "oa.addr", 4, tpdu.ErrUnderflow},
 		{"timestamp not BCD", "00040B914477009001F30000FF30512141500A05C8329BFD06", "scts", 12, nil},
-		{"user data longer than UDL", "00040B914477009001F300004230512141500A02C8329BFD06", "ud.ud", 20, tpdu.ErrOverlength},
+		{"user data shorter than UDL", "00040B914477009001F300004230512141500A0AC8329BFD06", "ud.sm", 20, tpdu.ErrUnderflow},
+		{"ucs2 shorter than UDL", "00440B914477009001F30008423051214150000B060804BEEF0201004100", "ud.sm", 20, tpdu.ErrUnderflow},
 		{"part 3 of 2", "00440B914477009001F3000042305121415000090500037F0203C834", "udh.concat", 21, ErrInvalidConcat},
 		{"part 0", "00440B914477009001F3000042305121415000090500037F0300C834", "udh.concat", 21, ErrInvalidConcat},
 		{"status report truncated", "0006D60B911326880736F41110117195514011101171", "dt", 18, tpdu.ErrUnderflow},
