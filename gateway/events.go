@@ -138,12 +138,15 @@ func NewMessageEventData(m *Message) MessageEventData {
 
 // InboundEventData is a received SMS as webhooks show it.
 type InboundEventData struct {
-	ID           string    `json:"id"`
-	From         string    `json:"from"`
-	Text         string    `json:"text,omitempty"`
-	TextWithheld bool      `json:"text_withheld,omitempty"`
-	Modem        string    `json:"modem"`
-	ReceivedAt   time.Time `json:"received_at"`
+	ID           string `json:"id"`
+	From         string `json:"from"`
+	Text         string `json:"text,omitempty"`
+	TextWithheld bool   `json:"text_withheld,omitempty"`
+	// Undecodable is an SMS whose PDU did not decode: it has no text, and
+	// the inbox keeps its PDU and the reason.
+	Undecodable bool      `json:"undecodable,omitempty"`
+	Modem       string    `json:"modem"`
+	ReceivedAt  time.Time `json:"received_at"`
 }
 
 // NewInboundEventData takes what a webhook may show of m. fromOwnModem
@@ -155,6 +158,7 @@ func NewInboundEventData(m *InboundMessage, fromOwnModem bool) InboundEventData 
 	if fromOwnModem || IsSealedOTP(d.Text) || !utf8.ValidString(d.Text) {
 		d.Text, d.TextWithheld = "", true
 	}
+	d.Undecodable = m.Undecodable()
 	return d
 }
 

@@ -154,7 +154,15 @@ type InboundMessage struct {
 	ReceivedAt time.Time
 	// TextPurgedAt is when retention blanked Text; zero while it is kept.
 	TextPurgedAt time.Time
+	// RawPDU is the hex of a received PDU that did not decode, kept in
+	// place of Text, and DecodeError the decoder's reason; both are empty
+	// for a decoded message.
+	RawPDU      string
+	DecodeError string
 }
+
+// Undecodable reports whether m is a PDU that did not decode, kept raw.
+func (m *InboundMessage) Undecodable() bool { return m.DecodeError != "" }
 
 // ModemInfo is what the gateway knows about a modem, by IMEI.
 type ModemInfo struct {

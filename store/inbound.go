@@ -74,9 +74,9 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 		return fmt.Errorf("save inbound: id %q: %w", m.ID, gateway.ErrInvalid)
 	}
 	err := s.inTx(ctx, func(tx wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO inbound (id, modem, sender, body, parts, missing, scts, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, m.Modem, m.From, m.Text, m.Parts, m.Missing, fmtTime(m.SCTS), fmtTime(m.ReceivedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbound (id, modem, sender, body, parts, missing, scts, received_at, raw_pdu, decode_error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.Modem, m.From, m.Text, m.Parts, m.Missing, fmtTime(m.SCTS), fmtTime(m.ReceivedAt), m.RawPDU, m.DecodeError)
 		if isUnique(err) {
 			return fmt.Errorf("inbound %s exists: %w", m.ID, gateway.ErrConflict)
 		}
@@ -148,8 +148,8 @@ func (s *Store) Inbox(ctx context.Context, since time.Time, limit int) ([]*gatew
 		limit = defaultLimit
 	}
 	limit = min(limit, maxLimit)
-	rows, err := s.r.QueryContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at, body_purged_at
-		FROM inbound WHERE received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?`, fmtTime(since), limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at, body_purged_at,
+		raw_pdu, decode_error FROM inbound WHERE received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?`, fmtTime(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
@@ -158,7 +158,7 @@ func (s *Store) Inbox(ctx context.Context, since time.Time, limit int) ([]*gatew
 	for rows.Next() {
 		var m gateway.InboundMessage
 		if err := rows.Scan(&m.ID, &m.Modem, &m.From, &m.Text, &m.Parts, &m.Missing,
-			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}, timeCol{&m.TextPurgedAt}); err != nil {
+			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}, timeCol{&m.TextPurgedAt}, &m.RawPDU, &m.DecodeError); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
 		msgs = append(msgs, &m)

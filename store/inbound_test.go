@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -172,5 +173,52 @@ func TestInbox(t *testing.T) {
 	}
 	if err := s.SaveInbound(t.Context(), &gateway.InboundMessage{}, nil); !errors.Is(err, gateway.ErrInvalid) {
 		t.Errorf("SaveInbound of an empty message: %v", err)
+	}
+}
+
+// An undecodable PDU is kept as an inbound message of its own: its PDU and
+// the decoder's reason come back from the inbox, its sms.received event says
+// it is undecodable, and retention blanks the PDU with the text.
+func TestInbox_Undecodable(t *testing.T) {
+	s := mustOpen(t)
+	const raw = "00040B914477009001F300004230512141500A0AC8329BFD06"
+	m := &gateway.InboundMessage{ID: "in_raw", Modem: "imeiA", Parts: 1, ReceivedAt: t0,
+		RawPDU: raw, DecodeError: "ud.sm at offset 21: underflow"}
+	if err := s.SaveInbound(t.Context(), m, nil); err != nil {
+		t.Fatalf("SaveInbound: %v", err)
+	}
+	ok := &gateway.InboundMessage{ID: "in_ok", Modem: "imeiA", From: "+1555", Text: "t", Parts: 1, ReceivedAt: t0.Add(time.Second)}
+	if err := s.SaveInbound(t.Context(), ok, nil); err != nil {
+		t.Fatalf("SaveInbound: %v", err)
+	}
+	msgs, err := s.Inbox(t.Context(), time.Time{}, 10)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("Inbox = %d messages, %v; want 2", len(msgs), err)
+	}
+	if got := msgs[1]; got.RawPDU != raw || got.DecodeError != m.DecodeError || !got.Undecodable() || got.Text != "" {
+		t.Errorf("undecodable read back %+v", got)
+	}
+	if got := msgs[0]; got.RawPDU != "" || got.DecodeError != "" || got.Undecodable() {
+		t.Errorf("decoded read back %+v", got)
+	}
+	evs, err := s.EventsAfter(t.Context(), 0, 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("EventsAfter = %d events, %v; want 2", len(evs), err)
+	}
+	for i, want := range []bool{true, false} {
+		var d gateway.InboundEventData
+		if err := json.Unmarshal(evs[i].Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if evs[i].Type != gateway.EventSMSReceived || d.Undecodable != want || d.Text != []string{"", "t"}[i] {
+			t.Errorf("event %d: %s %+v; want undecodable %t", i, evs[i].Type, d, want)
+		}
+	}
+	if _, err := s.PurgeInboundTexts(t.Context(), t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = s.Inbox(t.Context(), time.Time{}, 10)
+	if got := msgs[1]; got.RawPDU != "" || got.DecodeError != m.DecodeError {
+		t.Errorf("after purge %+v; want the PDU blanked and the reason kept", got)
 	}
 }

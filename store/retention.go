@@ -52,10 +52,11 @@ func (s *Store) PurgeMessageTexts(ctx context.Context, before, now time.Time) (i
 	return n, nil
 }
 
-// PurgeInboundTexts blanks the text of SMS received before the cutoff and
-// records when; the sender, the modem and the times stay.
+// PurgeInboundTexts blanks the text of SMS received before the cutoff, and
+// the raw PDU of an undecodable one (it holds the text too), and records
+// when; the sender, the modem, the times and a decode error stay.
 func (s *Store) PurgeInboundTexts(ctx context.Context, before, now time.Time) (int, error) {
-	n, err := s.inBatches(ctx, `UPDATE inbound SET body = '', body_purged_at = ? WHERE rowid IN (
+	n, err := s.inBatches(ctx, `UPDATE inbound SET body = '', raw_pdu = '', body_purged_at = ? WHERE rowid IN (
 		SELECT rowid FROM inbound WHERE body_purged_at = '' AND received_at < ? LIMIT ?)`,
 		fmtTime(now), fmtTime(before))
 	if err != nil {
