@@ -24,8 +24,9 @@ type receiver struct {
 	window time.Duration // how far back a report looks for its part
 }
 
-// pduError is a received PDU that does not decode. The PDU stays in the
-// modem's storage, so that nothing is lost while someone looks at it.
+// pduError is a received PDU that does not decode. It is kept raw in the
+// inbox with the reason and then deleted from the modem like any other:
+// left there, a few of them fill the SIM and the network holds back all SMS.
 type pduError struct {
 	Mem   string // storage, "" for a PDU routed directly (+CMT, +CDS)
 	Index int
@@ -45,13 +46,17 @@ func (e *pduError) Unwrap() error { return e.Err }
 // handle commits one received PDU (hex as the modem printed it, SMSC
 // prefix included). deletable is true once the PDU is committed and the
 // modem's copy may go; an SMS-SUBMIT someone stored on the SIM is not ours
-// and stays. err is a *pduError for a PDU that does not decode, an
+// and stays. err is a *pduError for a PDU that does not decode (kept raw,
+// deletable), an
 // *unmatchedError for a status report that matched no part (deletable), or
 // a store error.
 func (r *receiver) handle(ctx context.Context, imei string, sms gateway.StoredSMS) (deletable bool, err error) {
 	m, err := pdu.Decode(sms.PDU)
 	if err != nil {
-		return false, &pduError{Mem: sms.Mem, Index: sms.Index, Err: err}
+		if err := r.keepRaw(ctx, imei, sms.PDU, err); err != nil {
+			return false, err
+		}
+		return true, &pduError{Mem: sms.Mem, Index: sms.Index, Err: err}
 	}
 	switch m.Type {
 	case pdu.TypeDeliver:
@@ -111,6 +116,21 @@ func (r *receiver) deliver(ctx context.Context, imei, hexPDU string, m *pdu.Mess
 		return nil
 	}
 	return r.saveJoined(ctx, set, now)
+}
+
+// keepRaw commits a PDU that does not decode as an inbound message of its
+// own, its hex and the decoder's reason in place of a text.
+func (r *receiver) keepRaw(ctx context.Context, imei, hexPDU string, reason error) error {
+	now := r.clock.Now()
+	in := &gateway.InboundMessage{
+		ID:          gateway.NewID("in_", now),
+		Modem:       imei,
+		Parts:       1,
+		ReceivedAt:  now,
+		RawPDU:      strings.ToUpper(strings.TrimSpace(hexPDU)),
+		DecodeError: reason.Error(),
+	}
+	return r.save(ctx, in, nil)
 }
 
 // completeSet picks parts 1..total from held, the first of each number, and

@@ -3,6 +3,8 @@ package session_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,4 +92,77 @@ func BenchmarkSupervisor_Inbound(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sms/s")
 		})
 	}
+}
+
+// A PDU that does not decode is kept raw in the inbox with the decoder's
+// reason and then deleted from the SIM, so that a few of them cannot fill
+// its storage; one routed directly (+CMT) is kept the same way. A PDU with
+// more user data than TP-UDL says decodes to its text.
+func TestSupervisor_UndecodablePDUKeptRaw(t *testing.T) {
+	st := mustSupStore(t, t.TempDir())
+	from := pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}
+	good, err := pdu.EncodeDeliver(from, "fine", pdu.DeliverOptions{SCTS: time.Now()})
+	if err != nil {
+		t.Fatalf("EncodeDeliver: %v", err)
+	}
+	long, err := pdu.EncodeDeliver(from, "long tail", pdu.DeliverOptions{SCTS: time.Now()})
+	if err != nil {
+		t.Fatalf("EncodeDeliver: %v", err)
+	}
+	const bad, badCMT = "0004FF", "0004AB" // truncated DELIVERs
+	dev := newSupDevice("356938035643809")
+	dev.list = []gateway.StoredSMS{
+		{Mem: "SM", Index: 1, PDU: bad},
+		{Mem: "SM", Index: 2, PDU: good[0]},
+		{Mem: "SM", Index: 3, PDU: long[0] + "0000FF"}, // surplus user data
+	}
+	var opened atomic.Int32
+	startSupFake(t, st, func(context.Context, string) (gateway.Device, error) {
+		if opened.Add(1) > 1 {
+			return nil, errors.New("one session is enough")
+		}
+		return dev, nil
+	})
+	supEventually(t, "the bad pdu noted", func() bool {
+		info, ok := supModem(t, st, dev.imei)
+		return ok && strings.Contains(info.LastError, "undecodable pdu at SM/1")
+	})
+	supEventually(t, "all three deleted from the SIM", func() bool {
+		d := dev.deletedIndexes()
+		return slices.Contains(d, 1) && slices.Contains(d, 2) && slices.Contains(d, 3)
+	})
+	select {
+	case dev.events <- gateway.DeviceEvent{Kind: gateway.EventSMS, PDU: badCMT}:
+	case <-t.Context().Done():
+		t.Fatal("the session took no event")
+	}
+	var inbox []*gateway.InboundMessage
+	supEventually(t, "four messages in the inbox", func() bool {
+		inbox, err = st.Inbox(context.Background(), time.Time{}, 10)
+		return err == nil && len(inbox) == 4
+	})
+	texts := map[string]bool{}
+	raw := map[string]string{}
+	for _, m := range inbox {
+		if m.Undecodable() {
+			if m.Text != "" || m.Modem != dev.imei {
+				t.Errorf("undecodable %+v: want no text and the modem", m)
+			}
+			raw[m.RawPDU] = m.DecodeError
+			continue
+		}
+		texts[m.Text] = true
+	}
+	if !texts["fine"] || !texts["long tail"] {
+		t.Errorf("decoded texts %v, want fine and long tail", texts)
+	}
+	for _, p := range []string{bad, badCMT} {
+		if !strings.Contains(raw[p], "underflow") {
+			t.Errorf("raw %s kept with reason %q, want the decoder's underflow (kept: %v)", p, raw[p], raw)
+		}
+	}
+	supEventually(t, "the +CMT one noted", func() bool {
+		info, ok := supModem(t, st, dev.imei)
+		return ok && strings.HasPrefix(info.LastError, "undecodable pdu: ")
+	})
 }

@@ -134,7 +134,7 @@ func (ss *modemSession) process(ctx context.Context, sms gateway.StoredSMS) erro
 	case errors.As(err, &ue):
 		ss.unmatched.hold(ue, time.Now(), s.log, ss.info.IMEI)
 	case errors.As(err, &pe):
-		ss.p.limit.log(s.log, "pdu", "received pdu kept on the modem", "modem", ss.info.IMEI,
+		ss.p.limit.log(s.log, "pdu", "received pdu undecodable, kept raw in the inbox", "modem", ss.info.IMEI,
 			"mem", sms.Mem, "index", sms.Index, "err", pe.Err)
 		s.log.Debug("undecodable pdu", "modem", ss.info.IMEI, "pdu", sms.PDU)
 		ss.noteError(ctx, err)

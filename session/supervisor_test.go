@@ -489,7 +489,7 @@ func TestSupervisor_StaleParts(t *testing.T) {
 }
 
 // supDevice is a hand-written Device for what the virtual modem cannot do:
-// hold a PDU that does not decode, refuse for lack of a SIM.
+// hold or route a PDU that does not decode, refuse for lack of a SIM.
 type supDevice struct {
 	imei    string
 	initErr error
@@ -574,40 +574,6 @@ func supModem(t *testing.T, st gateway.Store, imei string) (gateway.ModemInfo, b
 		}
 	}
 	return gateway.ModemInfo{}, false
-}
-
-func TestSupervisor_UndecodablePDUStays(t *testing.T) {
-	st := mustSupStore(t, t.TempDir())
-	good, err := pdu.EncodeDeliver(pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}, "fine", pdu.DeliverOptions{SCTS: time.Now()})
-	if err != nil {
-		t.Fatalf("EncodeDeliver: %v", err)
-	}
-	dev := newSupDevice("356938035643809")
-	dev.list = []gateway.StoredSMS{
-		{Mem: "SM", Index: 1, PDU: "0004FF"}, // truncated DELIVER
-		{Mem: "SM", Index: 2, PDU: good[0]},
-	}
-	var opened atomic.Int32
-	startSupFake(t, st, func(context.Context, string) (gateway.Device, error) {
-		if opened.Add(1) > 1 {
-			return nil, errors.New("one session is enough")
-		}
-		return dev, nil
-	})
-	var info gateway.ModemInfo
-	supEventually(t, "the bad pdu noted", func() bool {
-		var ok bool
-		info, ok = supModem(t, st, dev.imei)
-		return ok && strings.Contains(info.LastError, "undecodable pdu at SM/1")
-	})
-	supEventually(t, "the good message in the inbox", func() bool {
-		in, err := st.Inbox(context.Background(), time.Time{}, 10)
-		return err == nil && len(in) == 1 && in[0].Text == "fine"
-	})
-	supEventually(t, "the good one deleted", func() bool { return slices.Contains(dev.deletedIndexes(), 2) })
-	if slices.Contains(dev.deletedIndexes(), 1) {
-		t.Errorf("deleted %v: the undecodable PDU at 1 must stay", dev.deletedIndexes())
-	}
 }
 
 func TestSupervisor_NoSIM(t *testing.T) {

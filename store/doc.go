@@ -28,7 +28,8 @@
 //     status report gave.
 //   - idempotency: (API key, Idempotency-Key) → body hash and message.
 //   - inbound_parts, inbound: received SMS-DELIVER parts held raw until their
-//     concatenated set (§9.2.3.24.1, .8) is complete, and joined messages.
+//     concatenated set (§9.2.3.24.1, .8) is complete, and joined messages
+//     (a PDU that did not decode is one, raw, with the decoder's reason).
 //   - modems: identity and last status by IMEI; api_keys: names, SHA-256
 //     hashes (never keys) and scopes; settings: key/value.
 //
