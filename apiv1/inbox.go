@@ -14,6 +14,11 @@ type InboxMessage struct {
 	// never came (the text has a gap where they belong).
 	Parts   int `json:"parts"`
 	Missing int `json:"missing"`
+	// PDU and Error are set only for an SMS whose PDU did not decode: its
+	// hex as the modem printed it (until retention removes it with the
+	// texts) and the decoder's reason. Its text is then empty.
+	PDU   string `json:"pdu,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Inbox is the answer to GET /api/v1/inbox.

@@ -252,8 +252,12 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// inboxText is m's text, or says that retention removed it.
+// inboxText is m's text, or says that its PDU did not decode or that
+// retention removed it.
 func inboxText(m apiv1.InboxMessage) string {
+	if m.Error != "" {
+		return "(undecodable: " + m.Error + ")"
+	}
 	if m.TextPurged {
 		return "(text removed by retention)"
 	}

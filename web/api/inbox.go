@@ -54,6 +54,8 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 				Modem:      m.Modem,
 				Parts:      m.Parts,
 				Missing:    m.Missing,
+				PDU:        m.RawPDU,
+				Error:      m.DecodeError,
 			})
 		}
 		return c.JSON(http.StatusOK, out)

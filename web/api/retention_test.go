@@ -73,4 +73,26 @@ func TestTextPurged(t *testing.T) {
 	if m := inbox.Messages[1]; m.Text != "STOP" || m.TextPurged {
 		t.Errorf("kept inbox message = %+v", m)
 	}
+	if strings.Contains(string(r.Body), `"pdu"`) || strings.Contains(string(r.Body), `"error"`) {
+		t.Errorf("GET inbox: %s; pdu and error only for an undecodable SMS", r.Body)
+	}
+}
+
+// A PDU that did not decode is in the inbox with its hex and the reason,
+// and no text.
+func TestInbox_Undecodable(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	svc := &webtest.FakeService{
+		InboxFn: func(context.Context, time.Time, int) ([]*gateway.InboundMessage, error) {
+			return []*gateway.InboundMessage{{ID: "in_raw", Modem: "356938035643809", Parts: 1, ReceivedAt: at,
+				RawPDU: "0004FF", DecodeError: "oa.addr at offset 2: underflow"}}, nil
+		},
+	}
+	ts := mustServer(t, svc, web.Config{})
+	r := ts.Do(t, "GET", "/api/v1/inbox", "", webtest.Authed())
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET inbox: %d %s", r.Status, r.Body)
+	}
+	webtest.AssertJSON(t, r.Body, `{"messages":[{"id":"in_raw","from":"","text":"","received_at":"2026-03-01T09:00:00Z",
+		"modem":"356938035643809","parts":1,"missing":0,"pdu":"0004FF","error":"oa.addr at offset 2: underflow"}]}`)
 }

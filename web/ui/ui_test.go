@@ -566,6 +566,25 @@ func TestUI_Messages(t *testing.T) {
 	}
 }
 
+// An SMS whose PDU did not decode shows the decoder's reason and its hex.
+func TestUI_InboxUndecodable(t *testing.T) {
+	r := mustUI(t)
+	r.svc.InboxFn = func(context.Context, time.Time, int) ([]*gateway.InboundMessage, error) {
+		return []*gateway.InboundMessage{
+			{ID: "in_raw", Modem: testIMEI, Parts: 1, ReceivedAt: time.Now(), RawPDU: "0004FF", DecodeError: "oa.addr at offset 2: underflow"},
+			{ID: "in_ok", Modem: testIMEI, From: "+14155550101", Text: "fine", Parts: 1, ReceivedAt: time.Now()},
+		}, nil
+	}
+	r.login(t)
+	_, body := r.get(t, "/inbox")
+	if !strings.Contains(body, "undecodable: oa.addr at offset 2: underflow") || !strings.Contains(body, "<code>0004FF</code>") {
+		t.Errorf("inbox does not show the undecodable SMS:\n%s", body)
+	}
+	if strings.Count(body, "undecodable") != 1 {
+		t.Errorf("inbox marks %d rows undecodable, want 1", strings.Count(body, "undecodable"))
+	}
+}
+
 func TestUI_ModemNotFound(t *testing.T) {
 	r := mustUI(t)
 	r.login(t)
