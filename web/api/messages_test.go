@@ -346,7 +346,7 @@ func TestHandleSend_BadBody(t *testing.T) {
 			if tt.contentType != "" {
 				h["Content-Type"] = tt.contentType
 			}
-			r := doBody(t, ts, http.MethodPost, "/api/v1/messages", tt.body, h)
+			r := ts.DoExact(t, http.MethodPost, "/api/v1/messages", tt.body, h)
 			p := webtest.MustProblem(t, r, tt.status)
 			if p.Type != tt.typ {
 				t.Errorf("type = %q, want %q", p.Type, tt.typ)
@@ -362,29 +362,6 @@ func TestHandleSend_BadBody(t *testing.T) {
 			}
 		})
 	}
-}
-
-// doBody is ts.Do with an exact body, even an empty one.
-func doBody(t *testing.T, ts *webtest.Server, method, path, body string, header map[string]string) webtest.Response {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := ts.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return webtest.Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
 func hasField(errs []apiv1.FieldError, field string) bool {

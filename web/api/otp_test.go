@@ -21,6 +21,7 @@ import (
 	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/internal/testkit"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
@@ -30,29 +31,12 @@ import (
 	"github.com/simgate/simgate/web/internal/webtest"
 )
 
-type otpClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *otpClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *otpClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // otpStack is the whole API over the real store, dispatcher and driver on
 // a virtual modem, behind a loopback listener.
 type otpStack struct {
 	ts    *webtest.Server
 	key   string
-	clock *otpClock
+	clock *testkit.Clock
 	net   *modemsim.Network
 	phone *modemsim.Modem
 	st    *store.Store
@@ -71,7 +55,7 @@ func mustOTPStack(t testing.TB, cfg otp.Config, attach bool) *otpStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &otpClock{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	sealed := otp.SealedStore(st, key)
 	d := dispatch.New(dispatch.Config{}, sealed, clock, nil)
 	svc := gateway.NewService(gateway.ServiceConfig{}, sealed, d, clock, nil)

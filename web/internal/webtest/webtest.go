@@ -199,16 +199,27 @@ type Response struct {
 // Do sends a request (a body is sent as JSON) and reads the answer.
 func (ts *Server) Do(t testing.TB, method, path, body string, header map[string]string) Response {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+	if body == "" {
+		return ts.send(t, method, path, nil, header)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, ts.URL+path, rd)
+	return ts.DoExact(t, method, path, body, header)
+}
+
+// DoExact is Do with body sent as JSON exactly as given, even an empty one.
+func (ts *Server) DoExact(t testing.TB, method, path, body string, header map[string]string) Response {
+	t.Helper()
+	h := map[string]string{"Content-Type": "application/json"}
+	for k, v := range header {
+		h[k] = v
+	}
+	return ts.send(t, method, path, strings.NewReader(body), h)
+}
+
+func (ts *Server) send(t testing.TB, method, path string, body io.Reader, header map[string]string) Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, ts.URL+path, body)
 	if err != nil {
 		t.Fatalf("new request: %v", err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
