@@ -40,9 +40,19 @@ var messageEventSQL = writeStmt(`SELECT id, recipient, status, segments, error, 
 // shows, no more — and appends the event of the status it is now in, if
 // that status has one.
 func appendMessageEvent(ctx context.Context, tx wtx, id string, at time.Time) error {
+	return appendMessageEventAs(ctx, tx, id, "", at)
+}
+
+// appendMessageEventAs is appendMessageEvent for the message as if in
+// status (its own when status is ""): the event of a state it passed
+// through within the transaction.
+func appendMessageEventAs(ctx context.Context, tx wtx, id string, status gateway.Status, at time.Time) error {
 	var m gateway.Message
 	if err := tx.QueryRowContext(ctx, messageEventSQL, id).Scan(&m.ID, &m.To, &m.Status, &m.Segments, &m.Error, &m.Modem); err != nil {
 		return err
+	}
+	if status != "" {
+		m.Status, m.Error = status, ""
 	}
 	ev, ok, err := gateway.MessageEvent(&m, at)
 	if err != nil || !ok {

@@ -142,6 +142,10 @@ func settleMessage(ctx context.Context, tx wtx, id string, at time.Time) error {
 	if err != nil {
 		return err
 	}
+	var before gateway.Status
+	if err := tx.QueryRowContext(ctx, messageStatusSQL, id).Scan(&before); err != nil {
+		return err
+	}
 	ts := fmtTime(at)
 	var res sql.Result
 	switch {
@@ -158,6 +162,13 @@ func settleMessage(ctx context.Context, tx wtx, id string, at time.Time) error {
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // already final: its event was appended then
+	}
+	if before == gateway.StatusSending {
+		// A report beat Sent: the message passed through sent in this
+		// transaction, and a subscriber to message.sent hears of it first.
+		if err := appendMessageEventAs(ctx, tx, id, gateway.StatusSent, at); err != nil {
+			return err
+		}
 	}
 	return appendMessageEvent(ctx, tx, id, at)
 }

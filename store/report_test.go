@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -225,6 +226,21 @@ func TestApplyReport(t *testing.T) {
 		}
 		if got := claimedID(mustClaim(t, f.s, "imeiA", f.now.Add(time.Hour))); got != "" {
 			t.Errorf("claimed %s after its delivery", got)
+		}
+		// It passed through sent: a subscriber to message.sent hears of it,
+		// before the delivery, and once.
+		evs, err := f.s.EventsAfter(t.Context(), 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, ev := range evs {
+			if ev.Subject == "msg_1" {
+				types = append(types, ev.Type)
+			}
+		}
+		if want := []string{"message.queued", "message.sent", "message.delivered"}; !slices.Equal(types, want) {
+			t.Errorf("events of msg_1: %v, want %v", types, want)
 		}
 	})
 

@@ -136,8 +136,10 @@ func startNetwork(t testing.TB, count int, extra ...string) *virtualNetwork {
 	p := startProc(t, args...)
 	n := &virtualNetwork{proc: p, log: log}
 	re := regexp.MustCompile(`virtual modem \d+: \S+\s+number (\+\d+)\s+IMEI (\d+)`)
+	// stdout and stderr are copied by separate goroutines: wait for both.
 	waitFor(t, 10*time.Second, "the virtual modems", func() bool {
-		return len(re.FindAllStringSubmatch(p.stderr.String(), -1)) == count
+		return len(re.FindAllStringSubmatch(p.stderr.String(), -1)) == count &&
+			len(strings.Fields(p.stdout.String())) == count
 	})
 	for _, m := range re.FindAllStringSubmatch(p.stderr.String(), -1) {
 		n.numbers = append(n.numbers, m[1])
