@@ -80,7 +80,7 @@ func TestOpen_Pragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
-		{"synchronous", "1"},
+		{"synchronous", "2"}, // FULL: a commit survives a power cut
 	}
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {

@@ -94,7 +94,8 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	}
 	a.unlock = unlock
 	tightenDataDir(cfg.Data, a.log)
-	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"))
+	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"),
+		store.WithDurability(store.Durability(cfg.Durability)))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

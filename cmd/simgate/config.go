@@ -13,18 +13,21 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/retention"
+	"github.com/simgate/simgate/store"
 	"gopkg.in/yaml.v3"
 )
 
 // config is everything "simgate serve" can be told. Precedence: flags >
 // SIMGATE_* environment > YAML file > defaults (DESIGN.md §3).
 type config struct {
-	Listen   string   `yaml:"listen"`
-	Data     string   `yaml:"data"`
-	LogLevel string   `yaml:"log_level"`
-	Modems   []string `yaml:"modems"`
-	Sim      int      `yaml:"sim"`
-	PIN      string   `yaml:"pin"`
+	Listen   string `yaml:"listen"`
+	Data     string `yaml:"data"`
+	LogLevel string `yaml:"log_level"`
+	// Durability is store.DurabilityFull or store.DurabilityNormal.
+	Durability string   `yaml:"durability"`
+	Modems     []string `yaml:"modems"`
+	Sim        int      `yaml:"sim"`
+	PIN        string   `yaml:"pin"`
 
 	Region          string        `yaml:"region"`
 	AllowShortCodes bool          `yaml:"allow_short_codes"`
@@ -60,6 +63,7 @@ func defaultConfig() config {
 		Listen:       "127.0.0.1:8080",
 		Data:         "./data",
 		LogLevel:     "info",
+		Durability:   string(store.DurabilityFull),
 		Region:       "US",
 		MaxSegments:  10,
 		MaxBodyBytes: 64 << 10,
@@ -188,6 +192,7 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	str("SIMGATE_LOG_LEVEL", &cfg.LogLevel)
 	str("SIMGATE_PIN", &cfg.PIN)
 	str("SIMGATE_REGION", &cfg.Region)
+	str("SIMGATE_DURABILITY", &cfg.Durability)
 	if v := getenv("SIMGATE_MODEMS"); v != "" {
 		cfg.Modems = strings.Split(v, ",")
 	}
@@ -240,6 +245,11 @@ func (c config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch store.Durability(c.Durability) {
+	case store.DurabilityFull, store.DurabilityNormal:
+	default:
+		return bad("durability", "want full (every commit survives a power cut) or normal (faster; a power cut can lose the last commits), got %q", c.Durability)
 	}
 	if len(c.Region) != 2 {
 		return bad("region", "want a two-letter country code such as US or GB, got %q", c.Region)

@@ -59,6 +59,7 @@ func TestConfig_Errors(t *testing.T) {
 		{"bad env number", "", map[string]string{"SIMGATE_SIM": "two"}, nil, "sim"},
 		{"bad listen", "", nil, []string{"--listen", "nowhere"}, "listen"},
 		{"bad level", "log_level: loud\n", nil, nil, "log_level"},
+		{"bad durability", "", map[string]string{"SIMGATE_DURABILITY": "fast"}, nil, "durability"},
 		{"sim range", "", nil, []string{"--sim", "100"}, "sim"},
 		{"negative retention", "retention:\n  message_texts: -1h\n", nil, nil, "retention"},
 		{"bad retention env", "", map[string]string{"SIMGATE_RETENTION_INBOUND_TEXTS": "a month"}, nil, "retention_inbound_texts"},
