@@ -64,23 +64,29 @@ type options struct{ durability Durability }
 // WithDurability chooses what a commit guarantees; see Durability.
 func WithDurability(d Durability) Option { return func(o *options) { o.durability = d } }
 
+// syncPragma is the synchronous pragma opts ask for.
+func syncPragma(opts []Option) (string, error) {
+	o := options{durability: DurabilityFull}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch o.durability {
+	case DurabilityFull:
+		return "_pragma=synchronous(FULL)", nil
+	case DurabilityNormal:
+		return "_pragma=synchronous(NORMAL)", nil
+	}
+	return "", fmt.Errorf("durability %q: want full or normal: %w", o.durability, gateway.ErrInvalid)
+}
+
 // Open opens (creating it if needed) the database at path and applies the
 // pending migrations. The directory is created 0700 and the file 0600, since
 // the database holds phone numbers, message bodies and key hashes. A nil
 // logger discards.
 func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option) (*Store, error) {
-	o := options{durability: DurabilityFull}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var sync string
-	switch o.durability {
-	case DurabilityFull:
-		sync = "_pragma=synchronous(FULL)"
-	case DurabilityNormal:
-		sync = "_pragma=synchronous(NORMAL)"
-	default:
-		return nil, fmt.Errorf("open db: durability %q: want full or normal: %w", o.durability, gateway.ErrInvalid)
+	sync, err := syncPragma(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open db: %w", err)
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
