@@ -59,10 +59,17 @@ const (
 // Option adjusts how Open opens the database.
 type Option func(*options)
 
-type options struct{ durability Durability }
+type options struct {
+	durability Durability
+	backupDir  string
+}
 
 // WithDurability chooses what a commit guarantees; see Durability.
 func WithDurability(d Durability) Option { return func(o *options) { o.durability = d } }
+
+// WithBackupDir is where Open writes the copy it takes before migrating a
+// database that has data (default: "backups" beside the database).
+func WithBackupDir(dir string) Option { return func(o *options) { o.backupDir = dir } }
 
 // Open opens (creating it if needed) the database at path and applies the
 // pending migrations. The directory is created 0700 and the file 0600, since
@@ -118,7 +125,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, logger: logger, events: gateway.NewSignal()}
-	if err := s.migrate(ctx); err != nil {
+	if o.backupDir == "" {
+		o.backupDir = filepath.Join(filepath.Dir(path), "backups")
+	}
+	if err := s.migrate(ctx, o.backupDir); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
 	}
@@ -184,10 +194,18 @@ func (s *Store) Ping(ctx context.Context) error {
 // schema_migrations, in lexical order, each in its own transaction. The set
 // of applied versions is read inside each transaction, so two processes
 // opening a fresh database at once apply each migration exactly once.
-func (s *Store) migrate(ctx context.Context) error {
+//
+// A database with a version this binary does not know (written by a newer
+// simgate) is refused with a *SchemaTooNewError. Before the first migration
+// on a database that already has a schema, a copy is written to backupDir
+// (backupBeforeMigrate), so an upgrade that goes wrong can be undone.
+func (s *Store) migrate(ctx context.Context, backupDir string) error {
 	if _, err := s.w.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY) STRICT`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := s.backupBeforeMigrate(ctx, backupDir); err != nil {
+		return err
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -229,6 +247,35 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// backupBeforeMigrate refuses a database newer than the binary and, when
+// migrations are pending on a database that has a schema already, copies
+// it to dir first as simgate-premigrate-<its version>-<time>.db.
+func (s *Store) backupBeforeMigrate(ctx context.Context, dir string) error {
+	applied, err := appliedVersions(ctx, s.w)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := checkNotNewer(applied); err != nil {
+		return err
+	}
+	pending := pendingVersions(applied)
+	if len(applied) == 0 || len(pending) == 0 {
+		return nil
+	}
+	dst := filepath.Join(dir, fmt.Sprintf("%s%s-%s.db", PreMigratePrefix, applied[len(applied)-1],
+		time.Now().UTC().Format("20060102T150405Z")))
+	if err := vacuumInto(ctx, s.w, dst); err != nil {
+		return fmt.Errorf("migrate: backup before migrating (nothing was changed): %w", err)
+	}
+	s.logger.Info("database copied before migrating", "path", dst, "from_version", applied[len(applied)-1],
+		"to_version", pending[len(pending)-1])
+	return nil
+}
+
+// PreMigratePrefix starts the name of the copy Open takes before it
+// migrates a database.
+const PreMigratePrefix = "simgate-premigrate-"
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE), committing when fn
 // returns nil.

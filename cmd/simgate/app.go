@@ -48,6 +48,7 @@ type app struct {
 	otp      *otp.Service
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
+	backups  *backupScheduler
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
@@ -95,7 +96,7 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	a.unlock = unlock
 	tightenDataDir(cfg.Data, a.log)
 	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"),
-		store.WithDurability(store.Durability(cfg.Durability)))
+		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -124,6 +125,7 @@ func (a *app) buildCore(cfg config) error {
 	clock := gateway.SystemClock{}
 	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
+	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup")}
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
@@ -202,6 +204,7 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
+	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()
