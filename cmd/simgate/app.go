@@ -13,8 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/metrics"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
@@ -49,6 +52,8 @@ type app struct {
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
 	backups  *backupScheduler
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry // served at /metrics
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
@@ -73,6 +78,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
+	open = a.metrics.Opener(open) // parts sent, +CMGS time, CMS errors
 	// The supervisor owns each modem's session; the status page's modem
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
@@ -81,7 +87,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
-	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -123,9 +129,11 @@ func (a *app) buildCore(cfg config) error {
 	}
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
-	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
+	a.metrics, a.registry = newMetrics(a.db, a.log.With("component", "metrics"))
+	a.notifier = webhook.New(webhook.Config{}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
-	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup")}
+	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
+		written: a.metrics.BackupWritten}
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
@@ -133,7 +141,7 @@ func (a *app) buildCore(cfg config) error {
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
-	a.otp, err = newOTP(cfg, otpKey, a.svc, a.db, clock, a.log.With("component", "otp"))
+	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), clock, a.log.With("component", "otp"))
 	return err
 }
 
@@ -205,6 +213,7 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
 	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()

@@ -83,6 +83,8 @@ type backupScheduler struct {
 	dir string
 	db  *store.Store
 	log *slog.Logger
+	// written, when set, is told when a copy was written (the metrics).
+	written func(time.Time)
 }
 
 // Run takes a copy at each due time until ctx ends. A failed copy is
@@ -105,6 +107,9 @@ func (b *backupScheduler) Run(ctx context.Context) error {
 			b.log.Error("scheduled backup failed", "err", err)
 		} else {
 			b.log.Info("scheduled backup written", "path", path)
+			if b.written != nil {
+				b.written(time.Now())
+			}
 		}
 	}
 }
