@@ -126,7 +126,9 @@ type WebhookStore interface {
 
 // WebhookStore wraps s so that each delivery attempt recorded is counted
 // by result: delivered, retry (pending again) or failed.
-func (m *Metrics) WebhookStore(s WebhookStore) WebhookStore { return webhookStore{WebhookStore: s, m: m} }
+func (m *Metrics) WebhookStore(s WebhookStore) WebhookStore {
+	return webhookStore{WebhookStore: s, m: m}
+}
 
 type webhookStore struct {
 	WebhookStore

@@ -71,6 +71,13 @@ func WithDurability(d Durability) Option { return func(o *options) { o.durabilit
 // database that has data (default: "backups" beside the database).
 func WithBackupDir(dir string) Option { return func(o *options) { o.backupDir = dir } }
 
+func (o options) backupDirFor(path string) string {
+	if o.backupDir != "" {
+		return o.backupDir
+	}
+	return filepath.Join(filepath.Dir(path), "backups")
+}
+
 // Open opens (creating it if needed) the database at path and applies the
 // pending migrations. The directory is created 0700 and the file 0600, since
 // the database holds phone numbers, message bodies and key hashes. A nil
@@ -125,10 +132,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, logger: logger, events: gateway.NewSignal()}
-	if o.backupDir == "" {
-		o.backupDir = filepath.Join(filepath.Dir(path), "backups")
-	}
-	if err := s.migrate(ctx, o.backupDir); err != nil {
+	if err := s.migrate(ctx, o.backupDirFor(path)); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
 	}
