@@ -223,3 +223,19 @@ func TestBackupScheduler_OnceKeepsN(t *testing.T) {
 		t.Errorf("scheduled copy: %v", err)
 	}
 }
+
+// configs/simgate.yaml documents the backup: section.
+func TestConfig_ExampleBackup(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "simgate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\nbackup:") {
+		t.Error("configs/simgate.yaml does not document backup:")
+	}
+	for _, key := range []string{"dir", "at", "interval", "keep"} {
+		if !strings.Contains(string(b), "\n  "+key+":") {
+			t.Errorf("configs/simgate.yaml does not document backup.%s", key)
+		}
+	}
+}
