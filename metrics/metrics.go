@@ -1,6 +1,6 @@
 // Package metrics gives /metrics the gateway's own figures: messages,
-// queue, latency, modems, inbound SMS, OTP and webhooks (docs/METRICS in
-// README.md lists them).
+// queue, latency, modems, inbound SMS, OTP and webhooks (README.md's
+// Metrics section lists them).
 //
 // It reads rather than being told: counters follow the event stream (an
 // events.Reader, from the present on, so they count from the start of the
