@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/apiv1"
 	"github.com/simgate/simgate/store"
 )
 
@@ -35,15 +38,16 @@ func TestE2E_BackupRestoreWhileSending(t *testing.T) {
 	)
 	ctx, stop := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	wg.Go(func() {
+	wg.Go(func() { // no t.Fatal here: not the test's goroutine
+		body := `{"to":"` + netw.numbers[1] + `","text":"backup traffic","modem":"` + netw.imeis[0] + `"}`
 		for ctx.Err() == nil {
-			status, sent := g.send(t, map[string]any{"to": netw.numbers[1], "text": "backup traffic", "modem": netw.imeis[0]})
-			if status != http.StatusAccepted {
-				t.Errorf("POST = %d", status)
+			id, err := postMessage(g, body)
+			if err != nil {
+				t.Errorf("POST message: %v", err)
 				return
 			}
 			mu.Lock()
-			accepted = append(accepted, sent.ID)
+			accepted = append(accepted, id)
 			mu.Unlock()
 		}
 	})
@@ -100,6 +104,26 @@ func TestE2E_BackupRestoreWhileSending(t *testing.T) {
 	if s := g.get(t, "/api/v1/messages/"+after, nil); s != http.StatusNotFound {
 		t.Errorf("after restore GET %s (accepted after the backup) = %d, want 404", after, s)
 	}
+}
+
+// postMessage sends body to the gateway and returns the ID it accepted.
+func postMessage(g *gatewayProc, body string) (string, error) {
+	req, err := http.NewRequest(http.MethodPost, g.url+"/api/v1/messages", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var sent apiv1.SendResponse
+	if err := json.NewDecoder(resp.Body).Decode(&sent); err != nil || resp.StatusCode != http.StatusAccepted {
+		return "", fmt.Errorf("%s: %v", resp.Status, err)
+	}
+	return sent.ID, nil
 }
 
 // messageIDs reads the message IDs of a database file.
