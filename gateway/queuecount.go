@@ -1,9 +1,8 @@
 package gateway
 
-// QueueCount is how many messages of one lane (priority) are in one
-// unfinished status, for the metrics.
+// QueueCount is how many messages of one lane (priority) are queued or
+// being sent, for the metrics.
 type QueueCount struct {
 	Priority Priority
-	Status   Status // StatusQueued or StatusSending
 	N        int
 }

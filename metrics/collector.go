@@ -14,7 +14,7 @@ const scrapeTimeout = 5 * time.Second
 
 var (
 	queueDepthDesc = prometheus.NewDesc("simgate_queue_depth",
-		"Messages queued or being sent, by lane (priority) and status.", []string{"lane", "status"}, nil)
+		"Messages queued or being sent, by lane (priority).", []string{"lane"}, nil)
 	modemStateDesc = prometheus.NewDesc("simgate_modem_state",
 		"1 for the modem's current state, 0 for the others.", []string{"modem", "state"}, nil)
 	modemSignalDesc = prometheus.NewDesc("simgate_modem_signal_dbm",
@@ -64,17 +64,12 @@ func (c *collector) collectQueue(ctx context.Context, ch chan<- prometheus.Metri
 	if err != nil {
 		return err
 	}
-	n := map[gateway.Priority]map[gateway.Status]int{}
+	n := map[gateway.Priority]int{}
 	for _, q := range counts {
-		if n[q.Priority] == nil {
-			n[q.Priority] = map[gateway.Status]int{}
-		}
-		n[q.Priority][q.Status] += q.N
+		n[q.Priority] += q.N
 	}
 	for _, lane := range lanes {
-		for _, st := range []gateway.Status{gateway.StatusQueued, gateway.StatusSending} {
-			ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n[lane][st]), lane.String(), string(st))
-		}
+		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n[lane]), lane.String())
 	}
 	return nil
 }

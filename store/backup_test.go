@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,4 +199,26 @@ func TestOpen_BackupBeforeMigrate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(fresh), "backups")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a fresh or current database was copied: %v", err)
 	}
+}
+
+// BenchmarkBackup copies a database of 100,000 messages (the queue full,
+// so QueueCounts has its worst case too).
+func BenchmarkBackup(b *testing.B) {
+	s := mustOpen(b)
+	mustFill(b, s, 0, 100_000, "")
+	dir := b.TempDir()
+	b.Run("backup", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if err := s.Backup(b.Context(), filepath.Join(dir, fmt.Sprintf("b%d.db", i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("queue_counts", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.QueueCounts(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
