@@ -92,8 +92,10 @@ type backupScheduler struct {
 // gateway.
 func (b *backupScheduler) Run(ctx context.Context) error {
 	if b.cfg.Keep == 0 {
+		b.log.Info("scheduled backups off (backup.keep is 0)")
 		return nil
 	}
+	b.log.Info("scheduled backups", "dir", b.dir, "next", b.cfg.next(time.Now()).Format(time.RFC3339), "keep", b.cfg.Keep)
 	for {
 		due := b.cfg.next(time.Now())
 		t := time.NewTimer(time.Until(due))
