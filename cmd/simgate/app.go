@@ -13,8 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/metrics"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
@@ -48,6 +51,9 @@ type app struct {
 	otp      *otp.Service
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
+	backups  *backupScheduler
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry // served at /metrics
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
@@ -72,6 +78,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
+	open = a.metrics.Opener(open) // parts sent, +CMGS time, CMS errors
 	// The supervisor owns each modem's session; the status page's modem
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
@@ -80,7 +87,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
-	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -95,7 +102,7 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	a.unlock = unlock
 	tightenDataDir(cfg.Data, a.log)
 	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"),
-		store.WithDurability(store.Durability(cfg.Durability)))
+		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -122,8 +129,11 @@ func (a *app) buildCore(cfg config) error {
 	}
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
-	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
+	a.metrics, a.registry = newMetrics(a.db, a.log.With("component", "metrics"))
+	a.notifier = webhook.New(webhook.Config{}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
+	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
+		written: a.metrics.BackupWritten}
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
@@ -131,7 +141,7 @@ func (a *app) buildCore(cfg config) error {
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
-	a.otp, err = newOTP(cfg, otpKey, a.svc, a.db, clock, a.log.With("component", "otp"))
+	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), clock, a.log.With("component", "otp"))
 	return err
 }
 
@@ -202,6 +212,8 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
+	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()

@@ -42,6 +42,7 @@ type config struct {
 	OTP       otpConfig       `yaml:"otp"`
 	SMTP      smtpConfig      `yaml:"smtp"`
 	Retention retentionConfig `yaml:"retention"`
+	Backup    backupConfig    `yaml:"backup"`
 }
 
 // retentionConfig is the retention: section: how long each kind of data is
@@ -74,6 +75,7 @@ func defaultConfig() config {
 			MessageTexts:      retention.DefaultMessageTexts,
 			InboundTexts:      retention.DefaultInboundTexts,
 		},
+		Backup: backupConfig{At: defaultBackupAt, Keep: defaultBackupKeep},
 	}
 }
 
@@ -270,6 +272,9 @@ func (c config) validate() error {
 		return bad("retention", "must not be negative (0 keeps that kind for ever)")
 	}
 	if err := c.OTP.validate(); err != nil {
+		return err
+	}
+	if err := c.Backup.validate(); err != nil {
 		return err
 	}
 	return c.SMTP.validate()

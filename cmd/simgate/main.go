@@ -72,6 +72,8 @@ func commands() []command {
 		{"pdu", "decode or encode SMS PDUs (pdu decode HEX | pdu encode --to N --text T)", runPDU},
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},
+		{"backup", "copy the database while the gateway runs (backup --to FILE)", runBackup},
+		{"restore", "put a backup in place of the database, the gateway stopped (restore FILE)", runRestore},
 	}
 }
 
