@@ -41,6 +41,12 @@ type ChannelAttempt struct {
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
 	At        time.Time `json:"at"`
+	// Modem and Route: the modem a router pinned the SMS to, and why.
+	Modem string `json:"modem,omitempty"`
+	Route string `json:"route,omitempty"`
+	// Reroute marks the same code sent again through another modem
+	// because the first SMS's report did not come in time.
+	Reroute bool `json:"reroute,omitempty"`
 }
 
 // Verification is an OTP as the API shows it: never the code.

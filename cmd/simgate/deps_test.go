@@ -12,7 +12,7 @@ import (
 // it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
-	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention"} // and packages beside the core
+	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention", "routing"} // and packages beside the core
 	adapters := []string{"store", "web", "mailer", "cmd"}
 	tests := []struct {
 		pkg       string
@@ -35,6 +35,7 @@ func TestDependencies(t *testing.T) {
 		{"otp", []string{mod + "gateway", mod + "pdu", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "webhook"}, adapters...)},
 		{"webhook", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp"}, adapters...)},
 		{"retention", []string{mod + "gateway"}, append([]string{"modem", "modemdev", "events", "dispatch", "session", "otp", "webhook"}, adapters...)},
+		{"routing", []string{mod + "gateway", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook"}, adapters...)},
 		// Adapters: persistence and HTTP point at the core. The JSON API and
 		// the status page do not know each other.
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},

@@ -61,6 +61,8 @@ type otpData struct {
 	Detail    []gateway.OTPStat
 	Blocked   []gateway.BlockedPrefix
 	Since     time.Time
+	Routing   bool // the router runs: Routes are its figures
+	Routes    []gateway.RouteStat
 }
 
 func (h *handlers) otpStats(c echo.Context) error {
@@ -81,6 +83,9 @@ func (h *handlers) otpStats(c echo.Context) error {
 		return err
 	}
 	d := otpData{Available: true, Detail: stats, Blocked: blocked, Since: since, Total: otpRow{Key: "All"}}
+	if h.cfg.Routes != nil {
+		d.Routing, d.Routes = true, h.cfg.Routes()
+	}
 	days, countries := map[string]*otpRow{}, map[string]*otpRow{}
 	add := func(m map[string]*otpRow, key string, s gateway.OTPStat) {
 		r, ok := m[key]
