@@ -157,6 +157,11 @@ type OTPStat struct {
 	Approvals      int
 	Blocked        int
 	ConversionRate float64 // approvals / verifications not blocked
+	// Delivered counts the verifications whose SMS was delivered;
+	// ToDelivered and ToApproved add up the times from the request to
+	// the delivery report and to the approval, for means.
+	Delivered               int
+	ToDelivered, ToApproved time.Duration
 }
 
 // OTPStore is what the OTP service needs of storage, beside Store.

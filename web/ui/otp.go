@@ -35,6 +35,22 @@ const otpStatsDays = 14
 type otpRow struct {
 	Key                                      string
 	Verifications, Sends, Approvals, Blocked int
+	Delivered                                int
+	ToDelivered, ToApproved                  time.Duration // sums, for the means
+}
+
+// MeanToDelivered is the mean time from request to delivery report.
+func (r otpRow) MeanToDelivered() time.Duration { return meanOf(r.ToDelivered, r.Delivered) }
+
+// MeanToApproved is the mean time from request to approval: how long
+// people take to type the code, delivery included.
+func (r otpRow) MeanToApproved() time.Duration { return meanOf(r.ToApproved, r.Approvals) }
+
+func meanOf(sum time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
 }
 
 // Conversion is approvals over the verifications that were not blocked:
@@ -97,6 +113,9 @@ func (h *handlers) otpStats(c echo.Context) error {
 		r.Sends += s.Sends
 		r.Approvals += s.Approvals
 		r.Blocked += s.Blocked
+		r.Delivered += s.Delivered
+		r.ToDelivered += s.ToDelivered
+		r.ToApproved += s.ToApproved
 	}
 	for _, s := range stats {
 		add(days, s.Day.Format("2006-01-02"), s)
@@ -109,6 +128,9 @@ func (h *handlers) otpStats(c echo.Context) error {
 		d.Total.Sends += s.Sends
 		d.Total.Approvals += s.Approvals
 		d.Total.Blocked += s.Blocked
+		d.Total.Delivered += s.Delivered
+		d.Total.ToDelivered += s.ToDelivered
+		d.Total.ToApproved += s.ToApproved
 	}
 	d.Days = sortedRows(days, func(a, b otpRow) int { return strings.Compare(b.Key, a.Key) })
 	d.Countries = sortedRows(countries, func(a, b otpRow) int { return b.Verifications - a.Verifications })
