@@ -133,7 +133,7 @@ func TestStore_OTPStatsTimes(t *testing.T) {
 	f := newReportFixture(t)
 	r := newOTPRecord("otp_1", "+12025550101", "login", t0)
 	mustCreateOTP(t, f.s, r)
-	f.send("msg_otp_1", r.To, "imeiA", 7) // sent at t0; f.now is t0+1s
+	f.send("msg_otp_1", r.To, "imeiA", 7)                                 // sent at t0; f.now is t0+1s
 	if _, err := f.report("imeiA", 7, r.To, "delivered", 0); err != nil { // at t0+2s
 		t.Fatal(err)
 	}
