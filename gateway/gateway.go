@@ -50,6 +50,7 @@ type Message struct {
 	Segments     int
 	Priority     Priority
 	Pin          string // IMEI of the only modem allowed to send it; "" for any
+	Route        string // why a router pinned it there (RouteDecision.Reason); "" when none chose
 	StatusReport bool   // request delivery reports (TP-SRR)
 	Status       Status
 	Error        string // reason of the last failure, for people

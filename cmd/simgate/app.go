@@ -23,6 +23,7 @@ import (
 	"github.com/simgate/simgate/modemdev"
 	"github.com/simgate/simgate/otp"
 	"github.com/simgate/simgate/retention"
+	"github.com/simgate/simgate/routing"
 	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
@@ -49,6 +50,7 @@ type app struct {
 	disp     *dispatch.Dispatcher
 	sup      *session.Supervisor
 	otp      *otp.Service
+	router   *routing.Router // nil when routing is off
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
 	backups  *backupScheduler
@@ -83,7 +85,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
 	a.ports = len(supCfg.Ports)
-	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, a.sims, stdout, logger.With("component", "ui"))
+	var routes func() []gateway.RouteStat
+	if a.router != nil {
+		routes = a.router.Stats
+	}
+	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, routes, a.sims, stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +147,12 @@ func (a *app) buildCore(cfg config) error {
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
-	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), clock, a.log.With("component", "otp"))
+	var router gateway.Router
+	if cfg.Routing.Enabled {
+		a.router = routing.New(cfg.Routing.gateway(), a.db, clock, a.log.With("component", "routing"))
+		router = a.router
+	}
+	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), router, clock, a.log.With("component", "otp"))
 	return err
 }
 
@@ -214,6 +225,14 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
 	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
+	if a.router != nil {
+		parts.start("routing", func() error {
+			if err := a.router.Load(dispCtx); err != nil {
+				return err
+			}
+			return a.router.Run(dispCtx)
+		})
+	}
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()

@@ -34,6 +34,7 @@ type otpConfig struct {
 	MaxSends       int                          `yaml:"max_sends"`
 	ResendInterval time.Duration                `yaml:"resend_interval"`
 	FallbackAfter  time.Duration                `yaml:"fallback_after"`
+	RerouteAfter   time.Duration                `yaml:"reroute_after"`
 	Retention      time.Duration                `yaml:"retention"`
 	DefaultLocale  string                       `yaml:"default_locale"`
 	Templates      map[string]map[string]string `yaml:"templates"`
@@ -72,7 +73,7 @@ func (c otpConfig) gateway() otp.Config {
 	l := c.Limits
 	return otp.Config{
 		App: c.App, Length: c.Length, TTL: c.TTL, MaxTTL: c.MaxTTL, MaxAttempts: c.MaxAttempts,
-		MaxSends: c.MaxSends, ResendInterval: c.ResendInterval, FallbackAfter: c.FallbackAfter,
+		MaxSends: c.MaxSends, ResendInterval: c.ResendInterval, FallbackAfter: c.FallbackAfter, RerouteAfter: c.RerouteAfter,
 		Retention: c.Retention, Templates: c.Templates, DefaultLocale: c.DefaultLocale,
 		Email: otp.EmailTemplate{Subject: c.Email.Subject, Text: c.Email.Text, HTML: c.Email.HTML},
 		Limits: otp.Limits{
@@ -129,7 +130,7 @@ func (c smtpConfig) mailer() (*mailer.Mailer, error) {
 
 // newOTP loads (or creates) the OTP key under the data directory and builds
 // the OTP service on svc, which must have been built on SealedStore(db, key).
-func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock gateway.Clock, logger *slog.Logger) (*otp.Service, error) {
+func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, router gateway.Router, clock gateway.Clock, logger *slog.Logger) (*otp.Service, error) {
 	var m gateway.Mailer
 	if cfg.SMTP.Host != "" {
 		mm, err := cfg.SMTP.mailer()
@@ -139,6 +140,7 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock ga
 		m = mm
 	}
 	gc := cfg.OTP.gateway()
+	gc.Router = router
 	if gc.Limits.AllowedCountries == nil {
 		gc.Limits.AllowedCountries = []string{strings.ToUpper(cfg.Region)}
 	}

@@ -17,14 +17,15 @@ import (
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
 	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
-	var fails stringList
+	var fails, routes stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
+	fs.Var(&routes, "route", "N:PREFIX:DELAY|drop: reports of modem N's sends to PREFIX… come after DELAY, or never (repeatable)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -41,13 +42,8 @@ func runSim(ctx context.Context, e env, args []string) error {
 	net := modemsim.NewNetwork()
 	defer net.Close()
 	net.SetReport("", modemsim.ReportPolicy{Delay: *reportDelay})
-	for _, f := range fails {
-		number, code, ok := strings.Cut(f, ":")
-		c, err := strconv.Atoi(code)
-		if !ok || err != nil || number == "" {
-			return usagef("sim: --fail wants NUMBER:CODE, got %q", f)
-		}
-		net.SetFailure(number, c)
+	if err := setFailures(net, fails); err != nil {
+		return err
 	}
 	var log io.Writer
 	if *logFile != "" {
@@ -72,6 +68,9 @@ func runSim(ctx context.Context, e env, args []string) error {
 		// stdout carries only the paths, one per line, so scripts can read them.
 		fmt.Fprintln(e.stdout, s.portOf(len(s.modems)))
 	}
+	if err := s.setRoutes(routes); err != nil {
+		return err
+	}
 	for i, m := range s.modems {
 		fmt.Fprintf(e.stderr, "virtual modem %d: %s  number %s  IMEI %s\n", i+1, m.Path(), m.Number(), m.IMEI())
 	}
@@ -79,7 +78,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if len(s.modems) > 1 {
 		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
 	}
-	fmt.Fprintf(e.stderr, "Commands on stdin: unplug N, replug N, reset N, deliver FROM TO TEXT. Ctrl-C stops.\n\n")
+	fmt.Fprintf(e.stderr, "Commands on stdin: unplug N, replug N, reset N, route N PREFIX DELAY|drop, deliver FROM TO TEXT. Ctrl-C stops.\n\n")
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -199,14 +198,69 @@ func (s *simulator) command(ctx context.Context, f []string) error {
 		}
 		m.Reset()
 		fmt.Fprintf(s.stderr, "modem %d reset\n", i)
+	case "route":
+		if len(f) != 4 {
+			return fmt.Errorf("route wants N PREFIX DELAY|drop")
+		}
+		return s.route(f[1], f[2], f[3])
 	case "deliver":
 		if len(f) < 4 {
 			return fmt.Errorf("deliver wants FROM TO TEXT")
 		}
 		return s.net.Deliver(f[1], f[2], strings.Join(f[3:], " "))
 	default:
-		return fmt.Errorf("unknown command %q (unplug N, replug N, reset N, deliver FROM TO TEXT)", f[0])
+		return fmt.Errorf("unknown command %q (unplug N, replug N, reset N, route N PREFIX DELAY|drop, deliver FROM TO TEXT)", f[0])
 	}
+	return nil
+}
+
+// setFailures applies --fail NUMBER:CODE.
+func setFailures(net *modemsim.Network, fails []string) error {
+	for _, f := range fails {
+		number, code, ok := strings.Cut(f, ":")
+		c, err := strconv.Atoi(code)
+		if !ok || err != nil || number == "" {
+			return usagef("sim: --fail wants NUMBER:CODE, got %q", f)
+		}
+		net.SetFailure(number, c)
+	}
+	return nil
+}
+
+// setRoutes applies --route N:PREFIX:DELAY|drop.
+func (s *simulator) setRoutes(routes []string) error {
+	for _, r := range routes {
+		f := strings.SplitN(r, ":", 3)
+		if len(f) != 3 {
+			return usagef("sim: --route wants N:PREFIX:DELAY|drop, got %q", r)
+		}
+		if err := s.route(f[0], f[1], f[2]); err != nil {
+			return usagef("sim: --route %q: %v", r, err)
+		}
+	}
+	return nil
+}
+
+// route makes the status reports of what modem n sends to numbers starting
+// with prefix come after delay ("1.5s"), or never ("drop"): a fast and a
+// slow route to one destination network.
+func (s *simulator) route(n, prefix, delay string) error {
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 1 || i > len(s.modems) {
+		return fmt.Errorf("route: no modem %q", n)
+	}
+	var p modemsim.ReportPolicy
+	if delay == "drop" {
+		p.Drop = true
+	} else if p.Delay, err = time.ParseDuration(delay); err != nil || p.Delay < 0 {
+		return fmt.Errorf("route: delay %q: want a duration such as 1.5s, or drop", delay)
+	}
+	s.net.SetRoute(s.modems[i-1].IMEI(), prefix, p)
+	what := "after " + p.Delay.String()
+	if p.Drop {
+		what = "never"
+	}
+	fmt.Fprintf(s.stderr, "modem %d to %s*: reports %s\n", i, prefix, what)
 	return nil
 }
 

@@ -82,6 +82,8 @@ type Config struct {
 	Done <-chan struct{}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Routes, when set, gives the OTP page each route's delivery figures.
+	Routes func() []gateway.RouteStat
 }
 
 // UI is the status page. Build it with New and hand it to the server
@@ -176,6 +178,15 @@ var templateFuncs = template.FuncMap{
 	},
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"latency": func(d time.Duration) string {
+		if d <= 0 {
+			return "—"
+		}
+		if d >= 10*time.Second {
+			return d.Round(time.Second).String()
+		}
+		return d.Round(10 * time.Millisecond).String()
+	},
 }
 
 // parsePages builds one template set per page: the layout, the shared
