@@ -2,6 +2,7 @@ package modem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -158,7 +159,8 @@ func (m *Modem) Registration(ctx context.Context) (Registration, error) {
 	var firstErr error
 	for i, p := range []string{"+CREG", "+CGREG", "+CEREG"} {
 		lines, err := m.runLocked(ctx, "AT"+p+"?")
-		if fatal(err) {
+		if fatal(err) || errors.Is(err, ErrTimeout) {
+			// No answer to one: the next would wait as long for nothing.
 			return Registration{}, fmt.Errorf("registration: %w", err)
 		}
 		if err != nil {

@@ -101,6 +101,9 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter, shutdown func()) er
 		old := m.sess
 		if old == nil {
 			m.sess = s
+			if m.knobs.hang == HangUntilReopen {
+				m.knobs.hang = HangOff // a new line is a reopen
+			}
 			if len(m.urcs) > 0 {
 				s.kick()
 			}
