@@ -33,6 +33,11 @@ func (u USBDevice) node(dir string) string {
 func FindUSBDevice(root, port string) (USBDevice, error) {
 	if p, err := filepath.EvalSymlinks(port); err == nil {
 		port = p
+	} else if l, err := os.Readlink(port); err == nil {
+		if !filepath.IsAbs(l) {
+			l = filepath.Join(filepath.Dir(port), l)
+		}
+		port = l // the link's tty only needs a name here
 	}
 	root, err := filepath.EvalSymlinks(root)
 	if err != nil {
