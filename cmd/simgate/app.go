@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
@@ -49,14 +50,15 @@ type app struct {
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
 	srv      *web.Server
-	listen   string // the HTTP address
-	data     string // the data directory
+	metrics  *prometheus.Registry // served at /metrics
+	listen   string               // the HTTP address
+	data     string               // the data directory
 	ports    int
 }
 
 // newApp opens the data directory and the database and builds the parts.
 func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) (a *app, err error) {
-	a = &app{log: logger, listen: cfg.Listen, data: cfg.Data}
+	a = &app{log: logger, listen: cfg.Listen, data: cfg.Data, metrics: newMetricsRegistry()}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -80,7 +82,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
-	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, Registry: a.metrics, UI: page, OTP: a.otp, Webhooks: a.notifier},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -146,6 +148,14 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 		Limits: func(string) gateway.ModemLimits {
 			return gateway.ModemLimits{SendInterval: cfg.SendInterval, DailyCap: cfg.DailyCap}
 		},
+		// A hung modem's ladder: the USB reset where the OS allows it, and a
+		// configured port's modem looked for by IMEI on every USB port
+		// (discovery finds it by itself).
+		ResetUSB:     resetUSB,
+		OnEscalation: escalationCounter(a.metrics),
+	}
+	if len(cfg.Modems) > 0 {
+		supCfg.Locate = locateByIMEI(modemCfg)
 	}
 	if cfg.Sim > 0 {
 		a.network = modemsim.NewNetwork(modemsim.WithLogger(a.log.With("component", "modemsim")))
