@@ -250,11 +250,11 @@ func TestEscalation_LateAnswersWithinTimeoutAreNotAHang(t *testing.T) {
 	r := newEscRig(t, modemsim.Config{})
 	r.start()
 	r.waitOnline("the modem online")
-	r.sim.SetAnswerDelay(escTimeout / 5)
+	r.sim.SetAnswerDelay(escTimeout / 8)
 	seen := map[time.Time]bool{}
-	supEventually(t, "six health reads of the slow modem", func() bool {
+	escEventually(t, "five health reads of the slow modem", func() bool {
 		seen[r.info().UpdatedAt] = true
-		return len(seen) >= 6
+		return len(seen) >= 5
 	})
 	if got := r.taken(); len(got) != 0 {
 		t.Errorf("a slow modem was escalated: %v", got)

@@ -46,8 +46,10 @@ func (s *Supervisor) runPort(ctx context.Context, port string, keep bool) {
 		if escalating && s.climb(ctx, p) {
 			continue
 		}
-		// A modem unplugged and plugged back may be another tty now.
-		if !escalating && out.openFailed && p.info.IMEI != "" && s.cfg.Locate != nil && s.locate(ctx, p) {
+		// A modem unplugged and plugged back may be another tty now; it is
+		// looked for once a few opens in a row have failed.
+		if !escalating && out.openFailed && p.failures >= s.cfg.ErrorAfter && p.info.IMEI != "" &&
+			s.cfg.Locate != nil && s.locate(ctx, p) {
 			continue
 		}
 		if out.openFailed && !keep {
