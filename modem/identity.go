@@ -159,13 +159,15 @@ func (m *Modem) Registration(ctx context.Context) (Registration, error) {
 	var firstErr error
 	for i, p := range []string{"+CREG", "+CGREG", "+CEREG"} {
 		lines, err := m.runLocked(ctx, "AT"+p+"?")
-		if fatal(err) || errors.Is(err, ErrTimeout) {
-			// No answer to one: the next would wait as long for nothing.
+		if fatal(err) {
 			return Registration{}, fmt.Errorf("registration: %w", err)
 		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
+			}
+			if errors.Is(err, ErrTimeout) {
+				break // no answer: the next would wait as long for nothing
 			}
 			continue
 		}

@@ -101,6 +101,8 @@ func (ss *modemSession) escalate(ctx context.Context, cause error) error {
 	ss.step(ctx, StepResync)
 	if err := ss.rec.Resync(ctx); gone(err) {
 		return err
+	} else if ctx.Err() != nil {
+		return nil
 	} else if err != nil {
 		s.log.Warn("resync failed", "modem", ss.info.IMEI, "err", err)
 	} else if ok, err := ss.answers(ctx); err != nil || ok {
@@ -109,11 +111,16 @@ func (ss *modemSession) escalate(ctx context.Context, cause error) error {
 	ss.step(ctx, StepCFUNReset)
 	if err := ss.rec.Reset(ctx); gone(err) {
 		return err // a USB modem drops off its port as it reboots
+	} else if ctx.Err() != nil {
+		return nil
 	} else if err != nil {
 		s.log.Warn("cfun reset gave no answer; waiting for the modem anyway", "modem", ss.info.IMEI, "err", err)
 	}
 	if err := ss.reinit(ctx); err != nil {
-		if gone(err) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if gone(err) {
 			return err
 		}
 		return &hungError{cause: err, tried: []Step{StepResync, StepCFUNReset}}
