@@ -88,6 +88,7 @@ const (
 	EventReportStored                            // +CDSI: read Mem/Index
 	EventRegistration                            // +CREG/+CGREG/+CEREG changed
 	EventReset                                   // the modem rebooted: run Init again
+	EventMemoryFull                              // the message storage is full (Mem when known): drain it
 )
 
 // DeviceEvent is one unsolicited result.
@@ -128,6 +129,10 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 
 // ErrDeviceGone means the modem's port went away mid-operation.
 var ErrDeviceGone = errors.New("modem gone")
+
+// ErrNoAnswer means the modem gave no final answer in time (or never showed
+// the SMS prompt): it may be hung. The session counts these and escalates.
+var ErrNoAnswer = errors.New("modem gave no answer")
 
 // Init errors the supervisor turns into a modem state; Device
 // implementations wrap them.

@@ -185,7 +185,12 @@ type ModemInfo struct {
 	State        ModemState
 	LastError    string
 	LastErrorAt  time.Time
-	UpdatedAt    time.Time
+	// LastEscalation is the last step taken to bring the modem back from
+	// a hang ("resync", "cfun_reset", "reopen", "usb_reset", "found"), ""
+	// when none ever was; LastEscalationAt is when.
+	LastEscalation   string
+	LastEscalationAt time.Time
+	UpdatedAt        time.Time
 }
 
 // ModemState is a modem's health as the status page and /api/v1/modems show it.

@@ -167,6 +167,14 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 		Limits: func(string) gateway.ModemLimits {
 			return gateway.ModemLimits{SendInterval: cfg.SendInterval, DailyCap: cfg.DailyCap}
 		},
+		// A hung modem's ladder: the USB reset where the OS allows it, and a
+		// configured port's modem looked for by IMEI on every USB port
+		// (discovery finds it by itself).
+		ResetUSB:     resetUSB,
+		OnEscalation: escalationCounter(a.registry),
+	}
+	if len(cfg.Modems) > 0 {
+		supCfg.Locate = locateByIMEI(modemCfg)
 	}
 	if cfg.Sim > 0 {
 		a.network = modemsim.NewNetwork(modemsim.WithLogger(a.log.With("component", "modemsim")))

@@ -78,7 +78,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if len(s.modems) > 1 {
 		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
 	}
-	fmt.Fprintf(e.stderr, "Commands on stdin: unplug N, replug N, reset N, route N PREFIX DELAY|drop, deliver FROM TO TEXT. Ctrl-C stops.\n\n")
+	fmt.Fprintf(e.stderr, "Commands on stdin: %s. Ctrl-C stops.\n\n", simCommands)
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -160,6 +160,9 @@ func (s *simulator) command(ctx context.Context, f []string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f[0] == "hang" || f[0] == "delay" {
+		return s.fault(f)
+	}
 	modemArg := func() (int, *modemsim.Modem, error) {
 		if len(f) != 2 {
 			return 0, nil, fmt.Errorf("%s wants a modem number", f[0])
@@ -203,13 +206,26 @@ func (s *simulator) command(ctx context.Context, f []string) error {
 			return fmt.Errorf("route wants N PREFIX DELAY|drop")
 		}
 		return s.route(f[1], f[2], f[3])
+	case "reenumerate":
+		i, m, err := modemArg()
+		if err != nil {
+			return err
+		}
+		s.unlink(i)
+		if _, err := m.Reenumerate(ctx); err != nil {
+			return err
+		}
+		if err := s.link(i); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stderr, "modem %d re-enumerated on %s\n", i, m.Path())
 	case "deliver":
 		if len(f) < 4 {
 			return fmt.Errorf("deliver wants FROM TO TEXT")
 		}
 		return s.net.Deliver(f[1], f[2], strings.Join(f[3:], " "))
 	default:
-		return fmt.Errorf("unknown command %q (unplug N, replug N, reset N, route N PREFIX DELAY|drop, deliver FROM TO TEXT)", f[0])
+		return fmt.Errorf("unknown command %q (%s)", f[0], simCommands)
 	}
 	return nil
 }
@@ -262,6 +278,39 @@ func (s *simulator) route(n, prefix, delay string) error {
 	}
 	fmt.Fprintf(s.stderr, "modem %d to %s*: reports %s\n", i, prefix, what)
 	return nil
+}
+
+// simCommands are the commands "simgate sim" reads on stdin.
+const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT"
+
+// fault runs "hang N MODE" (the modem stops answering until MODE's cure)
+// and "delay N DURATION" (every answer comes that late); s.mu is held.
+func (s *simulator) fault(f []string) error {
+	if len(f) != 3 {
+		return fmt.Errorf("%s wants a modem number and a value", f[0])
+	}
+	i, err := strconv.Atoi(f[1])
+	if err != nil || i < 1 || i > len(s.modems) {
+		return fmt.Errorf("no modem %q", f[1])
+	}
+	m := s.modems[i-1]
+	if f[0] == "delay" {
+		d, err := time.ParseDuration(f[2])
+		if err != nil || d < 0 {
+			return fmt.Errorf("delay wants a duration, got %q", f[2])
+		}
+		m.SetAnswerDelay(d)
+		fmt.Fprintf(s.stderr, "modem %d answers %v late\n", i, d)
+		return nil
+	}
+	for _, mode := range []modemsim.HangMode{modemsim.HangOff, modemsim.HangUntilReset, modemsim.HangUntilReopen, modemsim.HangUntilPowerCycle} {
+		if mode.String() == f[2] {
+			m.SetHang(mode)
+			fmt.Fprintf(s.stderr, "modem %d hang %s\n", i, mode)
+			return nil
+		}
+	}
+	return fmt.Errorf("hang wants off, until-reset, until-reopen or until-power-cycle, got %q", f[2])
 }
 
 // recordJSON is one line of the --log file.

@@ -91,6 +91,12 @@ type knobs struct {
 	reg        int
 	ackTimeout time.Duration
 	ussd       map[string]string
+	// Faults (faults.go).
+	hang        HangMode
+	answerDelay time.Duration
+	reenumerate bool
+	memFullURC  string
+	overflow    bool
 }
 
 // Modem is one virtual modem. Its methods are safe for concurrent use,
@@ -115,7 +121,11 @@ type Modem struct {
 	sess    *session
 	onPTY   bool
 	path    string
-	boots   int // power cycles, so a session drops a half-typed line
+	ptyCtx  context.Context // of the last OpenPTY, for a re-enumeration
+	boots   int             // power cycles, so a session drops a half-typed line
+	memFull bool            // the memory-full line went out; cleared by a deletion
+	// reenumPending: AT+CFUN=1,1 ran with SetReenumerateOnReset on.
+	reenumPending bool
 }
 
 func newModem(n *Network, cfg Config) *Modem {
@@ -337,6 +347,7 @@ func (m *Modem) Close() error {
 // SIM800/Quectel-like module.
 func (m *Modem) bootLocked() {
 	m.boots++
+	m.knobs.hang = HangOff // a power cycle cures any hang
 	m.st = powerOnState(m.cfg.PIN != "")
 	m.urcs = nil
 	m.queueLineLocked("RDY")

@@ -278,6 +278,7 @@ func cmdCMGD(m *Modem, r *reply, c command) error {
 		}
 	}
 	// Freed memory lets the network deliver what it held back.
+	m.memFull = false
 	m.flushPendingLocked()
 	return nil
 }
