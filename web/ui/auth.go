@@ -119,10 +119,22 @@ func tokensEqual(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// safeNext keeps a post-login redirect on this site: a path, never
-// "//host" or "/\host", which browsers take for another origin.
+// safeNext keeps a post-login redirect on this site: a path on this host
+// and nothing else. Browsers drop tabs and line feeds from a URL and read a
+// backslash as a slash, so "/\t/evil.example" or "/\\evil.example" would
+// become "//evil.example", another origin: any control byte, any backslash
+// and any scheme, host or user info sends the admin to "/" instead.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || len(s) > 2048 {
+		return "/"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return s

@@ -366,13 +366,29 @@ func TestUI_Login(t *testing.T) {
 	}
 }
 
+// Browsers drop tabs and line feeds from a URL and read "\\" as "/", so
+// each of these would leave the site after login.
+var offsiteNexts = []string{"//evil.example", "https://evil.example/", `/\evil.example`, "/\t/evil.example",
+	"/\n/evil.example", "/\r\n/evil.example", "\t//evil.example", "/\x00/evil.example", `\\evil.example`,
+	"javascript:alert(1)", "/\x7f/evil.example", "http:/evil.example", "//user@evil.example"}
+
 func TestUI_LoginOpenRedirect(t *testing.T) {
-	for _, next := range []string{"//evil.example", "https://evil.example/", `/\evil.example`} {
+	for _, next := range offsiteNexts {
 		r := mustUI(t)
 		_, body := r.get(t, "/login")
 		res, _ := r.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {testPassword}, "next": {next}})
 		if got := res.Header.Get("Location"); got != "/" {
-			t.Errorf("next=%q: Location %q, want /", next, got)
+			t.Errorf("POST next=%q: Location %q, want /", next, got)
+		}
+		// Logged in, GET /login goes straight to next.
+		res, _ = r.get(t, "/login?next="+url.QueryEscape(next))
+		if got := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || got != "/" {
+			t.Errorf("GET next=%q: %d Location %q, want 303 to /", next, res.StatusCode, got)
+		}
+	}
+	for _, next := range []string{"/messages?status=failed&page=2", "/modems/" + testIMEI, "/%2F%2Fstill-a-path"} {
+		if got := safeNext(next); got != next {
+			t.Errorf("safeNext(%q) = %q, want it kept", next, got)
 		}
 	}
 }
