@@ -107,12 +107,19 @@ func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 // synchronizer token pattern; SameSite=Strict is the second line).
 func (u *UI) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !tokensEqual(c.FormValue(csrfField), csrfOf(c)) {
+		if !tokensEqual(bodyValue(c, csrfField), csrfOf(c)) {
 			return u.render(c, http.StatusForbidden, "error.html", page{Title: "Forbidden",
 				Error: "This form is stale or did not come from this site (missing or wrong CSRF token). Reload the page and try again."})
 		}
 		return next(c)
 	}
+}
+
+// bodyValue reads a field of the posted form only, never of the query
+// string: a token or password in a URL ends up in logs, history and
+// Referer headers, and a link carrying one could be followed by anyone.
+func bodyValue(c echo.Context, name string) string {
+	return c.Request().PostFormValue(name)
 }
 
 func tokensEqual(a, b string) bool {
@@ -171,10 +178,10 @@ func (u *UI) handleLogin(c echo.Context) error {
 			fmt.Sprintf("Too many login attempts. Wait %d s and try again.", int(wait.Seconds())+1))
 	}
 	ck, err := c.Cookie(loginCSRFCookie)
-	if err != nil || !tokensEqual(c.FormValue(csrfField), ck.Value) {
+	if err != nil || !tokensEqual(bodyValue(c, csrfField), ck.Value) {
 		return u.loginPage(c, http.StatusForbidden, "The login form expired. Please try again.")
 	}
-	err = u.store.CheckAdminPassword(ctx, c.FormValue("password"))
+	err = u.store.CheckAdminPassword(ctx, bodyValue(c, "password"))
 	switch {
 	case errors.Is(err, gateway.ErrNotFound):
 		return u.loginPage(c, http.StatusUnauthorized, "No admin password is set: run simgate admin set-password.")

@@ -453,12 +453,29 @@ func TestUI_CSRF(t *testing.T) {
 			t.Errorf("cancel with csrf %q: status %d, want 403", form.Get("csrf"), res.StatusCode)
 		}
 	}
+	// The right token in the query string is not the form's.
+	res, _ := r.post(t, "/messages/msg_1/cancel?csrf="+url.QueryEscape(token), url.Values{})
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cancel with the token in the query string: status %d, want 403", res.StatusCode)
+	}
 	if len(canceled) != 0 {
 		t.Fatalf("a form without a valid CSRF token canceled %v", canceled)
 	}
 	res, body := r.post(t, "/messages/msg_1/cancel", url.Values{"csrf": {token}})
 	if res.StatusCode != http.StatusOK || len(canceled) != 1 || !strings.Contains(body, "Canceled.") {
 		t.Errorf("cancel with the token: status %d, canceled %v", res.StatusCode, canceled)
+	}
+}
+
+// The login form's token, too, counts only in the body.
+func TestUI_LoginCSRFNotFromQuery(t *testing.T) {
+	r := mustUI(t)
+	_, body := r.get(t, "/login")
+	token := formToken(t, body)
+	res, _ := r.post(t, "/login?csrf="+url.QueryEscape(token), url.Values{"password": {testPassword}})
+	if res.StatusCode != http.StatusForbidden || len(r.store.sessions) != 0 {
+		t.Errorf("login with the token in the query string: status %d, %d sessions; want 403 and none",
+			res.StatusCode, len(r.store.sessions))
 	}
 }
 
