@@ -51,6 +51,7 @@ type app struct {
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
+	otpKey   []byte // otp.key, from which the other keys are derived
 	ports    int
 }
 
@@ -76,7 +77,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
 	a.ports = len(supCfg.Ports)
-	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, a.sims, stdout, logger.With("component", "ui"))
+	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, a.sims, dataKey(a.otpKey, "simgate status page known clients v1"),
+		stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +122,7 @@ func (a *app) buildCore(cfg config) error {
 	if err != nil {
 		return err
 	}
+	a.otpKey = otpKey
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
 	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))

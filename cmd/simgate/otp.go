@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,6 +154,15 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock ga
 // loadOTPKey reads <data>/otp.key, creating it on first start.
 func loadOTPKey(dataDir string) ([]byte, error) {
 	return otp.LoadKey(filepath.Join(dataDir, otpKeyFile))
+}
+
+// dataKey derives the key of one use (label) from the data directory's key
+// file, so that one file to back up serves them all and no two uses share
+// a key.
+func dataKey(otpKey []byte, label string) []byte {
+	m := hmac.New(sha256.New, otpKey)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // runOTP is "simgate otp send|check|get|resend|cancel".

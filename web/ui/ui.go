@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -82,6 +83,11 @@ type Config struct {
 	Done <-chan struct{}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Key signs the "known client" cookie a browser gets when it logs in,
+	// which gives it a login budget of its own (see limit.go); at least 32
+	// bytes. Nil means a random key per process, so such cookies are not
+	// recognised after a restart.
+	Key []byte
 }
 
 // UI is the status page. Build it with New and hand it to the server
@@ -93,6 +99,7 @@ type UI struct {
 	otp     OTPConsole
 	logger  *slog.Logger
 	limiter *loginLimiter
+	known   knownClients
 	pages   map[string]*template.Template
 }
 
@@ -115,6 +122,10 @@ func New(cfg Config, store AdminStore, actions ModemActions, otp OTPConsole, log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if len(cfg.Key) == 0 {
+		cfg.Key = make([]byte, 32)
+		_, _ = rand.Read(cfg.Key) // crypto/rand never fails (Go ≥ 1.24)
+	}
 	return &UI{
 		cfg:     cfg,
 		store:   store,
@@ -122,6 +133,7 @@ func New(cfg Config, store AdminStore, actions ModemActions, otp OTPConsole, log
 		otp:     otp,
 		logger:  logger,
 		limiter: newLoginLimiter(cfg.Now),
+		known:   knownClients{key: cfg.Key, now: cfg.Now},
 		pages:   parsePages(),
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -425,7 +427,7 @@ func TestLoginLimiter_Global(t *testing.T) {
 	l := newLoginLimiter(now.Now)
 	allowed := 0
 	for i := range 3 * loginGlobalBurst {
-		if _, ok := l.allow("10.0.0." + string(rune('0'+i%250))); ok {
+		if _, ok := l.allow("10.0.0."+strconv.Itoa(i%250), ""); ok {
 			allowed++
 		}
 	}
@@ -433,6 +435,94 @@ func TestLoginLimiter_Global(t *testing.T) {
 	// stops them.
 	if allowed != loginGlobalBurst {
 		t.Errorf("allowed %d attempts from many addresses, want %d", allowed, loginGlobalBurst)
+	}
+}
+
+// clientFrom is a browser-like client whose connections come from ip, an
+// address of the loopback network.
+func clientFrom(t testing.TB, ip string) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Jar: jar, Transport: &http.Transport{DialContext: d.DialContext},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// A flood of wrong passwords from many addresses drains the budget they
+// share, but not the admin's: a browser that logged in before has its own.
+func TestUI_LoginFloodDoesNotLockOutKnownAdmin(t *testing.T) {
+	r := mustUI(t)
+	token := r.login(t)
+	if res, _ := r.post(t, "/logout", url.Values{"csrf": {token}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	limited := 0
+	for i := range loginGlobalBurst + 5 {
+		attacker := &uiRig{URL: r.URL, client: clientFrom(t, "127.0.1."+strconv.Itoa(i+1))}
+		_, body := attacker.get(t, "/login")
+		res, _ := attacker.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {"guess"}})
+		if res.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("the flood was never limited: the shared budget is not tested")
+	}
+	_, body := r.get(t, "/login")
+	res, _ := r.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {testPassword}, "next": {"/"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the admin's login during the flood: status %d, want 303", res.StatusCode)
+	}
+	// A stranger from a fresh address is still held by the shared budget.
+	stranger := &uiRig{URL: r.URL, client: clientFrom(t, "127.0.2.1")}
+	_, body = stranger.get(t, "/login")
+	if res, _ := stranger.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {testPassword}}); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a new address during the flood: status %d, want 429", res.StatusCode)
+	}
+}
+
+func TestLoginLimiter_Keys(t *testing.T) {
+	now := &fakeNow{t: time.Now()}
+	l := newLoginLimiter(now.Now)
+	for range loginBurst {
+		if _, ok := l.allow("2001:db8:0:1::1", ""); !ok {
+			t.Fatal("refused within the burst")
+		}
+	}
+	for addr, want := range map[string]bool{
+		"2001:db8:0:1::ffff": false, // the same /64
+		"2001:db8:0:2::1":    true,  // the next /64
+		"10.0.0.1":           true,
+	} {
+		if _, ok := l.allow(addr, ""); ok != want {
+			t.Errorf("allow(%s) = %v, want %v", addr, ok, want)
+		}
+	}
+	for a, b := range map[string]string{"::ffff:10.0.0.1": "10.0.0.1", "fe80::1%eth0": "fe80::/64", "2001:db8::1": "2001:db8::/64"} {
+		if limitKey(a) != limitKey(b) && limitKey(a) != b {
+			t.Errorf("limitKey(%s) = %s, want %s's", a, limitKey(a), b)
+		}
+	}
+	k := knownClients{key: []byte("0123456789abcdef0123456789abcdef"), now: now.Now}
+	v := k.issue()
+	if k.check(v) == "" {
+		t.Fatal("a fresh known-client cookie is not recognised")
+	}
+	for _, bad := range []string{"", v + "x", "A" + v, strings.Replace(v, ".", ".1", 1)} {
+		if k.check(bad) != "" {
+			t.Errorf("forged cookie %q recognised", bad)
+		}
+	}
+	other := knownClients{key: []byte("another key, another installation"), now: now.Now}
+	if other.check(v) != "" {
+		t.Error("a cookie signed with another key is recognised")
+	}
+	now.Add(knownClientTTL + time.Hour)
+	if k.check(v) != "" {
+		t.Error("an expired known-client cookie is recognised")
 	}
 }
 
@@ -635,6 +725,12 @@ func TestUI_Static(t *testing.T) {
 	for _, p := range []string{"/static/app.css", "/static/app.js", "/static/favicon.svg"} {
 		if res, _ := r.get(t, p); res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d", p, res.StatusCode)
+		}
+	}
+	// No listing of the files, at the root or anywhere.
+	for _, p := range []string{"/static/", "/static/.", "/static/./", "/static//"} {
+		if res, body := r.get(t, p); res.StatusCode != http.StatusNotFound || strings.Contains(body, "app.css") {
+			t.Errorf("GET %s: status %d, want 404 and no listing:\n%s", p, res.StatusCode, body)
 		}
 	}
 }
