@@ -201,6 +201,7 @@ func (u *UI) handleLogout(c echo.Context) error {
 		if err := u.store.DeleteSession(c.Request().Context(), hashToken(ck.Value)); err != nil {
 			return fmt.Errorf("log out: %w", err)
 		}
+		u.streams.end(hashToken(ck.Value))
 	}
 	u.setCookie(c, sessionCookie, "", "/", -1)
 	return c.Redirect(http.StatusSeeOther, "/login")

@@ -78,6 +78,11 @@ type Config struct {
 	// Without it the overview is rendered every LiveInterval (default 1 s).
 	Events       gateway.EventLog
 	LiveInterval time.Duration
+	// SessionCheck is how often a live stream looks whether its session
+	// is still live (default 5 s): a session that expires or is ended by
+	// another process (a password change) ends its streams this late at
+	// most. A logout here ends them at once.
+	SessionCheck time.Duration
 	// Done, when closed, ends the live streams, so that a server shutting
 	// down does not wait for browsers that would never hang up.
 	Done <-chan struct{}
@@ -100,6 +105,7 @@ type UI struct {
 	logger  *slog.Logger
 	limiter *loginLimiter
 	known   knownClients
+	streams streams
 	pages   map[string]*template.Template
 }
 
@@ -115,6 +121,9 @@ func New(cfg Config, store AdminStore, actions ModemActions, otp OTPConsole, log
 	}
 	if cfg.LiveInterval <= 0 {
 		cfg.LiveInterval = time.Second
+	}
+	if cfg.SessionCheck <= 0 {
+		cfg.SessionCheck = 5 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -34,6 +34,7 @@ type fakeAdminStore struct {
 	mu       sync.Mutex
 	hash     string
 	sessions map[string]string // token hash → csrf
+	expires  map[string]time.Time
 	searches []gateway.MessageFilter
 	messages []*gateway.Message
 }
@@ -46,7 +47,7 @@ func newFakeAdminStore(t testing.TB) *fakeAdminStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeAdminStore{hash: string(h), sessions: map[string]string{}}
+	return &fakeAdminStore{hash: string(h), sessions: map[string]string{}, expires: map[string]time.Time{}}
 }
 
 func (f *fakeAdminStore) CheckAdminPassword(_ context.Context, pw string) error {
@@ -59,18 +60,19 @@ func (f *fakeAdminStore) CheckAdminPassword(_ context.Context, pw string) error 
 	return nil
 }
 
-func (f *fakeAdminStore) CreateSession(_ context.Context, h, csrf string, _, _ time.Time) error {
+func (f *fakeAdminStore) CreateSession(_ context.Context, h, csrf string, _, expires time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sessions[h] = csrf
+	f.expires[h] = expires
 	return nil
 }
 
-func (f *fakeAdminStore) Session(_ context.Context, h string, _ time.Time) (string, error) {
+func (f *fakeAdminStore) Session(_ context.Context, h string, now time.Time) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.sessions[h]
-	if !ok {
+	if !ok || !now.Before(f.expires[h]) {
 		return "", gateway.ErrNotFound
 	}
 	return c, nil
@@ -161,7 +163,7 @@ func mustUI(t testing.TB) *uiRig {
 	}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
-	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, Done: done, Now: r.now.Now},
+	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now},
 		r.store, nil, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(newEcho(r.svc, ui))
 	t.Cleanup(hs.Close)
@@ -607,9 +609,14 @@ func TestUI_Overview(t *testing.T) {
 	}
 }
 
-func TestUI_Live(t *testing.T) {
-	r := mustUI(t)
-	r.login(t)
+// sseEvent is one Server-Sent Event as a browser sees it.
+type sseEvent struct{ name, data string }
+
+// openLive opens the live stream with the rig's client and returns a
+// function that waits for its next event; ok is false when the stream
+// ended.
+func (r *uiRig) openLive(t *testing.T) func() (ev sseEvent, ok bool) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), "GET", r.URL+"/live", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -618,42 +625,54 @@ func TestUI_Live(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	t.Cleanup(func() { res.Body.Close() })
 	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("Content-Type %q", ct)
 	}
-	events := make(chan string)
+	events := make(chan sseEvent)
 	go func() {
 		defer close(events)
 		sc := bufio.NewScanner(res.Body)
-		var ev strings.Builder
+		var ev sseEvent
 		for sc.Scan() {
 			line := sc.Text()
-			if line == "" && ev.Len() > 0 {
+			if line == "" && ev.name != "" {
 				select {
-				case events <- ev.String():
+				case events <- ev:
 				case <-t.Context().Done():
 					return
 				}
-				ev.Reset()
+				ev = sseEvent{}
 				continue
 			}
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				ev.WriteString(data + "\n")
+				ev.data += data + "\n"
+			} else if name, ok := strings.CutPrefix(line, "event: "); ok {
+				ev.name = name
 			}
 		}
 	}()
-	next := func() string {
+	return func() (sseEvent, bool) {
 		select {
 		case ev, ok := <-events:
-			if !ok {
-				t.Fatal("stream ended")
-			}
-			return ev
+			return ev, ok
 		case <-time.After(10 * time.Second):
-			t.Fatal("no event in 10 s")
+			t.Fatal("no event in 10 s, and the stream did not end")
 		}
-		return ""
+		return sseEvent{}, false
+	}
+}
+
+func TestUI_Live(t *testing.T) {
+	r := mustUI(t)
+	r.login(t)
+	events := r.openLive(t)
+	next := func() string {
+		ev, ok := events()
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		return ev.data
 	}
 	if ev := next(); !strings.Contains(ev, `data-state="online"`) || !strings.Contains(ev, testIMEI) {
 		t.Fatalf("first event lacks the online modem:\n%s", ev)
@@ -661,6 +680,49 @@ func TestUI_Live(t *testing.T) {
 	r.setState(gateway.ModemOffline)
 	if ev := next(); !strings.Contains(ev, `data-state="offline"`) {
 		t.Fatalf("event after the modem went offline:\n%s", ev)
+	}
+}
+
+// A live stream ends with its session: at logout, at expiry, and when the
+// session is ended elsewhere (a password change from the command line).
+func TestUI_LiveEndsWithSession(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(t *testing.T, r *uiRig, token string)
+	}{
+		{"Logout", func(t *testing.T, r *uiRig, token string) {
+			if res, _ := r.post(t, "/logout", url.Values{"csrf": {token}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("logout: %d", res.StatusCode)
+			}
+		}},
+		{"Expiry", func(_ *testing.T, r *uiRig, _ string) { r.now.Add(12*time.Hour + time.Second) }},
+		{"EndedElsewhere", func(_ *testing.T, r *uiRig, _ string) {
+			r.store.mu.Lock()
+			defer r.store.mu.Unlock()
+			clear(r.store.sessions)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustUI(t)
+			token := r.login(t)
+			events := r.openLive(t)
+			if ev, ok := events(); !ok || ev.name != "overview" {
+				t.Fatalf("first event %+v (open %v), want the overview", ev, ok)
+			}
+			tt.end(t, r, token)
+			for {
+				ev, ok := events()
+				if !ok {
+					t.Fatal("the stream ended without a logout event")
+				}
+				if ev.name == "logout" {
+					break
+				}
+			}
+			if ev, ok := events(); ok {
+				t.Fatalf("the stream goes on after its logout event: %+v", ev)
+			}
+		})
 	}
 }
 
