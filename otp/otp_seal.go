@@ -160,7 +160,7 @@ func (s *sealedStore) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.
 		}
 		text, err := s.seal.openText(m.ID, m.Text)
 		if err == nil {
-			m.Text = text
+			m.Text, m.Sealed = text, true
 			return m, nil
 		}
 		// Sealed under another key file: it can never be sent.

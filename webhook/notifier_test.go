@@ -386,7 +386,8 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	go func() { defer wg.Done(); _ = n.Run(ctx) }()
 	defer wg.Wait()
 	defer cancel()
-	d.Attach(mdm.IMEI(), testkit.SimDevice(t, ctx, mdm), gateway.ModemLimits{})
+	// The driver's AT trace too: the SMS-SUBMIT's PDU holds the code.
+	d.Attach(mdm.IMEI(), testkit.SimDeviceTraced(t, ctx, mdm, logger), gateway.ModemLimits{})
 
 	v, err := otps.Send(ctx, otp.Request{To: phone.Number()})
 	if err != nil {
@@ -457,6 +458,14 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), code) {
 		t.Errorf("the code %s is in the logs", code)
+	}
+	if !strings.Contains(logs.String(), `msg="at tx"`) {
+		t.Fatal("no AT trace in the logs: the next check would prove nothing")
+	}
+	for _, rec := range network.Records() {
+		if rec.To == v.To && strings.Contains(logs.String(), rec.PDU[len(rec.PDU)-16:]) {
+			t.Errorf("the OTP's PDU %s is in the AT trace", rec.PDU)
+		}
 	}
 }
 
