@@ -50,6 +50,10 @@ func LoadKey(path string) ([]byte, error) {
 	return key, nil
 }
 
+// ReadKey reads a key file as LoadKey does but never creates one: an error
+// wrapping fs.ErrNotExist when there is none.
+func ReadKey(path string) ([]byte, error) { return readOTPKey(path) }
+
 func readOTPKey(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -34,6 +34,9 @@ const dueLimit = 1024
 // events not yet taken stay in the log: both go at the next start. Run
 // returns after every request it started has ended.
 func (n *Notifier) Run(ctx context.Context) error {
+	if err := n.resealSecrets(ctx); err != nil && ctx.Err() == nil {
+		n.log.Error("seal webhook secrets", "err", err) // they are still opened as they are
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { n.take(ctx) })
 	defer wg.Wait()
@@ -159,6 +162,17 @@ func (f *flight) end(d gateway.WebhookDelivery) {
 // attempt posts d once and records the outcome, in the outbox and in its
 // endpoint's breaker.
 func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
+	secret, _, err := n.box.open(d.Endpoint, d.Secret)
+	if err != nil {
+		// No attempt can ever be signed: the key file changed.
+		d.Status, d.LastError = gateway.WebhookFailed, err.Error()
+		n.log.Error("webhook cannot be signed", "event_id", d.EventID, "webhook_id", d.Endpoint, "err", err)
+		if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
+			n.log.Error("record webhook attempt", "err", err)
+		}
+		return
+	}
+	d.Secret = secret
 	status, retryAfter, err := n.post(ctx, d)
 	if ctx.Err() != nil {
 		return // shutting down: not an attempt of the receiver's

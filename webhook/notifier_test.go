@@ -98,6 +98,7 @@ type notifierRig struct {
 	path  string
 	st    *store.Store
 	clock *testkit.Clock
+	keys  [][]byte // the Notifier's Keys
 	n     *webhook.Notifier
 	stop  func()
 }
@@ -116,7 +117,7 @@ func (r *notifierRig) open() {
 		r.t.Fatal(err)
 	}
 	r.st = st
-	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, Timeout: 5 * time.Second}, st, r.clock, nil)
+	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, Timeout: 5 * time.Second, Keys: r.keys}, st, r.clock, nil)
 }
 
 // run starts the Notifier until close.

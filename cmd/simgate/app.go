@@ -125,7 +125,11 @@ func (a *app) buildCore(cfg config) error {
 	a.otpKey = otpKey
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
-	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
+	hookKeys, err := webhookKeys(cfg.Data, otpKey)
+	if err != nil {
+		return err
+	}
+	a.notifier = webhook.New(webhook.Config{Keys: hookKeys}, a.db, clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.svc = gateway.NewService(gateway.ServiceConfig{
