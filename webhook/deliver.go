@@ -164,12 +164,7 @@ func (f *flight) end(d gateway.WebhookDelivery) {
 func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	secret, _, err := n.box.open(d.Endpoint, d.Secret)
 	if err != nil {
-		// No attempt can ever be signed: the key file changed.
-		d.Status, d.LastError = gateway.WebhookFailed, err.Error()
-		n.log.Error("webhook cannot be signed", "event_id", d.EventID, "webhook_id", d.Endpoint, "err", err)
-		if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
-			n.log.Error("record webhook attempt", "err", err)
-		}
+		n.failNow(ctx, d, err) // no attempt can ever be signed: the key file changed
 		return
 	}
 	d.Secret = secret
@@ -181,6 +176,11 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	d.Attempts++
 	log := n.log.With("event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "attempt", d.Attempts)
 	var refused *redirectError
+	var denied *targetError
+	if errors.As(err, &denied) {
+		n.failNow(ctx, d, denied) // not the receiver's failure; no retry changes it
+		return
+	}
 	switch {
 	case err == nil || errors.As(err, &refused): // the receiver answered
 		n.parks.answered(d.Endpoint, err == nil && status >= 200 && status < 300, log)
@@ -216,6 +216,16 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	}
 	if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
 		log.Error("record webhook attempt", "err", err)
+	}
+}
+
+// failNow fails d at once: it can never succeed, so retrying it for
+// GiveUpAfter would only hide the reason.
+func (n *Notifier) failNow(ctx context.Context, d gateway.WebhookDelivery, why error) {
+	d.Status, d.LastError = gateway.WebhookFailed, why.Error()
+	n.log.Error("webhook cannot be delivered", "event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "err", why)
+	if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
+		n.log.Error("record webhook attempt", "err", err)
 	}
 }
 

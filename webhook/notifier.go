@@ -50,7 +50,8 @@ type Config struct {
 	// each park up to MaxPark until a 2xx. Defaults 5 min and 1 h.
 	FirstPark, MaxPark time.Duration
 	// Client sends the requests; nil means one with Timeout that follows
-	// redirects only within the same host.
+	// redirects only within the same host and connects to no link-local
+	// address or cloud metadata service (target.go).
 	Client *http.Client
 	// Keys seal the endpoints' signing secrets at rest (see secret.go): the
 	// first seals, each opens, so that the old key file still opens what it
@@ -152,7 +153,9 @@ func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Notifi
 	}
 	client := cfg.Client
 	if client == nil {
-		client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: sameHostRedirect}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = guardedDialer().DialContext
+		client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: sameHostRedirect, Transport: tr}
 	}
 	return &Notifier{cfg: cfg, store: st, clock: clock, log: logger, client: client, box: newSecretBox(cfg.Keys),
 		wake: make(chan struct{}, 1)}
@@ -250,6 +253,8 @@ func ValidURL(raw string) error {
 		return &gateway.ValidationError{Field: "url", Reason: "has no host"}
 	case u.Fragment != "":
 		return &gateway.ValidationError{Field: "url", Reason: "must not have a fragment"}
+	case deniedHost(u.Hostname()) != "":
+		return &gateway.ValidationError{Field: "url", Reason: "host " + u.Hostname() + " " + deniedHost(u.Hostname()) + "; refused"}
 	}
 	return nil
 }
