@@ -82,7 +82,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
-	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp, Webhooks: a.notifier},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
