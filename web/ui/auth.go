@@ -121,7 +121,7 @@ func tokensEqual(a, b string) bool {
 
 // safeNext keeps a post-login redirect on this site: a path on this host
 // and nothing else. Browsers drop tabs and line feeds from a URL and read a
-// backslash as a slash, so "/\t/evil.example" or "/\\evil.example" would
+// backslash as a slash, so "/\t/evil.example" or "/\evil.example" would
 // become "//evil.example", another origin: any control byte, any backslash
 // and any scheme, host or user info sends the admin to "/" instead.
 func safeNext(s string) string {
