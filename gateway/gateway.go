@@ -68,6 +68,9 @@ type Message struct {
 	FinishedAt  time.Time // reached a final status
 	// TextPurgedAt is when retention blanked Text; zero while it is kept.
 	TextPurgedAt time.Time
+	// Sealed is set on a claimed message whose text was sealed at rest (an
+	// OTP's, opened for the send): its PDUs are secret (WithSecretPDU).
+	Sealed bool
 
 	Parts []Part
 }

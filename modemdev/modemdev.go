@@ -175,7 +175,11 @@ func (d *Device) Health(ctx context.Context) (gateway.DeviceHealth, error) {
 // SendPDU sends one SMS-SUBMIT. Errors are *gateway.DeviceError, or wrap
 // gateway.ErrDeviceGone, or the context's error.
 func (d *Device) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
-	mr, err := d.m.SendPDU(ctx, tpduLen, pduHex)
+	send := d.m.SendPDU
+	if gateway.IsSecretPDU(ctx) {
+		send = d.m.SendSecretPDU
+	}
+	mr, err := send(ctx, tpduLen, pduHex)
 	if err == nil {
 		return mr, nil
 	}

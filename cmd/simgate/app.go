@@ -59,6 +59,7 @@ type app struct {
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
+	otpKey   []byte // otp.key, from which the other keys are derived
 	ports    int
 }
 
@@ -89,11 +90,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if a.router != nil {
 		routes = a.router.Stats
 	}
-	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, routes, a.sims, stdout, logger.With("component", "ui"))
+	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, routes, a.sims, dataKey(a.otpKey, "simgate status page known clients v1"),
+		stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
-	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier, Registry: a.registry},
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp,
+		Webhooks: a.notifier, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -133,10 +136,15 @@ func (a *app) buildCore(cfg config) error {
 	if err != nil {
 		return err
 	}
+	a.otpKey = otpKey
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
 	a.metrics, a.registry = newMetrics(a.db, a.log.With("component", "metrics"))
-	a.notifier = webhook.New(webhook.Config{}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
+	hookKeys, err := webhookKeys(cfg.Data, otpKey)
+	if err != nil {
+		return err
+	}
+	a.notifier = webhook.New(webhook.Config{Keys: hookKeys}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}

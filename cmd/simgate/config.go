@@ -35,6 +35,7 @@ type config struct {
 	MaxSegments     int           `yaml:"max_segments"`
 	DefaultTTL      time.Duration `yaml:"default_ttl"`
 	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	MetricsToken    string        `yaml:"metrics_token"`
 
 	PollInterval time.Duration `yaml:"poll_interval"`
 	SendInterval time.Duration `yaml:"send_interval"`
@@ -214,6 +215,7 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	str("SIMGATE_PIN", &cfg.PIN)
 	str("SIMGATE_REGION", &cfg.Region)
 	str("SIMGATE_DURABILITY", &cfg.Durability)
+	str("SIMGATE_METRICS_TOKEN", &cfg.MetricsToken)
 	if v := getenv("SIMGATE_MODEMS"); v != "" {
 		cfg.Modems = strings.Split(v, ",")
 	}

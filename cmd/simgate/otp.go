@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -154,6 +157,33 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, router g
 // loadOTPKey reads <data>/otp.key, creating it on first start.
 func loadOTPKey(dataDir string) ([]byte, error) {
 	return otp.LoadKey(filepath.Join(dataDir, otpKeyFile))
+}
+
+// previousKeyFile is the key file before a rotation (docs/SECURITY.md):
+// while it is there, what it sealed is still opened and sealed again with
+// the new key. OTP codes and texts are not: they live minutes.
+const previousKeyFile = otpKeyFile + ".previous"
+
+// webhookKeys are the keys that seal webhook secrets: otp.key, then the
+// previous one when a rotation left it.
+func webhookKeys(dataDir string, otpKey []byte) ([][]byte, error) {
+	prev, err := otp.ReadKey(filepath.Join(dataDir, previousKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return [][]byte{otpKey}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{otpKey, prev}, nil
+}
+
+// dataKey derives the key of one use (label) from the data directory's key
+// file, so that one file to back up serves them all and no two uses share
+// a key.
+func dataKey(otpKey []byte, label string) []byte {
+	m := hmac.New(sha256.New, otpKey)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // runOTP is "simgate otp send|check|get|resend|cancel".
