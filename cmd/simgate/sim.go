@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/pdu"
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]...")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
 	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
+	deletedFile := fs.String("deleted-log", "", "append every SMS the host deletes from a modem's storage to FILE as JSON lines")
 	var fails stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
 	pos, err := parseFlags(fs, args)
@@ -59,9 +61,22 @@ func runSim(ctx context.Context, e env, args []string) error {
 		log = f
 	}
 	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
+	var deleted *deletionLog
+	if *deletedFile != "" {
+		f, err := os.OpenFile(*deletedFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("deleted log: %w", err)
+		}
+		defer f.Close()
+		deleted = &deletionLog{w: f}
+	}
 	for range *count {
 		m := net.AddModem(modemsim.Config{})
 		m.SetSendLatency(*latency)
+		if deleted != nil {
+			imei := m.IMEI()
+			m.OnDelete(func(d modemsim.Deletion) { deleted.write(imei, d) })
+		}
 		if _, err := m.OpenPTY(ctx); err != nil {
 			return fmt.Errorf("open pty: %w", err)
 		}
@@ -249,4 +264,34 @@ func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 		}
 		seen = len(recs)
 	}
+}
+
+// deletionJSON is one line of the --deleted-log file: an SMS the host
+// deleted from a modem's storage, decoded where it decodes.
+type deletionJSON struct {
+	IMEI  string    `json:"imei"`
+	Mem   string    `json:"mem"`
+	Index int       `json:"index"`
+	From  string    `json:"from,omitempty"`
+	Text  string    `json:"text,omitempty"`
+	PDU   string    `json:"pdu"`
+	At    time.Time `json:"at"`
+}
+
+// deletionLog writes the --deleted-log file; a line is written before the
+// modem answers the AT+CMGD, so it is there before the host goes on.
+type deletionLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *deletionLog) write(imei string, d modemsim.Deletion) {
+	rec := deletionJSON{IMEI: imei, Mem: d.Mem, Index: d.Index, PDU: d.PDU, At: time.Now()}
+	if msg, err := pdu.Decode(d.PDU); err == nil {
+		rec.From, rec.Text = msg.From.Number, msg.Text
+	}
+	b, _ := json.Marshal(rec)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(append(b, '\n'))
 }

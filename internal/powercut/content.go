@@ -81,13 +81,13 @@ func (c *content) truncate(size int64, base *content) {
 	c.size = size
 }
 
-// equal reports whether c and d hold the same bytes.
-func (c content) equal(d content) bool {
-	if c.size != d.size {
-		return false
-	}
+// diff returns how many pages differ between c and d (at least one when
+// only the size does).
+func (c content) diff(d content) int {
+	n := 0
 	var zero [pageSize]byte
-	for i := range int((c.size + pageSize - 1) / pageSize) {
+	pages := int((max(c.size, d.size) + pageSize - 1) / pageSize)
+	for i := range pages {
 		p, q := c.page(i), d.page(i)
 		if p == q {
 			continue
@@ -99,10 +99,13 @@ func (c content) equal(d content) bool {
 			q = &zero
 		}
 		if *p != *q {
-			return false
+			n++
 		}
 	}
-	return true
+	if n == 0 && c.size != d.size {
+		n = 1
+	}
+	return n
 }
 
 func (c content) page(i int) *[pageSize]byte {

@@ -30,6 +30,11 @@
 // when direct I/O is off, as it is here.
 //
 // Mounting needs root (mount(2) directly, no fusermount) and /dev/fuse.
+// The process that serves the filesystem must not map its files into
+// memory (SQLite does, for the -shm file): a page fault waits for the
+// server while holding the process's memory-map lock, which the Go runtime
+// may need to answer. Run SQLite on it in another process, or copy the
+// database out to read it.
 package powercut
 
 import (
@@ -55,8 +60,11 @@ type FS struct {
 	syncs   int // fsync/fdatasync calls on files, for Stats
 	dirSync int
 
-	server *fuse.Server
-	dir    string
+	// mountMu guards the mount. It is never held with mu: mounting makes
+	// the kernel call the filesystem, whose handlers take mu.
+	mountMu sync.Mutex
+	server  *fuse.Server
+	dir     string
 }
 
 // node is a file or a directory, current and durable.
@@ -104,8 +112,8 @@ func (f *FS) newNode(mode uint32) *node {
 
 // Mount serves the filesystem at dir (an existing directory).
 func (f *FS) Mount(dir string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mountMu.Lock()
+	defer f.mountMu.Unlock()
 	if f.server != nil {
 		return fmt.Errorf("powercut: already mounted at %s", f.dir)
 	}
@@ -126,25 +134,22 @@ func (f *FS) Mount(dir string) error {
 // Unmount stops serving; the kernel forgets its caches, as at a reboot.
 // It fails while a process still has a file open.
 func (f *FS) Unmount() error {
-	f.mu.Lock()
-	srv := f.server
-	f.mu.Unlock()
-	if srv == nil {
+	f.mountMu.Lock()
+	defer f.mountMu.Unlock()
+	if f.server == nil {
 		return nil
 	}
-	if err := srv.Unmount(); err != nil {
+	if err := f.server.Unmount(); err != nil {
 		return fmt.Errorf("powercut: unmount %s: %w", f.dir, err)
 	}
-	f.mu.Lock()
 	f.server = nil
-	f.mu.Unlock()
 	return nil
 }
 
 // Loss is what a cut threw away.
 type Loss struct {
 	Files   []string // paths (as before the cut) whose content was rolled back
-	Bytes   int64    // their sizes before the cut minus after, summed
+	Pages   int      // 4 KiB pages of theirs that differed from the durable copy
 	Records int      // name changes undone
 }
 
@@ -155,11 +160,13 @@ var ErrMounted = errors.New("powercut: unmount before a cut")
 // fsync and every name change not committed is undone. The filesystem
 // must be unmounted (the processes using it dead), as after a power cut.
 func (f *FS) Cut() (Loss, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mountMu.Lock()
+	defer f.mountMu.Unlock()
 	if f.server != nil {
 		return Loss{}, ErrMounted
 	}
+	f.mu.Lock() // no kernel call can come: unmounted
+	defer f.mu.Unlock()
 	var loss Loss
 	loss.Records = len(f.journal)
 	seen := map[*node]bool{}
@@ -173,9 +180,9 @@ func (f *FS) Cut() (Loss, error) {
 				seen[n] = true
 				if n.isDir() {
 					walk(n, path.Join(p, name))
-				} else if !n.data.equal(n.durable) {
+				} else if d := n.data.diff(n.durable); d > 0 {
 					loss.Files = append(loss.Files, path.Join(p, name))
-					loss.Bytes += n.data.size - n.durable.size
+					loss.Pages += d
 				}
 			}
 		}

@@ -110,8 +110,8 @@ func TestCut_DataRollsBackToLastSync(t *testing.T) {
 	if got := readFile(t, p); got != "Jello, world" {
 		t.Errorf("after the cut: %q, want the content as of the fdatasync", got)
 	}
-	if !slices.Equal(loss.Files, []string{"/db"}) || loss.Bytes != 13 {
-		t.Errorf("loss %+v, want /db rolled back by 13 bytes", loss)
+	if !slices.Equal(loss.Files, []string{"/db"}) || loss.Pages != 1 {
+		t.Errorf("loss %+v, want /db rolled back, one page", loss)
 	}
 	// A second cut with nothing written since loses nothing.
 	if loss := powerCut(t, f, dir); len(loss.Files) != 0 || loss.Records != 0 {
