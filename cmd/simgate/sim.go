@@ -51,25 +51,21 @@ func runSim(ctx context.Context, e env, args []string) error {
 		}
 		net.SetFailure(number, c)
 	}
-	var log io.Writer
-	if *logFile != "" {
-		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("record log: %w", err)
-		}
-		defer f.Close()
-		log = f
+	log, err := openLog(*logFile, "record log")
+	if err != nil {
+		return err
 	}
-	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
+	defer log.Close()
+	deletedW, err := openLog(*deletedFile, "deleted log")
+	if err != nil {
+		return err
+	}
+	defer deletedW.Close()
 	var deleted *deletionLog
 	if *deletedFile != "" {
-		f, err := os.OpenFile(*deletedFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("deleted log: %w", err)
-		}
-		defer f.Close()
-		deleted = &deletionLog{w: f}
+		deleted = &deletionLog{w: deletedW}
 	}
+	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
 	for range *count {
 		m := net.AddModem(modemsim.Config{})
 		m.SetSendLatency(*latency)
@@ -107,6 +103,23 @@ func runSim(ctx context.Context, e env, args []string) error {
 	wg.Wait()
 	return nil
 }
+
+// openLog opens path for appending JSON lines; with path empty, writes
+// go nowhere.
+func openLog(path, what string) (io.WriteCloser, error) {
+	if path == "" {
+		return nopWriteCloser{io.Discard}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return f, nil
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 // simulator is the state of "simgate sim".
 type simulator struct {
@@ -241,7 +254,7 @@ type recordJSON struct {
 }
 
 // watchRecords prints each message the virtual network accepts until ctx
-// ends, and appends it to log when there is one.
+// ends, and appends it to log (io.Discard without --log).
 func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 	seen := 0
 	for {
@@ -256,11 +269,9 @@ func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 			}
 			fmt.Fprintf(s.stderr, "%s  %s -> %s  mr %d%s  %s: %q\n",
 				r.At.Format(time.TimeOnly), r.From, r.To, r.MR, part, r.Encoding, r.Text)
-			if log != nil {
-				b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
-					Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
-				log.Write(append(b, '\n'))
-			}
+			b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
+				Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
+			log.Write(append(b, '\n'))
 		}
 		seen = len(recs)
 	}
