@@ -56,32 +56,14 @@ func runSim(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer log.Close()
-	deletedW, err := openLog(*deletedFile, "deleted log")
+	deleted, err := openLog(*deletedFile, "deleted log")
 	if err != nil {
 		return err
 	}
-	defer deletedW.Close()
-	var deleted *deletionLog
-	if *deletedFile != "" {
-		deleted = &deletionLog{w: deletedW}
-	}
+	defer deleted.Close()
 	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
-	for range *count {
-		m := net.AddModem(modemsim.Config{})
-		m.SetSendLatency(*latency)
-		if deleted != nil {
-			imei := m.IMEI()
-			m.OnDelete(func(d modemsim.Deletion) { deleted.write(imei, d) })
-		}
-		if _, err := m.OpenPTY(ctx); err != nil {
-			return fmt.Errorf("open pty: %w", err)
-		}
-		s.modems = append(s.modems, m)
-		if err := s.link(len(s.modems)); err != nil {
-			return err
-		}
-		// stdout carries only the paths, one per line, so scripts can read them.
-		fmt.Fprintln(e.stdout, s.portOf(len(s.modems)))
+	if err := s.addModems(ctx, *count, *latency, &deletionLog{w: deleted}, e.stdout); err != nil {
+		return err
 	}
 	for i, m := range s.modems {
 		fmt.Fprintf(e.stderr, "virtual modem %d: %s  number %s  IMEI %s\n", i+1, m.Path(), m.Number(), m.IMEI())
@@ -101,6 +83,26 @@ func runSim(ctx context.Context, e env, args []string) error {
 	// The stdin reader cannot be interrupted; it ends with stdin or the process.
 	go s.control(ctx, e.stdin)
 	wg.Wait()
+	return nil
+}
+
+// addModems plugs in count virtual modems and prints the port of each on
+// stdout, one per line, so that scripts can read them.
+func (s *simulator) addModems(ctx context.Context, count int, latency time.Duration, deleted *deletionLog, stdout io.Writer) error {
+	for range count {
+		m := s.net.AddModem(modemsim.Config{})
+		m.SetSendLatency(latency)
+		imei := m.IMEI()
+		m.OnDelete(func(d modemsim.Deletion) { deleted.write(imei, d) })
+		if _, err := m.OpenPTY(ctx); err != nil {
+			return fmt.Errorf("open pty: %w", err)
+		}
+		s.modems = append(s.modems, m)
+		if err := s.link(len(s.modems)); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, s.portOf(len(s.modems)))
+	}
 	return nil
 }
 
