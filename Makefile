@@ -6,7 +6,7 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test bench fuzz lint clean screenshots
+.PHONY: all build run test bench fuzz lint clean screenshots powercut
 
 all: build
 
@@ -22,6 +22,12 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The power-cut test (see docs/ARCHITECTURE.md) with more cuts than in
+# make test. Needs root and /dev/fuse.
+POWERCUT_CUTS ?= 15
+powercut:
+	SIMGATE_POWERCUT_CUTS=$(POWERCUT_CUTS) $(GO) test -count=1 -timeout 20m -v -run '^TestE2E_PowerCut$$' ./cmd/simgate
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)

@@ -56,6 +56,8 @@ func TestDependencies(t *testing.T) {
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
+		// A test filesystem (FUSE) that can cut the power; it knows nothing of simgate.
+		{"internal/powercut", []string{"github.com/hanwen/go-fuse/v2"}, []string{"gateway", "store", "web", "modem", "pdu"}},
 	}
 	t.Run("every package listed", func(t *testing.T) {
 		listed := map[string]bool{"cmd/simgate": true, "internal/testkit": true}

@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/pdu"
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
 	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
+	deletedFile := fs.String("deleted-log", "", "append every SMS the host deletes from a modem's storage to FILE as JSON lines")
 	var fails, routes stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
 	fs.Var(&routes, "route", "N:PREFIX:DELAY|drop: reports of modem N's sends to PREFIX… come after DELAY, or never (repeatable)")
@@ -45,28 +47,19 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if err := setFailures(net, fails); err != nil {
 		return err
 	}
-	var log io.Writer
-	if *logFile != "" {
-		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("record log: %w", err)
-		}
-		defer f.Close()
-		log = f
+	log, err := openLog(*logFile, "record log")
+	if err != nil {
+		return err
 	}
+	defer log.Close()
+	deleted, err := openLog(*deletedFile, "deleted log")
+	if err != nil {
+		return err
+	}
+	defer deleted.Close()
 	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
-	for range *count {
-		m := net.AddModem(modemsim.Config{})
-		m.SetSendLatency(*latency)
-		if _, err := m.OpenPTY(ctx); err != nil {
-			return fmt.Errorf("open pty: %w", err)
-		}
-		s.modems = append(s.modems, m)
-		if err := s.link(len(s.modems)); err != nil {
-			return err
-		}
-		// stdout carries only the paths, one per line, so scripts can read them.
-		fmt.Fprintln(e.stdout, s.portOf(len(s.modems)))
+	if err := s.addModems(ctx, *count, *latency, &deletionLog{w: deleted}, e.stdout); err != nil {
+		return err
 	}
 	if err := s.setRoutes(routes); err != nil {
 		return err
@@ -91,6 +84,43 @@ func runSim(ctx context.Context, e env, args []string) error {
 	wg.Wait()
 	return nil
 }
+
+// addModems plugs in count virtual modems and prints the port of each on
+// stdout, one per line, so that scripts can read them.
+func (s *simulator) addModems(ctx context.Context, count int, latency time.Duration, deleted *deletionLog, stdout io.Writer) error {
+	for range count {
+		m := s.net.AddModem(modemsim.Config{})
+		m.SetSendLatency(latency)
+		imei := m.IMEI()
+		m.OnDelete(func(d modemsim.Deletion) { deleted.write(imei, d) })
+		if _, err := m.OpenPTY(ctx); err != nil {
+			return fmt.Errorf("open pty: %w", err)
+		}
+		s.modems = append(s.modems, m)
+		if err := s.link(len(s.modems)); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, s.portOf(len(s.modems)))
+	}
+	return nil
+}
+
+// openLog opens path for appending JSON lines; with path empty, writes
+// go nowhere.
+func openLog(path, what string) (io.WriteCloser, error) {
+	if path == "" {
+		return nopWriteCloser{io.Discard}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return f, nil
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 // simulator is the state of "simgate sim".
 type simulator struct {
@@ -329,7 +359,7 @@ type recordJSON struct {
 }
 
 // watchRecords prints each message the virtual network accepts until ctx
-// ends, and appends it to log when there is one.
+// ends, and appends it to log (io.Discard without --log).
 func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 	seen := 0
 	for {
@@ -344,12 +374,40 @@ func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 			}
 			fmt.Fprintf(s.stderr, "%s  %s -> %s  mr %d%s  %s: %q\n",
 				r.At.Format(time.TimeOnly), r.From, r.To, r.MR, part, r.Encoding, r.Text)
-			if log != nil {
-				b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
-					Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
-				log.Write(append(b, '\n'))
-			}
+			b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
+				Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
+			log.Write(append(b, '\n'))
 		}
 		seen = len(recs)
 	}
+}
+
+// deletionJSON is one line of the --deleted-log file: an SMS the host
+// deleted from a modem's storage, decoded where it decodes.
+type deletionJSON struct {
+	IMEI  string    `json:"imei"`
+	Mem   string    `json:"mem"`
+	Index int       `json:"index"`
+	From  string    `json:"from,omitempty"`
+	Text  string    `json:"text,omitempty"`
+	PDU   string    `json:"pdu"`
+	At    time.Time `json:"at"`
+}
+
+// deletionLog writes the --deleted-log file; a line is written before the
+// modem answers the AT+CMGD, so it is there before the host goes on.
+type deletionLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *deletionLog) write(imei string, d modemsim.Deletion) {
+	rec := deletionJSON{IMEI: imei, Mem: d.Mem, Index: d.Index, PDU: d.PDU, At: time.Now()}
+	if msg, err := pdu.Decode(d.PDU); err == nil {
+		rec.From, rec.Text = msg.From.Number, msg.Text
+	}
+	b, _ := json.Marshal(rec)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(append(b, '\n'))
 }

@@ -126,6 +126,7 @@ type Modem struct {
 	memFull bool            // the memory-full line went out; cleared by a deletion
 	// reenumPending: AT+CFUN=1,1 ran with SetReenumerateOnReset on.
 	reenumPending bool
+	deleted       func(Deletion)
 }
 
 func newModem(n *Network, cfg Config) *Modem {
@@ -258,6 +259,22 @@ func (m *Modem) SetNextMR(mr int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.mr = (mr + 255) % 256
+}
+
+// Deletion is a stored message the host deleted with AT+CMGD.
+type Deletion struct {
+	Mem   string // "SM", "ME" or "SR"
+	Index int    // 1-based slot
+	PDU   string // as stored, hex with the SMSC prefix
+}
+
+// OnDelete sets fn to be called with every stored message the host
+// deletes, before the modem answers the AT+CMGD: a witness of what has
+// left the SIM. fn runs with the modem locked and must not call it.
+func (m *Modem) OnDelete(fn func(Deletion)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deleted = fn
 }
 
 // Stored returns the PDUs stored in memory mem ("SM", "ME" or "SR"), by
