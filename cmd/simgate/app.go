@@ -202,6 +202,8 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
+	// The database is open and the port listens: systemd may call it ready.
+	parts.start("systemd", func() error { return notifyLifecycle(httpCtx, a.log, a.db.Ping) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()
