@@ -51,6 +51,8 @@ func TestDependencies(t *testing.T) {
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
+		// Checks of the machine and the modems for "simgate doctor".
+		{"doctor", []string{mod + "modem", "go.bug.st/serial"}, []string{"gateway", "store", "web", "modemdev", "pdu"}},
 		// The .deb's files and their tests; no code.
 		{"packaging", nil, []string{"gateway", "modem", "store", "web"}},
 	}

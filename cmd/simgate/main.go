@@ -72,6 +72,7 @@ func commands() []command {
 		{"pdu", "decode or encode SMS PDUs (pdu decode HEX | pdu encode --to N --text T)", runPDU},
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},
+		{"doctor", "check this machine, its modems and the config; a one-line fix for each problem", runDoctor},
 		{"version", "print the version, commit and build date", runVersion},
 	}
 }
