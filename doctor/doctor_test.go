@@ -179,17 +179,3 @@ func TestStableName(t *testing.T) {
 		t.Errorf("by-id name: %+v, want ok", r)
 	}
 }
-
-// TestUdevRuleCoversKnownVendors: the package's udev rule makes
-// ModemManager ignore every vendor doctor knows as a modem maker.
-func TestUdevRuleCoversKnownVendors(t *testing.T) {
-	b, err := os.ReadFile("../packaging/60-simgate.rules")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range ModemVendors {
-		if !strings.Contains(string(b), `ATTRS{idVendor}=="`+v.ID+`"`) {
-			t.Errorf("60-simgate.rules does not cover %s (%s)", v.Name, v.ID)
-		}
-	}
-}

@@ -73,6 +73,7 @@ func commands() []command {
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},
 		{"doctor", "check this machine, its modems and the config; a one-line fix for each problem", runDoctor},
+		{"udev-rules", "print udev rules: ModemManager ignores the modems; stable /dev/simgate/ names", runUdevRules},
 		{"version", "print the version, commit and build date", runVersion},
 	}
 }
@@ -105,7 +106,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'simgate <command> -h' for a command's flags.")
