@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -106,6 +107,9 @@ func doctorConfig(e env, file string) (config, doctor.Result) {
 	if err != nil {
 		cfg = defaultConfig()
 		r.Status, r.Detail, r.Fix = doctor.Fail, err.Error(), "correct the setting named above (the example config lists every key)"
+		if problems, _ := checkConfigFile(file); file != "" && len(problems) > 0 {
+			r.Detail = strings.Join(problems, "; ") // with lines and columns
+		}
 	}
 	return cfg, r
 }

@@ -73,6 +73,7 @@ func commands() []command {
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},
 		{"doctor", "check this machine, its modems and the config; a one-line fix for each problem", runDoctor},
+		{"config", "check a config file: every unknown key and bad value with its line and column (config check FILE)", runConfig},
 		{"udev-rules", "print udev rules: ModemManager ignores the modems; stable /dev/simgate/ names", runUdevRules},
 		{"version", "print the version, commit and build date", runVersion},
 	}
