@@ -6,9 +6,10 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# Release stamps: the nearest v* tag (without the v), else 0.0.0 and the
+# Release stamps: the nearest v* tag without its v (1.2.3, or 1.2.3+4.gabc…
+# past it: Debian versions must start with a digit), else 0.0.0+git and the
 # commit; the date is the commit's, so the same commit builds the same bytes.
-VERSION   ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null) && echo $${v\#v} || echo 0.0.0+git$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown))
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed -e 's/^v//' -e 's/-\([0-9][0-9]*\)-g/+\1.g/' -e 's/-dirty$$/+dirty/' | grep . || echo 0.0.0+git$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown))
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE      ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
 DIST      ?= dist
