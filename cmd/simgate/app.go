@@ -249,6 +249,8 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 			return a.router.Run(dispCtx)
 		})
 	}
+	// The database is open and the port listens: systemd may call it ready.
+	parts.start("systemd", func() error { return notifyLifecycle(httpCtx, a.log, a.db.Ping) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()

@@ -58,6 +58,10 @@ func TestDependencies(t *testing.T) {
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
 		// A test filesystem (FUSE) that can cut the power; it knows nothing of simgate.
 		{"internal/powercut", []string{"github.com/hanwen/go-fuse/v2"}, []string{"gateway", "store", "web", "modem", "pdu"}},
+		// Checks of the machine and the modems for "simgate doctor".
+		{"doctor", []string{mod + "modem", "go.bug.st/serial"}, []string{"gateway", "store", "web", "modemdev", "pdu"}},
+		// The .deb's files and their tests; no code.
+		{"packaging", nil, []string{"gateway", "modem", "store", "web"}},
 	}
 	t.Run("every package listed", func(t *testing.T) {
 		listed := map[string]bool{"cmd/simgate": true, "internal/testkit": true}
