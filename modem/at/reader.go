@@ -80,7 +80,9 @@ func (e *Engine) handlePrompt() {
 	defer e.mu.Unlock()
 	c := e.cur
 	if c == nil || c.finished || c.prompted {
+		// Nothing waits for it, yet the modem now takes what comes as PDU text.
 		e.log.Debug("at stray prompt")
+		e.promptOutOfStepLocked()
 		return
 	}
 	c.prompted = true
@@ -127,6 +129,9 @@ func (e *Engine) route(s string) (ind *indication, unsolicited bool) {
 	c := e.cur
 	if c != nil && c.finished {
 		c = nil
+	}
+	if c == nil && e.sync.outOfStep {
+		return e.routeStaleLocked(s)
 	}
 	if c != nil && c.echo != "" && swallowEcho(c, s) {
 		return nil, false
