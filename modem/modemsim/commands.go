@@ -131,17 +131,21 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 	var r reply
 	err := m.execLocked(line, &r)
 	out = append(out, r.info...)
+	delay := m.answerDelayLocked(line)
 	if r.prompt != 0 && err == nil {
 		if r.prompt > 0 {
+			if m.knobs.okPrompt {
+				out = append(out, "\r\nOK\r\n"...)
+			}
 			out = append(out, "\r\n> "...)
 		}
-		return []step{{out: out}}, r.prompt
+		return []step{{wait: delay, out: out}}, r.prompt
 	}
 	if len(r.info) > 0 {
 		out = append(out, m.noiseLocked()...)
 	}
 	out = append(out, m.finalLocked(err)...)
-	return []step{{out: out}}, 0
+	return []step{{wait: delay, out: out}}, 0
 }
 
 func (m *Modem) noiseLocked() []byte {
@@ -355,6 +359,9 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 	defer m.mu.Unlock()
 	if code != 0 {
 		return []byte(m.finalLocked(cmsError(code)))
+	}
+	if m.knobs.loseSend {
+		return nil
 	}
 	out := []byte(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
 	out = append(out, m.noiseLocked()...)

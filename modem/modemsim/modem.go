@@ -91,6 +91,9 @@ type knobs struct {
 	reg        int
 	ackTimeout time.Duration
 	ussd       map[string]string
+	delays     map[string]time.Duration // answer delay by command name ("+CSQ")
+	loseSend   bool                     // +CMGS answers are lost
+	okPrompt   bool                     // a stray OK before the "> " prompt
 }
 
 // Modem is one virtual modem. Its methods are safe for concurrent use,
@@ -126,6 +129,7 @@ func newModem(n *Network, cfg Config) *Modem {
 		smsc: n.smsc,
 		knobs: knobs{
 			failures:   make(map[string]int),
+			delays:     make(map[string]time.Duration),
 			rssi:       20,
 			ber:        99,
 			reg:        RegHome,
