@@ -69,7 +69,7 @@ func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 			return nil, fmt.Errorf("before %s: %w", r.Command, err)
 		}
 		if len(stale) > 0 {
-			e.log.Debug("at stale lines drained", "count", len(stale))
+			e.log.Debug("at stale lines drained", "lines", stale)
 		}
 	}
 	if r.Prefixes == nil {
