@@ -85,7 +85,14 @@ func OpenStore(t testing.TB) *store.Store {
 // and closed when the test ends.
 func SimDevice(t testing.TB, ctx context.Context, sim *modemsim.Modem) gateway.Device {
 	t.Helper()
-	m := modem.New(sim.Pipe(ctx), modem.Config{})
+	return SimDeviceWith(t, ctx, sim, modem.Config{})
+}
+
+// SimDeviceWith is SimDevice with the driver configured by cfg (shorter
+// timeouts, say).
+func SimDeviceWith(t testing.TB, ctx context.Context, sim *modemsim.Modem, cfg modem.Config) gateway.Device {
+	t.Helper()
+	m := modem.New(sim.Pipe(ctx), cfg)
 	if err := m.Init(ctx); err != nil {
 		t.Fatalf("Init: %v", err)
 	}

@@ -351,6 +351,7 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 		m.mr = (m.mr + 1) % 256
 		mr = m.mr
 	}
+	lose := m.knobs.loseSend // decided before the network records it
 	m.mu.Unlock()
 	if code == 0 {
 		code = m.net.accept(m, hexPDU, tpdu, msg, mr)
@@ -360,7 +361,7 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 	if code != 0 {
 		return []byte(m.finalLocked(cmsError(code)))
 	}
-	if m.knobs.loseSend {
+	if lose {
 		return nil
 	}
 	out := []byte(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
