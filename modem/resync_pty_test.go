@@ -23,7 +23,7 @@ const (
 	lateBy       = 3500 * time.Millisecond
 )
 
-func mustSubmit(t *testing.T, to, text string, opts pdu.SubmitOptions) pdu.Segment {
+func mustSubmit(t testing.TB, to, text string, opts pdu.SubmitOptions) pdu.Segment {
 	t.Helper()
 	sub, err := pdu.EncodeSubmit(to, text, opts)
 	if err != nil {
@@ -161,4 +161,20 @@ func TestResyncPTY_NoAnswerIsUnknownOutcome(t *testing.T) {
 	if sig, err := r.m.Signal(ctxFor(t)); err != nil || sig.CSQ != 9 {
 		t.Errorf("signal after = %+v, %v", sig, err)
 	}
+}
+
+// BenchmarkResyncPTY measures what a send costs when a stray OK comes
+// before its prompt, on a real pty: the error, ESC and the resync (a
+// marker and its answer), until the line is usable again.
+func BenchmarkResyncPTY(b *testing.B) {
+	r := mustRig(b, modem.Config{}, modemsim.Config{})
+	seg := mustSubmit(b, "+447700900123", "never sent", pdu.SubmitOptions{})
+	r.sim.SetOKBeforePrompt(true)
+	ctx := b.Context()
+	for b.Loop() {
+		if _, err := r.m.SendPDU(ctx, seg.TPDULength, seg.PDU); !errors.Is(err, modem.ErrPromptTimeout) {
+			b.Fatalf("err = %v", err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/recovery")
 }
