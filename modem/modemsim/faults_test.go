@@ -1,0 +1,74 @@
+package modemsim
+
+import (
+	"strconv"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/simgate/simgate/pdu"
+)
+
+func TestAnswerDelayKeepsOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetAnswerDelay("AT+CSQ", 12*time.Second)
+		start := time.Now()
+		c.write("AT+CSQ\r\n")
+		c.write("AT+CGMM\r\n") // written while the modem is busy: answered after
+		c.expect("+CSQ: 20,99")
+		if d := time.Since(start); d != 12*time.Second {
+			t.Errorf("+CSQ after %v, want 12s", d)
+		}
+		c.expect("OK")
+		c.expect(m.Config().Model)
+		c.expect("OK")
+		m.SetAnswerDelay("+CSQ", 0)
+		start = time.Now()
+		c.mustOK("AT+CSQ")
+		if d := time.Since(start); d != 0 {
+			t.Errorf("+CSQ after %v with the delay removed", d)
+		}
+	})
+}
+
+func TestOKBeforePrompt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetOKBeforePrompt(true)
+		seg := mustSubmit(t, "+447700900123", "never", pdu.SubmitOptions{})[0]
+		c.write("AT+CMGS=" + strconv.Itoa(seg.TPDULength) + "\r")
+		c.expect("OK")
+		c.expect("> ") // the prompt is open all the same
+		c.write("\x1b")
+		c.expect("OK")
+		c.mustOK("AT")
+		if recs := n.Records(); len(recs) != 0 {
+			t.Errorf("records = %+v", recs)
+		}
+	})
+}
+
+func TestLoseSendAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetLoseSendAnswer(true)
+		seg := mustSubmit(t, "+447700900123", "sent, unanswered", pdu.SubmitOptions{})[0]
+		c.write("AT+CMGS=" + strconv.Itoa(seg.TPDULength) + "\r")
+		c.expect("> ")
+		c.write(seg.PDU + "\x1a")
+		// The next answer is the next command's: nothing came for the send.
+		if info := c.mustOK("AT+CGMM"); len(info) != 1 || info[0] != m.Config().Model {
+			t.Errorf("AT+CGMM info = %q", info)
+		}
+		if recs := n.Records(); len(recs) != 1 || recs[0].Text != "sent, unanswered" {
+			t.Errorf("records = %+v", recs)
+		}
+	})
+}
