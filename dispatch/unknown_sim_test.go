@@ -14,8 +14,8 @@ import (
 // Sends that get no timely answer, with the real driver on a virtual modem:
 // a late +CMGS is the part's MR and nothing goes twice; an answer that never
 // comes is settled by the policy of dispatch/unknown.go, checked against
-// what the network received. The driver's timeouts are short, the modem's
-// delays long beside them; the deadlines only bound a failure.
+// what the network received. The driver's timeouts are short; the
+// deadlines only bound a failure.
 func TestDispatcher_LateAndLostAnswersOnAVirtualModem(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -42,8 +42,8 @@ func TestDispatcher_LateAndLostAnswersOnAVirtualModem(t *testing.T) {
 	}
 
 	t.Run("LateMR", func(t *testing.T) {
-		sim.SetSendLatency(2 * time.Second) // past SendTimeout, inside the first marker's wait
-		defer sim.SetSendLatency(0)
+		sim.SetLateAnswer("+CMGS", true) // answered once the driver gave up and wrote again
+		defer sim.SetLateAnswer("+CMGS", false)
 		m := r.send(gateway.SendRequest{To: phone.Number(), Text: "late but sent"})
 		got := r.waitStatus(m.ID, gateway.StatusSent, 30*time.Second)
 		recs := records("late but sent")

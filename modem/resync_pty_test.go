@@ -12,16 +12,13 @@ import (
 	"github.com/simgate/simgate/pdu"
 )
 
-// Late answers on a real pty (issue 9, finding 1). The virtual modem is
-// busy while it delays an answer, as a real one is, so what the host
-// writes meanwhile is read after the late answer. The host's timeouts
-// (1 s) are far below the delays (3.5 s), and the resync waits 5 s per
-// marker: a loaded machine moves both sides alike.
+// Late answers on a real pty (issue 9, finding 1). The virtual modem holds
+// the answer to a command until the host writes something else
+// (SetLateAnswer), and prints it then, before it reads what came: the
+// answer the host gave up on arrives while it waits for the next one. No
+// clock is raced: the host's timeouts only have to pass.
 
-const (
-	shortTimeout = time.Second
-	lateBy       = 3500 * time.Millisecond
-)
+const shortTimeout = time.Second
 
 func mustSubmit(t testing.TB, to, text string, opts pdu.SubmitOptions) pdu.Segment {
 	t.Helper()
@@ -39,12 +36,12 @@ func TestResyncPTY_LateCMGSIsThatPartsMR(t *testing.T) {
 	first := mustSubmit(t, "+447700900123", "first", pdu.SubmitOptions{})
 	second := mustSubmit(t, "+447700900124", "second", pdu.SubmitOptions{})
 
-	r.sim.SetSendLatency(lateBy)
+	r.sim.SetLateAnswer("+CMGS", true)
 	mr1, err := r.m.SendPDU(ctxFor(t), first.TPDULength, first.PDU)
 	if err != nil {
 		t.Fatalf("first send: %v (its +CMGS came late and must count)", err)
 	}
-	r.sim.SetSendLatency(0)
+	r.sim.SetLateAnswer("+CMGS", false)
 	mr2, err := r.m.SendPDU(ctxFor(t), second.TPDULength, second.PDU)
 	if err != nil {
 		t.Fatalf("second send: %v", err)
@@ -64,11 +61,11 @@ func TestResyncPTY_LateCMGSIsThatPartsMR(t *testing.T) {
 // Finding (b): AT+CSQ times out; its late answer is not AT+CGMM's.
 func TestResyncPTY_LateCSQNotTakenForCGMM(t *testing.T) {
 	r := mustRig(t, modem.Config{CommandTimeout: shortTimeout}, modemsim.Config{})
-	r.sim.SetAnswerDelay("+CSQ", lateBy)
+	r.sim.SetLateAnswer("+CSQ", true)
 	if _, err := r.m.Signal(ctxFor(t)); !errors.Is(err, modem.ErrTimeout) {
 		t.Fatalf("signal: err = %v, want ErrTimeout", err)
 	}
-	r.sim.SetAnswerDelay("+CSQ", 0)
+	r.sim.SetLateAnswer("+CSQ", false)
 	info, err := r.m.Command(ctxFor(t), "AT+CGMM")
 	if err != nil || len(info) != 1 || info[0] != r.sim.Config().Model {
 		t.Fatalf("AT+CGMM = %q, %v; want the model %q", info, err, r.sim.Config().Model)
@@ -108,11 +105,11 @@ func TestResyncPTY_OKBeforePromptLeavesNoPromptOpen(t *testing.T) {
 func TestResyncPTY_LateHealthAnswerDuringSend(t *testing.T) {
 	r := mustRig(t, modem.Config{CommandTimeout: shortTimeout}, modemsim.Config{})
 	r.net.SetReport("", modemsim.ReportPolicy{Status: 0x00})
-	r.sim.SetAnswerDelay("+CSQ", lateBy)
+	r.sim.SetLateAnswer("+CSQ", true)
 	if _, err := r.m.Signal(ctxFor(t)); !errors.Is(err, modem.ErrTimeout) {
 		t.Fatalf("signal: err = %v, want ErrTimeout", err)
 	}
-	r.sim.SetAnswerDelay("+CSQ", 0)
+	r.sim.SetLateAnswer("+CSQ", false)
 	seg := mustSubmit(t, "+447700900123", "report me", pdu.SubmitOptions{StatusReport: true})
 	mr, err := r.m.SendPDU(ctxFor(t), seg.TPDULength, seg.PDU)
 	if err != nil {

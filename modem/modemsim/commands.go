@@ -131,7 +131,7 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 	var r reply
 	err := m.execLocked(line, &r)
 	out = append(out, r.info...)
-	delay := m.answerDelayLocked(line)
+	delay, late := m.answerDelayLocked(line), m.lateAnswerLocked(line)
 	if r.prompt != 0 && err == nil {
 		if r.prompt > 0 {
 			if m.knobs.okPrompt {
@@ -139,13 +139,14 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 			}
 			out = append(out, "\r\n> "...)
 		}
+		// A late +CMGS is the result after the PDU (submitPDU), not the prompt.
 		return []step{{wait: delay, out: out}}, r.prompt
 	}
 	if len(r.info) > 0 {
 		out = append(out, m.noiseLocked()...)
 	}
 	out = append(out, m.finalLocked(err)...)
-	return []step{{wait: delay, out: out}}, 0
+	return []step{{wait: delay, out: out, hold: late}}, 0
 }
 
 func (m *Modem) noiseLocked() []byte {
@@ -331,7 +332,7 @@ func (m *Modem) submitPDU(hexPDU string, length int) []step {
 	latency := m.knobs.latency
 	return []step{
 		{out: echo},
-		{wait: latency, call: func() []byte { return m.send(hexPDU, tpdu, msg) }},
+		{wait: latency, call: func() []byte { return m.send(hexPDU, tpdu, msg) }, hold: m.lateAnswerLocked("AT+CMGS")},
 	}
 }
 

@@ -34,7 +34,8 @@
 // replug ([Modem.Unplug], [Modem.Replug]) and reset ([Modem.Reset]) with
 // the RDY … SMS Ready boot announcement, noise URCs inside responses
 // ([Modem.SetNoise]), a "> " prompt that never comes ([Modem.SetNoPrompt]),
-// answers that come late ([Modem.SetAnswerDelay]), +CMGS answers that are
+// answers that come late ([Modem.SetAnswerDelay], [Modem.SetLateAnswer]),
+// +CMGS answers that are
 // lost ([Modem.SetLoseSendAnswer]), a stray OK before the prompt
 // ([Modem.SetOKBeforePrompt]), the +CNMA deadline ([Modem.SetAckTimeout])
 // and USSD answers ([Modem.SetUSSD]).

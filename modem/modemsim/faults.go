@@ -19,12 +19,29 @@ import (
 func (m *Modem) SetAnswerDelay(command string, d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(command), "AT"))
+	name := commandName(command)
 	if d <= 0 {
 		delete(m.knobs.delays, name)
 		return
 	}
 	m.knobs.delays[name] = d
+}
+
+// SetLateAnswer makes the modem hold its answer to a command line that
+// starts with command ("+CSQ"; for "+CMGS" the result after the PDU, not
+// the prompt) until the host writes anything else, and print it then,
+// before it reads what the host wrote: the answer a host gave up on
+// arrives exactly while it waits for the next one. Unlike SetAnswerDelay
+// it involves no clock, so a test of it cannot race.
+func (m *Modem) SetLateAnswer(command string, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name := commandName(command)
+	if !on {
+		delete(m.knobs.late, name)
+		return
+	}
+	m.knobs.late[name] = true
 }
 
 // SetLoseSendAnswer makes the modem send each SMS (the network records it)
@@ -58,4 +75,25 @@ func (m *Modem) answerDelayLocked(line string) time.Duration {
 		}
 	}
 	return 0
+}
+
+// lateAnswerLocked tells whether the answer to the command line is held
+// (SetLateAnswer).
+func (m *Modem) lateAnswerLocked(line string) bool {
+	if len(m.knobs.late) == 0 || len(line) < 2 {
+		return false
+	}
+	body := strings.ToUpper(line[2:])
+	for name := range m.knobs.late {
+		if strings.HasPrefix(body, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// commandName is the upper-case command name a knob is keyed on: "+CSQ"
+// for "AT+CSQ" or "+csq".
+func commandName(command string) string {
+	return strings.TrimPrefix(strings.ToUpper(command), "AT")
 }

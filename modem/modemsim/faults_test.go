@@ -72,3 +72,44 @@ func TestLoseSendAnswer(t *testing.T) {
 		}
 	})
 }
+
+func TestLateAnswerComesWithTheNextWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetLateAnswer("+CSQ", true)
+		m.SetLateAnswer("+CMGS", true)
+		c.write("AT+CSQ\r\n")
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if c.pending() {
+			t.Fatal("answered before the host wrote again")
+		}
+		c.write("AT+CGMM\r\n")
+		c.expect("+CSQ: 20,99")
+		c.expect("OK")
+		c.expect(m.Config().Model)
+		c.expect("OK")
+
+		// For AT+CMGS, the prompt comes at once and the result late.
+		seg := mustSubmit(t, "+447700900123", "late", pdu.SubmitOptions{})[0]
+		c.write("AT+CMGS=" + strconv.Itoa(seg.TPDULength) + "\r")
+		c.expect("> ")
+		c.write(seg.PDU + "\x1a")
+		synctest.Wait()
+		if len(n.Records()) != 0 || c.pending() {
+			t.Fatal("sent and answered before the host wrote again")
+		}
+		c.write("\x1b")
+		c.expect("+CMGS: 1")
+		c.expect("OK")
+		if len(n.Records()) != 1 {
+			t.Errorf("records = %+v", n.Records())
+		}
+	})
+}
+
+// pending tells whether the modem wrote a line the test has not read; in a
+// bubble after synctest.Wait, the client's reader has taken all there was.
+func (c *client) pending() bool { return len(c.held) > 0 || len(c.lines) > 0 }

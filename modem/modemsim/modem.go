@@ -92,6 +92,7 @@ type knobs struct {
 	ackTimeout time.Duration
 	ussd       map[string]string
 	delays     map[string]time.Duration // answer delay by command name ("+CSQ")
+	late       map[string]bool          // answers held until the host writes again
 	loseSend   bool                     // +CMGS answers are lost
 	okPrompt   bool                     // a stray OK before the "> " prompt
 }
@@ -130,6 +131,7 @@ func newModem(n *Network, cfg Config) *Modem {
 		knobs: knobs{
 			failures:   make(map[string]int),
 			delays:     make(map[string]time.Duration),
+			late:       make(map[string]bool),
 			rssi:       20,
 			ber:        99,
 			reg:        RegHome,
