@@ -181,7 +181,7 @@ type conn struct {
 
 	mode   int
 	line   []byte
-	length int    // <length> of the pending AT+CMGS
+	length int // <length> of the pending AT+CMGS
 	boots  int
 	held   []step // an answer held until the host writes again
 }
