@@ -18,13 +18,18 @@ import (
 // locked, radio off) and whose "+XXX:" prefix no other command of the
 // driver uses: AT+CMEE? (TS 27.007 §9.1), AT+GCAP (V.250 §6.1.9) and
 // AT+CSCS? (TS 27.007 §5.5). A bare AT would not do: its OK looks like any
-// late OK. Successive attempts take the next marker, so the late answer of
-// an attempt that timed out is not taken for the next attempt's; the same
-// marker comes back only every third attempt, so only a modem that stayed
-// silent through three whole attempts and then answered them all could
-// still fool a resync. A marker a modem refuses (ERROR, no information
-// line) only costs its attempt: the next one uses another.
-var markers = []struct{ cmd, prefix string }{
+// late OK. Successive attempts take the next marker, and the engine counts
+// the markers of each kind written and not yet answered: an attempt ends
+// only when its marker's count is back to zero, so the late answer of an
+// earlier attempt with the same marker is never taken for this one's (a
+// modem slow enough to time out three attempts in a row would otherwise
+// pass its first answer for the fourth attempt's). As the modem answers in
+// order, a marker answered means every marker written before it was
+// answered or swallowed, and the counts start again from zero. A marker a
+// modem refuses (ERROR, no information line) or swallows only costs its
+// attempt: the next one uses another. A marker unanswered for longer than
+// two whole Resyncs is taken as lost (markerExpiry).
+var markers = [...]struct{ cmd, prefix string }{
 	{"AT+CMEE?", "+CMEE:"},
 	{"AT+GCAP", "+GCAP:"},
 	{"AT+CSCS?", "+CSCS:"},
@@ -41,19 +46,21 @@ const (
 
 // resyncState is the engine's view of the line's step, under Engine.mu.
 type resyncState struct {
-	outOfStep bool        // a call ended without its final result
-	needESC   bool        // a "> " prompt may be open
-	stale     []string    // lines read while out of step
-	dropped   int         // stale lines beyond maxStale
-	marker    *markerWait // the marker being awaited, nil between attempts
-	seq       int         // markers sent, to pick the next one
+	outOfStep  bool                    // a call ended without its final result
+	needESC    bool                    // a "> " prompt may be open
+	stale      []string                // lines read while out of step
+	dropped    int                     // stale lines beyond maxStale
+	marker     *markerWait             // the marker being awaited, nil between attempts
+	seq        int                     // markers sent, to pick the next one
+	unanswered [len(markers)]int       // markers written and not yet answered, by kind
+	written    [len(markers)]time.Time // when the last marker of each kind was written
+	seen       int                     // 1 + the kind whose information line came last; 0 none
 }
 
-// markerWait is one marker in flight.
+// markerWait is the marker an attempt waits for.
 type markerWait struct {
-	prefix string
-	seen   bool          // its information line came; its final result is next
-	done   chan struct{} // closed when its final result came
+	kind   int           // index in markers
+	done   chan struct{} // closed when every marker of its kind was answered
 	prompt chan struct{} // a "> " prompt came instead: ESC and try again
 }
 
@@ -153,13 +160,27 @@ func (e *Engine) armMarker() (w *markerWait, cmd string, esc bool, err error) {
 	if e.err != nil {
 		return nil, "", false, e.closedErrLocked()
 	}
-	m := markers[e.sync.seq%len(markers)]
+	kind := e.sync.seq % len(markers)
 	e.sync.seq++
-	w = &markerWait{prefix: m.prefix, done: make(chan struct{}), prompt: make(chan struct{}, 1)}
+	if e.sync.unanswered[kind] > 0 && time.Since(e.sync.written[kind]) > e.markerExpiry() {
+		// So long unanswered that they are taken as lost: a modem that
+		// dropped a marker of every kind would otherwise never resync.
+		e.sync.unanswered[kind] = 0
+	}
+	e.sync.unanswered[kind]++
+	e.sync.written[kind] = time.Now()
+	w = &markerWait{kind: kind, done: make(chan struct{}), prompt: make(chan struct{}, 1)}
 	e.sync.marker = w
 	e.sync.outOfStep = true
 	esc, e.sync.needESC = e.sync.needESC, false
-	return w, m.cmd, esc, nil
+	return w, markers[kind].cmd, esc, nil
+}
+
+// markerExpiry is how long an unanswered marker may still be answered: two
+// whole Resyncs. Within it, an old marker's late answer is never taken for
+// a newer one's of the same kind; past it, the old one is taken as lost.
+func (e *Engine) markerExpiry() time.Duration {
+	return 2 * resyncAttempts * e.resyncTimeout
 }
 
 // awaitMarker waits for w's answer: true when it came, false when this
@@ -189,7 +210,9 @@ func (e *Engine) disarmMarker(w *markerWait) {
 	}
 }
 
-// inStep ends a successful Resync and hands over the stale lines.
+// inStep ends a successful Resync and hands over the stale lines. The
+// marker counts start again: the modem answers in order, so every marker
+// written before the one just answered was answered or swallowed.
 func (e *Engine) inStep() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -202,20 +225,25 @@ func (e *Engine) inStep() []string {
 }
 
 // routeStaleLocked takes a line read while the line is out of step and no
-// command is pending: the marker's answer, an indication, or stale. A stale
+// command is pending: a marker's answer, an indication, or stale. A stale
 // "+XXX:" line is also unsolicited, as it would be beside a command: it may
 // be a late answer or an indication nobody registered.
 func (e *Engine) routeStaleLocked(s string) (ind *indication, unsolicited bool) {
-	if w := e.sync.marker; w != nil {
-		if !w.seen && hasPrefixFold(s, w.prefix) {
-			w.seen = true
+	for i, m := range markers {
+		if e.sync.unanswered[i] > 0 && hasPrefixFold(s, m.prefix) {
+			e.sync.seen = i + 1
 			return nil, false
 		}
-		if _, final := finalResult(s, false); final && w.seen {
+	}
+	if _, final := finalResult(s, false); final && e.sync.seen > 0 {
+		kind := e.sync.seen - 1
+		e.sync.seen = 0
+		e.sync.unanswered[kind]--
+		if w := e.sync.marker; w != nil && w.kind == kind && e.sync.unanswered[kind] == 0 {
 			e.sync.marker = nil
 			close(w.done)
-			return nil, false
 		}
+		return nil, false
 	}
 	if ind := e.indicationLocked(s, false); ind != nil {
 		return ind, false

@@ -121,7 +121,9 @@ func TestResync_NoAnswer(t *testing.T) {
 		if !e.OutOfStep() {
 			t.Error("in step without an answer")
 		}
-		// What comes late is kept for the next resync, which succeeds.
+		// What comes late is kept for the next resync, which succeeds once
+		// the markers it did not get are taken as lost.
+		time.Sleep(e.markerExpiry())
 		f.on(cmee, cmeeAnswer)
 		f.lateAnswer("\r\n+CSQ: 9,99\r\n\r\nOK\r\n")
 		stale, err := resync(t, e)
@@ -159,4 +161,33 @@ func resync(t *testing.T, e *Engine) ([]string, error) {
 	}
 	defer e.Unlock()
 	return e.Resync(t.Context(), 0, 0)
+}
+
+func TestResync_OldMarkerAnswerNotTakenForNewOne(t *testing.T) {
+	// A modem so slow that three markers time out: when the fourth marker
+	// (AT+CMEE? again) is written, the +CMEE answer that comes is the
+	// first one's, and does not end the resync.
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakePort().on(cmee).on(gcap).on("AT+CSCS?\r\n")
+		e := mustEngine(t, f, newLines())
+		if err := e.Lock(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer e.Unlock()
+		if _, err := e.Resync(t.Context(), 3, time.Second); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("first resync: %v", err)
+		}
+		f.on(cmee, cmeeAnswer) // the first marker's answer, late
+		if _, err := e.Resync(t.Context(), 1, time.Second); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("resync ended on an old marker's answer: err = %v", err)
+		}
+		// Its own answer, and the others', end the next one.
+		f.on(gcap, gcapAnswer, "\r\n+CSCS: \"GSM\"\r\n\r\nOK\r\n", cmeeAnswer, gcapAnswer)
+		if _, err := e.Resync(t.Context(), 1, time.Second); err != nil {
+			t.Fatalf("resync: %v", err)
+		}
+		if e.OutOfStep() {
+			t.Error("still out of step")
+		}
+	})
 }
