@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -215,6 +216,12 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 			k--
 			continue
 		}
+		if errors.Is(err, gateway.ErrSendUnknown) {
+			if after, goOn := w.outcomeUnknown(bg, m, i+1, err, log); !goOn {
+				return after, false
+			}
+			continue
+		}
 		if err != nil {
 			return w.sendFailed(bg, m, i+1, err, log), false
 		}
@@ -245,23 +252,27 @@ func (w *worker) claimAgain(ctx context.Context, m *gateway.Message, now time.Ti
 }
 
 // partsToSend lists the 0-based indexes of the parts imei must send: those
-// without an MR, or all of them when another modem sent some, because a
-// handset joins parts only from one sender and reference.
+// not handed over yet, or all of them when another modem handed over some,
+// because a handset joins parts only from one sender and reference.
 func partsToSend(m *gateway.Message, imei string) []int {
 	foreign := false
 	for _, p := range m.Parts {
-		if p.HasMR && p.Modem != imei {
+		if handedOver(p) && p.Modem != imei {
 			foreign = true
 		}
 	}
 	todo := make([]int, 0, len(m.Parts))
 	for i, p := range m.Parts {
-		if foreign || !p.HasMR {
+		if foreign || !handedOver(p) {
 			todo = append(todo, i)
 		}
 	}
 	return todo
 }
+
+// handedOver: the part went to a modem, which answered its MR, or whose
+// outcome is unknown and which is not to be sent again (PartUnknown).
+func handedOver(p gateway.Part) bool { return p.HasMR || p.Status == gateway.StatusSent }
 
 func (w *worker) sendPDU(ctx context.Context, seg pdu.Segment) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.d.cfg.SendTimeout)

@@ -37,9 +37,10 @@ type Device interface {
 	Identity(ctx context.Context) (DeviceIdentity, error)
 	Health(ctx context.Context) (DeviceHealth, error)
 	// SendPDU sends one SMS-SUBMIT (hex with the 00 SMSC prefix) and returns
-	// the TP-MR the modem answered. Errors are *DeviceError or wrap
-	// ErrDeviceGone. A ctx marked by WithSecretPDU keeps the PDU out of
-	// any trace.
+	// the TP-MR the modem answered, late or not. Errors are *DeviceError
+	// (wrapping ErrSendUnknown when nobody knows whether it went out) or
+	// wrap ErrDeviceGone. A ctx marked by WithSecretPDU keeps the PDU out
+	// of any trace.
 	SendPDU(ctx context.Context, tpduLen int, pduHex string) (mr int, err error)
 	// ListMessages lists every message stored on the SIM/ME (AT+CMGL=4).
 	ListMessages(ctx context.Context) ([]StoredSMS, error)
@@ -149,6 +150,11 @@ var ErrDeviceGone = errors.New("modem gone")
 // ErrNoAnswer means the modem gave no final answer in time (or never showed
 // the SMS prompt): it may be hung. The session counts these and escalates.
 var ErrNoAnswer = errors.New("modem gave no answer")
+
+// ErrSendUnknown means the modem took the whole PDU and never answered, not
+// even late: the SMS may or may not have gone out. Adapters return it
+// inside a *DeviceError; what the dispatcher does then is its policy.
+var ErrSendUnknown = errors.New("send outcome unknown")
 
 // Init errors the supervisor turns into a modem state; Device
 // implementations wrap them.

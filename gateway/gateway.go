@@ -277,6 +277,10 @@ type Queue interface {
 	ClaimNext(ctx context.Context, c Claim) (*Message, error)
 	// PartSent records a part's TP-MR the moment +CMGS answers.
 	PartSent(ctx context.Context, id string, part int, modem string, mr int, now time.Time) error
+	// PartUnknown records a part handed to modem whose outcome is unknown
+	// (ErrSendUnknown) and that is not to be sent again: sent, without an
+	// MR, with reason as its error and the message's.
+	PartUnknown(ctx context.Context, id string, part int, modem, reason string, now time.Time) error
 	// Sent marks a claimed message sent once every part is. Without a status
 	// report request, sent is as far as it goes.
 	Sent(ctx context.Context, id string, now time.Time) error

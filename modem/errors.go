@@ -13,9 +13,14 @@ import (
 var (
 	// ErrClosed means the port is gone: EOF, a read or write error, or Close.
 	ErrClosed = at.ErrClosed
-	// ErrPromptTimeout means the "> " prompt of AT+CMGS did not come in time.
-	// ESC has been written to abort the command.
+	// ErrPromptTimeout means the "> " prompt of AT+CMGS did not come in time
+	// (or a final result came first). ESC has been written to abort the
+	// command; the PDU was not written, so the SMS did not go out.
 	ErrPromptTimeout = at.ErrPromptTimeout
+	// ErrSendUnknown means the PDU was written and no answer came, not even
+	// late, while the line was brought back in step: the SMS may or may not
+	// have gone out.
+	ErrSendUnknown = errors.New("send outcome unknown")
 	// ErrTimeout means a command got no final result code before its timeout.
 	ErrTimeout = at.ErrTimeout
 	// ErrCommandFailed is a plain "ERROR" or Huawei's "COMMAND NOT SUPPORT".

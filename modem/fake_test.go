@@ -44,6 +44,13 @@ type step struct {
 	line    int
 }
 
+// markerAnswers answers the resync markers of package at.
+var markerAnswers = map[string]string{
+	"AT+CMEE?\r\n": "\r\n+CMEE: 1\r\n\r\nOK\r\n",
+	"AT+GCAP\r\n":  "\r\n+GCAP: +CGSM\r\n\r\nOK\r\n",
+	"AT+CSCS?\r\n": "\r\n+CSCS: \"GSM\"\r\n\r\nOK\r\n",
+}
+
 func newFake(t *testing.T) *fakeModem {
 	t.Helper()
 	return &fakeModem{
@@ -115,6 +122,9 @@ func (f *fakeModem) Write(p []byte) (int, error) {
 		if len(q) > 1 {
 			f.replies[key] = q[1:]
 		}
+	} else if ans, ok := markerAnswers[key]; ok {
+		// The resync markers are answered as by any modem, unless scripted.
+		r.chunks = []string{ans}
 	} else if key != "\x1b" {
 		// An unscripted command is refused, as a modem refuses what it lacks.
 		r.chunks = []string{"\r\nERROR\r\n"}

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/simgate/simgate/modem/at"
 )
 
 // Init brings the modem to a known state: ESC and AT until it answers, echo
@@ -190,37 +188,38 @@ func fatal(err error) bool {
 	return err != nil && (errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
-// syncLocked aborts a stale "> " prompt with ESC and sends AT until OK.
+// syncLocked aborts a stale "> " prompt with ESC and brings the line in
+// step: a marker command (package at, Resync) until one is answered, what
+// came before it (the end of whatever the modem was doing) drained. A bare
+// AT would not do: the late OK of an earlier command answers it, and every
+// command after it would get the answer of the one before.
 func (m *Modem) syncLocked(ctx context.Context) error {
 	if err := m.eng.Write("\x1b"); err != nil {
 		return err
 	}
-	// Whatever the aborted command still prints is dropped as a stray result
-	// while no command is pending, instead of answering our first AT.
-	if err := m.sleep(ctx, escSettle); err != nil {
-		return err
-	}
 	if p := m.profile.Load(); p != nil && p.WakeTwice {
 		// A sleeping SIM800 loses the characters that wake it up.
-		if err := m.eng.Write("AT\r\n"); err != nil {
-			return err
-		}
 		if err := m.sleep(ctx, escSettle); err != nil {
 			return err
 		}
-	}
-	var last error
-	for range syncTries {
-		_, err := m.exec(ctx, at.Request{Command: "AT", Timeout: min(syncTimeout, m.cfg.CommandTimeout)})
-		if err == nil {
-			return nil
+		if err := m.eng.Write("AT\r\n"); err != nil {
+			return err
 		}
+	}
+	if err := m.sleep(ctx, escSettle); err != nil {
+		return err
+	}
+	stale, err := m.eng.Resync(ctx, syncTries, min(syncTimeout, m.cfg.CommandTimeout))
+	if err != nil {
 		if fatal(err) {
-			return fmt.Errorf("AT: %w", err)
+			return fmt.Errorf("sync: %w", err)
 		}
-		last = err
+		return fmt.Errorf("no answer to the sync markers: %w", err)
 	}
-	return fmt.Errorf("no answer to AT: %w", last)
+	if len(stale) > 0 {
+		m.log.Debug("stale lines before init", "lines", stale)
+	}
+	return nil
 }
 
 // unlockSIM checks AT+CPIN? and enters Config.PIN once when asked.

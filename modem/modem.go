@@ -29,6 +29,10 @@ type Config struct {
 	SendTimeout time.Duration
 	// ListTimeout bounds AT+CMGL and AT+COPS (default 30 s).
 	ListTimeout time.Duration
+	// ResyncTimeout bounds the wait for each marker command that brings the
+	// line back in step after a command went unanswered (default 5 s; see
+	// package at, Resync).
+	ResyncTimeout time.Duration
 	// Profile forces a vendor profile; nil detects it from AT+CGMI in Init.
 	Profile *Profile
 }
@@ -48,6 +52,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ListTimeout <= 0 {
 		c.ListTimeout = 30 * time.Second
+	}
+	if c.ResyncTimeout <= 0 {
+		c.ResyncTimeout = 5 * time.Second
 	}
 	return c
 }
@@ -104,7 +111,12 @@ func New(rw io.ReadWriter, cfg Config) *Modem {
 			m.profileInds = append(m.profileInds, ind.Prefix)
 		}
 	}
-	m.eng = at.New(rw, at.Config{Logger: cfg.Logger, Indications: inds, Unsolicited: m.onUnsolicited})
+	m.eng = at.New(rw, at.Config{
+		Logger:        cfg.Logger,
+		Indications:   inds,
+		Unsolicited:   m.onUnsolicited,
+		ResyncTimeout: cfg.ResyncTimeout,
+	})
 	m.wg.Add(2)
 	go m.pump()
 	go m.acker()

@@ -35,7 +35,12 @@ func (m *Modem) Reset(ctx context.Context) error {
 		return fmt.Errorf("reset: %w", err)
 	}
 	defer m.unlock()
-	if _, err := m.exec(ctx, at.Request{Command: "AT+CFUN=1,1", Timeout: min(resetTimeout, m.cfg.CommandTimeout)}); err != nil {
+	// Forced: a hung modem answers no resync marker, yet may still run
+	// the reset. Whatever it answers or not, it reboots and forgets what it
+	// still had to say.
+	_, err := m.exec(ctx, at.Request{Command: "AT+CFUN=1,1", Timeout: min(resetTimeout, m.cfg.CommandTimeout), Force: true})
+	m.eng.Rebooted()
+	if err != nil {
 		return fmt.Errorf("reset: AT+CFUN=1,1: %w", err)
 	}
 	return nil

@@ -47,8 +47,9 @@ func (m *Modem) SetSMSC(ctx context.Context, number string) error {
 
 // SendPDU sends one SMS-SUBMIT: AT+CMGS=<tpduLen>, the "> " prompt, the PDU
 // hex (SMSC prefix included, "00" for the modem's SMSC) and Ctrl-Z. It
-// returns the <mr> of +CMGS, the reference status reports will carry. When
-// ctx ends after the PDU was written the SMS may still have gone out.
+// returns the <mr> of +CMGS, the reference status reports will carry. A
+// send that gets no final result is settled at once (settleSend): a late
+// +CMGS is still its MR; without any answer the error wraps ErrSendUnknown.
 func (m *Modem) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
 	return m.sendPDU(ctx, tpduLen, pduHex, false)
 }
@@ -76,16 +77,11 @@ func (m *Modem) sendPDU(ctx context.Context, tpduLen int, pduHex string, secret 
 		Redact:        secret,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("send pdu: %s: %w", cmd, err)
+		return m.settleSend(ctx, cmd, err)
 	}
-	arg, ok := findLine(lines, "+CMGS:")
-	if !ok {
-		return 0, fmt.Errorf("send pdu: no +CMGS line in %q: %w", lines, ErrCommandFailed)
-	}
-	f := splitFields(arg)
-	mr, err := strconv.Atoi(f[0])
+	mr, err := parseCMGS(lines)
 	if err != nil {
-		return 0, fmt.Errorf("send pdu: bad +CMGS %q: %w", arg, ErrCommandFailed)
+		return 0, fmt.Errorf("send pdu: %w", err)
 	}
 	return mr, nil
 }

@@ -191,6 +191,11 @@ func classify(err error) error {
 	var cms modem.CMSError
 	var cme modem.CMEError
 	switch {
+	case errors.Is(err, modem.ErrSendUnknown):
+		// Before ctx: a send cut short after its PDU is still unknown.
+		return &gateway.DeviceError{Class: gateway.ClassUnknown, Code: -1,
+			Reason: "no answer from the modem after the PDU: it may have gone out",
+			Err:    fmt.Errorf("%w: %w", gateway.ErrSendUnknown, mapErr(err))} // no answer: the session escalates
 	case gone(err):
 		return mapErr(err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -208,12 +213,13 @@ func classify(err error) error {
 		}
 		return &gateway.DeviceError{Class: class, Code: cme.Code, Reason: cme.Error(), Err: err}
 	case errors.Is(err, modem.ErrPromptTimeout):
-		// ESC aborted the command before the PDU went out: the modem is
-		// wedged, the message is innocent.
+		// ESC aborted the command before the PDU went out (no prompt, or a
+		// final result before it): the modem is wedged, the message is
+		// innocent.
 		return &gateway.DeviceError{Class: gateway.ClassModemState, Code: -1, Err: mapErr(err)}
 	default:
-		// ErrTimeout (the SMS may have gone out), a plain ERROR: a few
-		// retries, then give up on the message.
+		// A plain ERROR, a bad +CMGS line: a few retries, then give up on
+		// the message.
 		return &gateway.DeviceError{Class: gateway.ClassUnknown, Code: -1, Err: mapErr(err)}
 	}
 }

@@ -106,7 +106,8 @@ func TestDevice_IdentityHealth(t *testing.T) {
 }
 
 func TestDevice_SendPDU(t *testing.T) {
-	r := mustRig(t, modemsim.Config{}, modem.Config{PromptTimeout: 200 * time.Millisecond})
+	r := mustRig(t, modemsim.Config{}, modem.Config{PromptTimeout: 200 * time.Millisecond,
+		SendTimeout: 500 * time.Millisecond, ResyncTimeout: 500 * time.Millisecond})
 	mustInit(t, r.dev)
 	seg := mustSubmit(t, r.other.Number(), "hello")
 
@@ -156,6 +157,24 @@ func TestDevice_SendPDU(t *testing.T) {
 		var de *gateway.DeviceError
 		if !errors.As(err, &de) || de.Class != gateway.ClassModemState || !errors.Is(err, modem.ErrPromptTimeout) {
 			t.Fatalf("SendPDU = %v, want modem_state wrapping ErrPromptTimeout", err)
+		}
+	})
+
+	t.Run("OutcomeUnknown", func(t *testing.T) {
+		// The modem takes the PDU and never answers: unknown, not failed.
+		r.sim.SetLoseSendAnswer(true)
+		defer r.sim.SetLoseSendAnswer(false)
+		before := len(r.net.Records())
+		_, err := r.dev.SendPDU(t.Context(), seg.TPDULength, seg.PDU)
+		var de *gateway.DeviceError
+		if !errors.As(err, &de) || !errors.Is(err, gateway.ErrSendUnknown) || !errors.Is(err, modem.ErrSendUnknown) {
+			t.Fatalf("SendPDU = %v, want a DeviceError wrapping ErrSendUnknown", err)
+		}
+		if de.Class != gateway.ClassUnknown || de.Reason == "" {
+			t.Errorf("DeviceError = %s/%q", de.Class, de.Reason)
+		}
+		if n := len(r.net.Records()) - before; n != 1 {
+			t.Errorf("network got %d messages, want 1 (it did go out)", n)
 		}
 	})
 

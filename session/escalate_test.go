@@ -250,7 +250,7 @@ func TestEscalation_LateAnswersWithinTimeoutAreNotAHang(t *testing.T) {
 	r := newEscRig(t, modemsim.Config{})
 	r.start()
 	r.waitOnline("the modem online")
-	r.sim.SetAnswerDelay(escTimeout / 8)
+	r.sim.SetAnswerDelay("", escTimeout/8)
 	seen := map[time.Time]bool{}
 	escEventually(t, "five health reads of the slow modem", func() bool {
 		seen[r.info().UpdatedAt] = true

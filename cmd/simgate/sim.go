@@ -329,7 +329,7 @@ func (s *simulator) fault(f []string) error {
 		if err != nil || d < 0 {
 			return fmt.Errorf("delay wants a duration, got %q", f[2])
 		}
-		m.SetAnswerDelay(d)
+		m.SetAnswerDelay("", d) // every command
 		fmt.Fprintf(s.stderr, "modem %d answers %v late\n", i, d)
 		return nil
 	}

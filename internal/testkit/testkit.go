@@ -86,14 +86,21 @@ func OpenStore(t testing.TB) *store.Store {
 // and closed when the test ends.
 func SimDevice(t testing.TB, ctx context.Context, sim *modemsim.Modem) gateway.Device {
 	t.Helper()
-	return SimDeviceTraced(t, ctx, sim, nil)
+	return SimDeviceWith(t, ctx, sim, modem.Config{})
 }
 
 // SimDeviceTraced is SimDevice with the driver's AT trace going to logger
 // (at debug); nil discards it.
 func SimDeviceTraced(t testing.TB, ctx context.Context, sim *modemsim.Modem, logger *slog.Logger) gateway.Device {
 	t.Helper()
-	m := modem.New(sim.Pipe(ctx), modem.Config{Logger: logger})
+	return SimDeviceWith(t, ctx, sim, modem.Config{Logger: logger})
+}
+
+// SimDeviceWith is SimDevice with the driver configured by cfg (shorter
+// timeouts, a logger, say).
+func SimDeviceWith(t testing.TB, ctx context.Context, sim *modemsim.Modem, cfg modem.Config) gateway.Device {
+	t.Helper()
+	m := modem.New(sim.Pipe(ctx), cfg)
 	if err := m.Init(ctx); err != nil {
 		t.Fatalf("Init: %v", err)
 	}

@@ -10,8 +10,12 @@
 // inside the echo. A command's own "+XXX:" prefix wins over an indication
 // of the same prefix, so "+CREG:" answers AT+CREG? and is a URC otherwise.
 //
-// Every call takes a context; a prompt that does not come is aborted with
-// ESC; after EOF or a read or write error every call returns ErrClosed.
+// Every call takes a context; after EOF or a read or write error every call
+// returns ErrClosed. A call that ends without its final result (a timeout,
+// ctx, a prompt that does not come or comes unasked) leaves the line out of
+// step: ESC is written when a "> " prompt may be open, and the next command
+// first resynchronises the line with a marker command (see Resync), so that
+// a late answer is never taken for a later command's.
 // Beyond that prompt the package knows nothing of SMS or USSD, nor what an
 // error code means: the layer above registers its indications and reads
 // ResultError.
@@ -32,9 +36,14 @@ import (
 var (
 	// ErrClosed means the port is gone: EOF, a read or write error, or Close.
 	ErrClosed = errors.New("modem closed")
-	// ErrPromptTimeout means the "> " prompt did not come in time. ESC has
-	// been written to abort the command.
+	// ErrPromptTimeout means the "> " prompt did not come in time, or a final
+	// result came first that cannot be the command's. ESC has been written
+	// to abort the command; the PDU was not written.
 	ErrPromptTimeout = errors.New("no sms prompt")
+	// ErrPDUUnanswered means the PDU was written after the prompt but no
+	// final result came (a timeout or ctx): the modem may have sent the
+	// message. It comes wrapped together with ErrTimeout or ctx's error.
+	ErrPDUUnanswered = errors.New("pdu written, no final result")
 	// ErrTimeout means a command got no final result code before its timeout.
 	ErrTimeout = errors.New("no final result")
 	// ErrCommandFailed is a plain "ERROR" or Huawei's "COMMAND NOT SUPPORT".
@@ -52,10 +61,6 @@ type ResultError struct {
 // Error prints the result code as the modem did.
 func (e ResultError) Error() string { return e.Result + ": " + e.Arg }
 
-// escGuard is how long a command aborted with ESC waits for the final result
-// the modem may still print, so that it is not taken for the next command's.
-const escGuard = 500 * time.Millisecond
-
 // Config tunes an Engine. The zero value is usable.
 type Config struct {
 	// Logger receives raw traffic at Debug; nil discards it.
@@ -66,7 +71,10 @@ type Config struct {
 	// Unsolicited receives the lines no indication claims: any line while no
 	// command is pending, and "+XXX:" lines the pending command does not
 	// own. It is called from the reader and must not block; nil drops them.
+	// Lines read while the line is out of step go to Resync instead.
 	Unsolicited func(line string)
+	// ResyncTimeout bounds the wait for each marker of a Resync (default 5 s).
+	ResyncTimeout time.Duration
 }
 
 // Engine runs commands on one command line. Its methods are safe for
@@ -83,10 +91,13 @@ type Engine struct {
 	portOnce   sync.Once
 	portErr    error
 
+	resyncTimeout time.Duration
+
 	mu   sync.Mutex // guards what follows, shared by the reader and callers
 	err  error      // why the port is gone; non-nil once done is closed
 	cur  *call      // the command whose response the reader is collecting
 	inds []*indication
+	sync resyncState // out of step, stale lines, the marker awaited
 
 	pending *pendingIndication // only touched by the reader
 }
@@ -108,6 +119,10 @@ func New(rw io.ReadWriter, cfg Config) *Engine {
 	}
 	if e.other == nil {
 		e.other = func(string) {}
+	}
+	e.resyncTimeout = cfg.ResyncTimeout
+	if e.resyncTimeout <= 0 {
+		e.resyncTimeout = defaultResyncTimeout
 	}
 	if c, ok := rw.(io.Closer); ok {
 		e.closer = c

@@ -164,25 +164,28 @@ func TestExec_UnexpectedPrompt(t *testing.T) {
 func TestExec_Timeouts(t *testing.T) {
 	t.Run("PromptESC", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			f := newFakePort().on("AT+CMGS=5\r").on("\x1b", "\r\nERROR\r\n").on("AT\r\n", "\r\nOK\r\n")
+			f := newFakePort().on("AT+CMGS=5\r").on("\x1b", "\r\nERROR\r\n").on("AT\r\n", "\r\nOK\r\n").on(cmee, cmeeAnswer)
 			e := mustEngine(t, f, newLines())
 			start := time.Now()
 			_, err := run(t, e, Request{Command: "AT+CMGS=5", PDU: "0001000000", PromptTimeout: 5 * time.Second})
 			if !errors.Is(err, ErrPromptTimeout) {
 				t.Fatalf("err = %v", err)
 			}
-			if d := time.Since(start); d < 5*time.Second || d > 5*time.Second+escGuard {
+			if d := time.Since(start); d != 5*time.Second {
 				t.Errorf("returned after %v", d)
 			}
 			// The ERROR after ESC was the aborted command's, not this one's.
 			if _, err := run(t, e, Request{Command: "AT"}); err != nil {
 				t.Fatalf("next command: %v", err)
 			}
+			if w := f.written(); !slices.Equal(w, []string{"AT+CMGS=5\r", "\x1b", cmee, "AT\r\n"}) {
+				t.Errorf("writes = %q", w)
+			}
 		})
 	})
 	t.Run("LateAnswerAbsorbed", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			f := newFakePort().on("AT+CSQ\r\n").on("AT+CGMM\r\n", "\r\nEC25\r\n\r\nOK\r\n")
+			f := newFakePort().on("AT+CSQ\r\n").on("AT+CGMM\r\n", "\r\nEC25\r\n\r\nOK\r\n").on(cmee, cmeeAnswer)
 			e := mustEngine(t, f, newLines())
 			if _, err := run(t, e, Request{Command: "AT+CSQ", Timeout: time.Second}); !errors.Is(err, ErrTimeout) {
 				t.Fatalf("err = %v", err)

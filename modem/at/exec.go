@@ -25,6 +25,10 @@ type Request struct {
 	// result, what is written and read (the PDU, its echo) is traced as
 	// its length only. For a PDU whose text is a secret (a one-time code).
 	Redact bool
+	// Force sends the command even when the line is out of step, without
+	// resynchronising first: the way to reset (AT+CFUN=1,1) a modem that
+	// answers no marker. The line stays out of step.
+	Force bool
 }
 
 // call is one command in flight. The reader fills it under Engine.mu.
@@ -61,10 +65,21 @@ func (c *call) owns(prefix string) bool {
 // Exec sends one command and returns its information lines. The caller
 // holds the line (Lock). A failing final result comes back as
 // ErrCommandFailed or a ResultError; an unexpected "> " prompt is aborted
-// with ESC and fails the command.
+// with ESC and fails the command. When an earlier call left the line out of
+// step, Exec resynchronises it first (Resync) and fails without sending when
+// that fails.
 func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if e.OutOfStep() && !r.Force {
+		stale, err := e.Resync(ctx, 0, 0)
+		if err != nil {
+			return nil, fmt.Errorf("before %s: %w", r.Command, err)
+		}
+		if len(stale) > 0 {
+			e.log.Debug("at stale lines drained", "lines", stale)
+		}
 	}
 	if r.Prefixes == nil {
 		if p := commandPrefix(r.Command); p != "" {
@@ -107,26 +122,51 @@ func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 			return nil, err
 		}
 	}
+	return e.awaitResult(ctx, c, r)
+}
+
+// awaitResult waits for the final result of c. A call that ends without it
+// leaves the line out of step; after a PDU, the error also wraps
+// ErrPDUUnanswered and ESC is written in case the modem still waits for
+// PDU characters.
+func (e *Engine) awaitResult(ctx context.Context, c *call, r Request) ([]string, error) {
 	var timeout <-chan time.Time // nil: wait for ctx only
 	if r.Timeout > 0 {
 		t := time.NewTimer(r.Timeout)
 		defer t.Stop()
 		timeout = t.C
 	}
+	unanswered := func(err error) error {
+		select {
+		case <-c.done: // the answer won the race after all
+			return nil
+		default:
+		}
+		e.abandon(c, r.PDU != "")
+		if r.PDU != "" {
+			return fmt.Errorf("%w: %w", ErrPDUUnanswered, err)
+		}
+		return err
+	}
 	select {
 	case <-c.done:
 		return c.info, c.err
 	case <-c.prompt:
 		// Only a command without PDU can get here: the PDU flow took its prompt.
-		e.escape(c)
+		e.abandon(c, true)
 		return nil, fmt.Errorf("unexpected sms prompt: %w", ErrCommandFailed)
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		if err := unanswered(ctx.Err()); err != nil {
+			return nil, err
+		}
 	case <-timeout:
-		return nil, ErrTimeout
+		if err := unanswered(ErrTimeout); err != nil {
+			return nil, err
+		}
 	case <-e.done:
 		return nil, e.closedErr()
 	}
+	return c.info, c.err
 }
 
 func (e *Engine) awaitPrompt(ctx context.Context, c *call, d time.Duration) error {
@@ -141,32 +181,20 @@ func (e *Engine) awaitPrompt(ctx context.Context, c *call, d time.Duration) erro
 		return nil
 	case <-c.done:
 		if c.err != nil {
-			return c.err
+			return c.err // the modem refused the command
 		}
+		// An OK cannot answer AT+CMGS before its PDU: it is a late answer
+		// to something else, and the prompt may still come.
+		e.abandon(c, true)
 		return fmt.Errorf("final result before the prompt: %w", ErrPromptTimeout)
 	case <-timeout:
-		e.escape(c)
+		e.abandon(c, true)
 		return ErrPromptTimeout
 	case <-ctx.Done():
-		e.escape(c)
+		e.abandon(c, true)
 		return ctx.Err()
 	case <-e.done:
 		return e.closedErr()
-	}
-}
-
-// escape aborts a pending prompt with ESC and gives the modem a moment to
-// print the final result of the aborted command, which c then absorbs.
-func (e *Engine) escape(c *call) {
-	if err := e.Write("\x1b"); err != nil {
-		return
-	}
-	t := time.NewTimer(escGuard)
-	defer t.Stop()
-	select {
-	case <-c.done:
-	case <-t.C:
-	case <-e.done:
 	}
 }
 

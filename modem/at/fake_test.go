@@ -17,6 +17,7 @@ type fakePort struct {
 	replies map[string][]string
 	writes  []string
 
+	late      []string // prepended to the reply of the next write
 	rx        chan []byte
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -39,6 +40,14 @@ func (f *fakePort) inject(chunks ...string) {
 	for _, c := range chunks {
 		f.rx <- []byte(c)
 	}
+}
+
+// lateAnswer queues the answer to a command that timed out: a modem answers
+// in order, so it comes before the reply to whatever is written next.
+func (f *fakePort) lateAnswer(chunks ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.late = append(f.late, chunks...)
 }
 
 func (f *fakePort) Read(p []byte) (int, error) {
@@ -68,6 +77,8 @@ func (f *fakePort) Write(p []byte) (int, error) {
 	if !ok && key != "\x1b" {
 		chunks = []string{"\r\nERROR\r\n"}
 	}
+	chunks = append(f.late, chunks...)
+	f.late = nil
 	f.mu.Unlock()
 	f.inject(chunks...)
 	return len(p), nil
@@ -76,6 +87,12 @@ func (f *fakePort) Write(p []byte) (int, error) {
 func (f *fakePort) Close() error {
 	f.closeOnce.Do(func() { close(f.closed) })
 	return nil
+}
+
+func (f *fakePort) written() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.writes...)
 }
 
 func (f *fakePort) wrote(s string) bool {
@@ -88,6 +105,14 @@ func (f *fakePort) wrote(s string) bool {
 	}
 	return false
 }
+
+// The first resync marker and its answer, for scripts.
+const (
+	cmee       = "AT+CMEE?\r\n"
+	cmeeAnswer = "\r\n+CMEE: 1\r\n\r\nOK\r\n"
+	gcap       = "AT+GCAP\r\n"
+	gcapAnswer = "\r\n+GCAP: +CGSM\r\n\r\nOK\r\n"
+)
 
 // lines collects what handlers and the Unsolicited callback receive.
 type lines struct{ ch chan []string }

@@ -79,8 +79,14 @@ func (e *Engine) handlePrompt() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.cur
-	if c == nil || c.finished || c.prompted {
+	if c == nil || c.finished {
+		// Nothing waits for it, yet the modem now takes what comes as PDU text.
 		e.log.Debug("at stray prompt")
+		e.promptOutOfStepLocked()
+		return
+	}
+	if c.prompted {
+		e.log.Debug("at second prompt") // a PDU echo that starts with "> "
 		return
 	}
 	c.prompted = true
@@ -127,6 +133,9 @@ func (e *Engine) route(s string) (ind *indication, unsolicited bool) {
 	c := e.cur
 	if c != nil && c.finished {
 		c = nil
+	}
+	if c == nil && e.sync.outOfStep {
+		return e.routeStaleLocked(s)
 	}
 	if c != nil && c.echo != "" && swallowEcho(c, s) {
 		return nil, false

@@ -127,10 +127,6 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 		m.log.Debug("hung: no answer", "line", line)
 		return nil, 0
 	}
-	var delay []step
-	if d := m.knobs.answerDelay; d > 0 {
-		delay = []step{{wait: d}}
-	}
 	var out []byte
 	if m.st.echo {
 		out = append(out, line...)
@@ -145,17 +141,22 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 		return nil, 0
 	}
 	out = append(out, r.info...)
+	delay, late := m.answerDelayLocked(line), m.lateAnswerLocked(line)
 	if r.prompt != 0 && err == nil {
 		if r.prompt > 0 {
+			if m.knobs.okPrompt {
+				out = append(out, "\r\nOK\r\n"...)
+			}
 			out = append(out, "\r\n> "...)
 		}
-		return append(delay, step{out: out}), r.prompt
+		// A late +CMGS is the result after the PDU (submitPDU), not the prompt.
+		return []step{{wait: delay, out: out}}, r.prompt
 	}
 	if len(r.info) > 0 {
 		out = append(out, m.noiseLocked()...)
 	}
 	out = append(out, m.finalLocked(err)...)
-	return append(delay, step{out: out}), 0
+	return []step{{wait: delay, out: out, hold: late}}, 0
 }
 
 func (m *Modem) noiseLocked() []byte {
@@ -341,7 +342,7 @@ func (m *Modem) submitPDU(hexPDU string, length int) []step {
 	latency := m.knobs.latency
 	return []step{
 		{out: echo},
-		{wait: latency, call: func() []byte { return m.send(hexPDU, tpdu, msg) }},
+		{wait: latency, call: func() []byte { return m.send(hexPDU, tpdu, msg) }, hold: m.lateAnswerLocked("AT+CMGS")},
 	}
 }
 
@@ -361,6 +362,7 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 		m.mr = (m.mr + 1) % 256
 		mr = m.mr
 	}
+	lose := m.knobs.loseSend // decided before the network records it
 	m.mu.Unlock()
 	if code == 0 {
 		code = m.net.accept(m, hexPDU, tpdu, msg, mr)
@@ -369,6 +371,9 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 	defer m.mu.Unlock()
 	if code != 0 {
 		return []byte(m.finalLocked(cmsError(code)))
+	}
+	if lose {
+		return nil
 	}
 	out := []byte(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
 	out = append(out, m.noiseLocked()...)

@@ -1,134 +1,115 @@
-//go:build linux
-
 package modemsim
 
 import (
-	"fmt"
+	"strconv"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"go.bug.st/serial"
+	"github.com/simgate/simgate/pdu"
 )
 
-// A modem hung until reset ignores everything but AT+CFUN; the reboot cures it.
-func TestHang_UntilReset(t *testing.T) {
-	n := NewNetwork()
-	t.Cleanup(func() { n.Close() })
-	m := n.AddModem(Config{})
-	c := mustClient(t, m)
-	c.mustOK("ATE0")
-	m.SetHang(HangUntilReset)
-	c.write("AT+CGSN\r") // swallowed: no IMEI, no OK
-	if info := c.mustOK("AT+CFUN=1,1"); len(info) != 0 {
-		t.Fatalf("a hung modem answered: %q", info)
-	}
-	if m.Hang() != HangOff {
-		t.Errorf("hang %v after the reset", m.Hang())
-	}
-	c.expect("RDY")
-}
-
-// mustOpen opens path as modem.Open does: serial settings, then the input
-// flush that tells the virtual modem the port was (re)opened.
-func mustOpen(t *testing.T, path string) *client {
-	t.Helper()
-	p, err := serial.Open(path, &serial.Mode{BaudRate: 115200})
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	if err := p.ResetInputBuffer(); err != nil {
-		t.Fatal(err)
-	}
-	return newClient(t, p)
-}
-
-// A modem hung until reopen ignores AT+CFUN too, and answers again once
-// the host opens its port anew.
-func TestHang_UntilReopen(t *testing.T) {
-	n := NewNetwork()
-	t.Cleanup(func() { n.Close() })
-	m := n.AddModem(Config{})
-	path, err := m.OpenPTY(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := mustOpen(t, path)
-	c.write("ATE0\r")
-	c.expect("ATE0")
-	c.expect("OK")
-	m.SetHang(HangUntilReopen)
-	c.write("AT+CGSN\r")
-	c.write("AT+CFUN=1,1\r")
-	time.Sleep(100 * time.Millisecond) // let the modem read them before the port closes
-	if m.Hang() != HangUntilReopen {
-		t.Fatalf("hang %v before the reopen", m.Hang())
-	}
-	c.rw.Close()
-	c = mustOpen(t, path)
-	if got := c.mustInfo("AT+CGMI"); got != m.Config().Manufacturer {
-		t.Errorf("first answer after the reopen %q, want the manufacturer", got)
-	}
-	if m.Hang() != HangOff {
-		t.Errorf("hang %v after the reopen", m.Hang())
-	}
-}
-
-// With SetReenumerateOnReset, AT+CFUN=1,1 drops the modem off its pty and
-// brings it back, booted, on another one.
-func TestReenumerateOnReset(t *testing.T) {
-	n := NewNetwork()
-	t.Cleanup(func() { n.Close() })
-	m := n.AddModem(Config{})
-	old, err := m.OpenPTY(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := mustOpen(t, old)
-	m.SetReenumerateOnReset(true)
-	c.write("AT+CFUN=1,1\r")
-	if err := c.readErr(); err == nil {
-		t.Fatal("the old port still reads")
-	}
-	deadline := time.Now().Add(waitFor)
-	for m.Path() == "" || m.Path() == old {
-		if time.Now().After(deadline) {
-			t.Fatalf("no new pty (path %q, old %q)", m.Path(), old)
+func TestAnswerDelayKeepsOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetAnswerDelay("AT+CSQ", 12*time.Second)
+		start := time.Now()
+		c.write("AT+CSQ\r\n")
+		c.write("AT+CGMM\r\n") // written while the modem is busy: answered after
+		c.expect("+CSQ: 20,99")
+		if d := time.Since(start); d != 12*time.Second {
+			t.Errorf("+CSQ after %v, want 12s", d)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	c = mustSerial(t, m.Path()) // no flush: the boot lines wait in the tty
-	for _, want := range []string{"RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"} {
-		c.expect(want)
-	}
-	c.write("AT\r")
-	c.expect("AT")
-	c.expect("OK")
+		c.expect("OK")
+		c.expect(m.Config().Model)
+		c.expect("OK")
+		m.SetAnswerDelay("+CSQ", 0)
+		start = time.Now()
+		c.mustOK("AT+CSQ")
+		if d := time.Since(start); d != 0 {
+			t.Errorf("+CSQ after %v with the delay removed", d)
+		}
+	})
 }
 
-// A message that finds the receive storage full brings one memory-full
-// line until a deletion; with overflow it goes to ME instead.
-func TestMemoryFullAndOverflow(t *testing.T) {
-	n := NewNetwork()
-	t.Cleanup(func() { n.Close() })
-	m := n.AddModem(Config{Storage: 1})
-	m.SetMemoryFullURC(`^SMMEMFULL: "SM"`)
-	c := mustClient(t, m)
-	c.mustOK("ATE0")
-	c.mustOK("AT+CNMI=2,1,0,0,0")
-	for i := range 3 {
-		if err := n.Deliver("+447700900123", m.Number(), fmt.Sprint("msg ", i)); err != nil {
-			t.Fatal(err)
+func TestOKBeforePrompt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetOKBeforePrompt(true)
+		seg := mustSubmit(t, "+447700900123", "never", pdu.SubmitOptions{})[0]
+		c.write("AT+CMGS=" + strconv.Itoa(seg.TPDULength) + "\r")
+		c.expect("OK")
+		c.expect("> ") // the prompt is open all the same
+		c.write("\x1b")
+		c.expect("OK")
+		c.mustOK("AT")
+		if recs := n.Records(); len(recs) != 0 {
+			t.Errorf("records = %+v", recs)
 		}
-	}
-	c.expect(`+CMTI: "SM",1`)
-	c.expect(`^SMMEMFULL: "SM"`)
-	c.mustOK("AT+CMGD=1")
-	c.expect(`+CMTI: "SM",1`)
-	c.expect(`^SMMEMFULL: "SM"`) // the third still waits: full again
-	m.SetStorageOverflow(true)
-	c.mustOK("AT+CNMI=2,1,0,0,0") // the network tries again
-	c.expect(`+CMTI: "ME",1`)
-	if st := m.Stored("ME"); mustDecode(t, st[0]).Text != "msg 2" {
-		t.Errorf("ME holds %q", st)
-	}
+	})
 }
+
+func TestLoseSendAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetLoseSendAnswer(true)
+		seg := mustSubmit(t, "+447700900123", "sent, unanswered", pdu.SubmitOptions{})[0]
+		c.write("AT+CMGS=" + strconv.Itoa(seg.TPDULength) + "\r")
+		c.expect("> ")
+		c.write(seg.PDU + "\x1a")
+		// The next answer is the next command's: nothing came for the send.
+		if info := c.mustOK("AT+CGMM"); len(info) != 1 || info[0] != m.Config().Model {
+			t.Errorf("AT+CGMM info = %q", info)
+		}
+		if recs := n.Records(); len(recs) != 1 || recs[0].Text != "sent, unanswered" {
+			t.Errorf("records = %+v", recs)
+		}
+	})
+}
+
+func TestLateAnswerComesWithTheNextWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.SetLateAnswer("+CSQ", true)
+		m.SetLateAnswer("+CMGS", true)
+		c.write("AT+CSQ\r\n")
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if c.pending() {
+			t.Fatal("answered before the host wrote again")
+		}
+		c.write("AT+CGMM\r\n")
+		c.expect("+CSQ: 20,99")
+		c.expect("OK")
+		c.expect(m.Config().Model)
+		c.expect("OK")
+
+		// For AT+CMGS, the prompt comes at once and the result late.
+		seg := mustSubmit(t, "+447700900123", "late", pdu.SubmitOptions{})[0]
+		c.write("AT+CMGS=" + strconv.Itoa(seg.TPDULength) + "\r")
+		c.expect("> ")
+		c.write(seg.PDU + "\x1a")
+		synctest.Wait()
+		if len(n.Records()) != 0 || c.pending() {
+			t.Fatal("sent and answered before the host wrote again")
+		}
+		c.write("\x1b")
+		c.expect("+CMGS: 1")
+		c.expect("OK")
+		if len(n.Records()) != 1 {
+			t.Errorf("records = %+v", n.Records())
+		}
+	})
+}
+
+// pending tells whether the modem wrote a line the test has not read; in a
+// bubble after synctest.Wait, the client's reader has taken all there was.
+func (c *client) pending() bool { return len(c.held) > 0 || len(c.lines) > 0 }

@@ -93,10 +93,13 @@ type knobs struct {
 	ussd       map[string]string
 	// Faults (faults.go).
 	hang        HangMode
-	answerDelay time.Duration
 	reenumerate bool
 	memFullURC  string
 	overflow    bool
+	delays      map[string]time.Duration // answer delay by command name ("+CSQ")
+	late        map[string]bool          // answers held until the host writes again
+	loseSend    bool                     // +CMGS answers are lost
+	okPrompt    bool                     // a stray OK before the "> " prompt
 }
 
 // Modem is one virtual modem. Its methods are safe for concurrent use,
@@ -137,6 +140,8 @@ func newModem(n *Network, cfg Config) *Modem {
 		smsc: n.smsc,
 		knobs: knobs{
 			failures:   make(map[string]int),
+			delays:     make(map[string]time.Duration),
+			late:       make(map[string]bool),
 			rssi:       20,
 			ber:        99,
 			reg:        RegHome,

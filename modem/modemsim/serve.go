@@ -193,6 +193,7 @@ type conn struct {
 	line   []byte
 	length int // <length> of the pending AT+CMGS
 	boots  int
+	held   []step // an answer held until the host writes again
 }
 
 func (c *conn) loop(in <-chan []byte) error {
@@ -221,7 +222,13 @@ func (c *conn) loop(in <-chan []byte) error {
 func (c *conn) feed(b []byte) error {
 	if n := c.m.bootCount(); n != c.boots {
 		// A reset loses a half-typed line and a pending prompt.
-		c.boots, c.mode, c.line = n, modeCommand, c.line[:0]
+		c.boots, c.mode, c.line, c.held = n, modeCommand, c.line[:0], nil
+	}
+	if held := c.held; len(held) > 0 {
+		c.held = nil
+		if err := c.run(held); err != nil {
+			return err
+		}
 	}
 	for _, ch := range b {
 		var steps []step
@@ -287,10 +294,18 @@ type step struct {
 	out  []byte
 	wait time.Duration
 	call func() []byte
+	hold bool // this step and the rest wait until the host writes again
 }
 
 func (c *conn) run(steps []step) error {
-	for _, st := range steps {
+	for i, st := range steps {
+		if st.hold {
+			// SetLateAnswer: the answer comes once the host has moved on.
+			rest := append([]step(nil), steps[i:]...)
+			rest[0].hold = false
+			c.held = append(c.held, rest...)
+			return nil
+		}
 		if st.wait > 0 {
 			if err := c.pause(st.wait); err != nil {
 				return err

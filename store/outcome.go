@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+var partUnknownSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = NULL, modem = ?, sent_at = ?, error = ?
+	WHERE message_id = ? AND idx = ? AND status IN ('queued', 'sending')`)
+
+// PartUnknown records that part of message id was handed to modem, which
+// never answered (gateway.ErrSendUnknown), and that it is not to be sent
+// again: the part is sent without an MR, so no delivery report can match
+// it, and reason becomes its error and the message's, so that people see
+// why. Sent then ends the message as usual.
+func (s *Store) PartUnknown(ctx context.Context, id string, part int, modem, reason string, now time.Time) error {
+	err := s.inTx(ctx, func(tx wtx) error {
+		res, err := tx.ExecContext(ctx, partUnknownSQL, modem, fmtTime(now), reason, id, part)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n > 0 {
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET error = ? WHERE id = ?`, reason, id)
+			return err
+		}
+		var status string
+		err = tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("message %s part %d: %w", id, part, gateway.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("message %s part %d is %s: %w", id, part, status, gateway.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("part unknown: %w", err)
+	}
+	return nil
+}
