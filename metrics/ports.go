@@ -31,6 +31,10 @@ type device struct {
 	imei atomic.Value // string
 }
 
+// Unwrap returns the wrapped device, for a capability beyond
+// gateway.Device (the session's Recoverer).
+func (d *device) Unwrap() gateway.Device { return d.Device }
+
 func (d *device) Identity(ctx context.Context) (gateway.DeviceIdentity, error) {
 	id, err := d.Device.Identity(ctx)
 	if err == nil && id.IMEI != "" {

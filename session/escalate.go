@@ -272,3 +272,20 @@ func (s *Supervisor) rescan() {
 	default:
 	}
 }
+
+// recovererOf finds the Recoverer in d or in the devices it wraps (a
+// decorator, such as the metrics one, says what it wraps by Unwrap); nil
+// when none can resync or reset.
+func recovererOf(d gateway.Device) Recoverer {
+	for d != nil {
+		if r, ok := d.(Recoverer); ok {
+			return r
+		}
+		u, ok := d.(interface{ Unwrap() gateway.Device })
+		if !ok {
+			return nil
+		}
+		d = u.Unwrap()
+	}
+	return nil
+}

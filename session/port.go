@@ -137,7 +137,7 @@ func (s *Supervisor) session(ctx context.Context, p *portState) outcome {
 		return outcome{}
 	}
 	ss := &modemSession{s: s, p: p, dev: dev, unmatched: newUnmatchedReports()}
-	ss.rec, _ = raw.(Recoverer)
+	ss.rec = recovererOf(raw)
 	defer ss.unmatched.stop()
 	ss.info = p.info
 	ss.info.Port = p.port
