@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -151,6 +152,7 @@ func (s *Store) writeLoop() {
 	q := s.wq
 	defer close(q.stopped)
 	batch := make([]*writeReq, 0, maxBatch)
+	lazy, durable := make([]*writeReq, 0, maxBatch), make([]*writeReq, 0, maxBatch)
 	for {
 		batch = q.take(batch[:0])
 		if len(batch) == 0 {
@@ -164,10 +166,28 @@ func (s *Store) writeLoop() {
 				continue
 			}
 		}
-		for rest := batch; len(rest) > 0; {
-			rest = s.commitBatch(rest)
+		// The lazy writes go first, in a commit of their own that does not
+		// wait for the disk: a claim need not wait for another's fsync.
+		lazy, durable = lazy[:0], durable[:0]
+		for _, r := range batch {
+			if r.durable || s.durability != DurabilityFull {
+				durable = append(durable, r)
+			} else {
+				lazy = append(lazy, r)
+			}
+		}
+		for _, part := range [][]*writeReq{lazy, durable} {
+			for rest := part; len(rest) > 0; {
+				rest = s.commitBatch(rest)
+			}
 		}
 		clear(batch)
+		clear(lazy)
+		clear(durable)
+		// The callers just answered may each be about to write again:
+		// let them queue before the next take, so that they share its
+		// commit rather than leave it to the first of them alone.
+		runtime.Gosched()
 	}
 }
 
@@ -236,6 +256,12 @@ func (s *Store) commitBatch(batch []*writeReq) (rest []*writeReq) {
 	return rest
 }
 
+// Each request of a shared transaction runs in savepoint w.
+var (
+	savepointSQL = writeStmt(`SAVEPOINT w`)
+	releaseSQL   = writeStmt(`RELEASE w`)
+)
+
 // runBatch runs each request of batch in tx, in a savepoint when others
 // share the transaction. It stops early when the transaction broke, after
 // rolling it back: ran have their outcome in err, rest did not run, and
@@ -247,12 +273,13 @@ func (s *Store) runBatch(ctx context.Context, tx *sql.Tx, batch []*writeReq) (ra
 			r.err = err
 			continue
 		}
+		w := wtx{Tx: tx, st: s.ws, appended: &r.appended, ctx: context.WithoutCancel(r.ctx)}
 		if shared {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+			if _, err := w.ExecContext(ctx, savepointSQL); err != nil {
 				return s.broken(tx, batch, i, err)
 			}
 		}
-		r.err = r.fn(wtx{Tx: tx, st: s.ws, appended: &r.appended, ctx: context.WithoutCancel(r.ctx)})
+		r.err = r.fn(w)
 		switch {
 		case r.err != nil && !shared:
 			rollback(tx, r)
@@ -262,7 +289,7 @@ func (s *Store) runBatch(ctx context.Context, tx *sql.Tx, batch []*writeReq) (ra
 				return s.broken(tx, batch, i, r.err)
 			}
 		case shared:
-			if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
+			if _, err := w.ExecContext(ctx, releaseSQL); err != nil {
 				r.err = err
 				return s.broken(tx, batch, i, err)
 			}

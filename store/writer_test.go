@@ -204,9 +204,9 @@ func TestGroupCommit_DiskFull(t *testing.T) {
 	}
 }
 
-// TestLazyCommit: a batch of lazy writes only (claims) commits with
-// synchronous=NORMAL; one with any durable write, and every write on the
-// connection afterwards, with FULL.
+// TestLazyCommit: lazy writes (claims) commit with synchronous=NORMAL, in
+// a transaction of their own ahead of the durable writes queued with them,
+// which commit with FULL; so does every write on the connection after.
 func TestLazyCommit(t *testing.T) {
 	s := mustOpen(t)
 	ctx := t.Context()
@@ -216,7 +216,7 @@ func TestLazyCommit(t *testing.T) {
 		return mode, err
 	}
 	const normal, full = 1, 2
-	var lazy, durable, mixed int
+	var lazy, durable, lazyQueued, durableQueued int
 	if err := s.inLazyTx(ctx, func(tx wtx) (err error) { lazy, err = syncMode(tx); return err }); err != nil {
 		t.Fatal(err)
 	}
@@ -226,21 +226,30 @@ func TestLazyCommit(t *testing.T) {
 	release := holdWriter(t, s)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := s.inLazyTx(ctx, func(tx wtx) (err error) { mixed, err = syncMode(tx); return err }); err != nil {
+		if err := s.inTx(ctx, func(tx wtx) (err error) { durableQueued, err = syncMode(tx); return err }); err != nil {
 			t.Error(err)
 		}
 	})
-	wg.Go(func() { mustCreate(t, s, newMessage("msg_1", 0)) })
+	waitQueued(t, s, 1)
+	wg.Go(func() {
+		if err := s.inLazyTx(ctx, func(tx wtx) (err error) { lazyQueued, err = syncMode(tx); return err }); err != nil {
+			t.Error(err)
+		}
+	})
 	waitQueued(t, s, 2)
+	before := s.wq.commits.Load()
 	release()
 	wg.Wait()
 	var after int
 	if err := s.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
-	if lazy != normal || durable != full || mixed != full || after != full {
-		t.Errorf("synchronous: lazy %d, durable %d, lazy with durable %d, after %d; want %d, %d, %d, %d",
-			lazy, durable, mixed, after, normal, full, full, full)
+	if lazy != normal || durable != full || lazyQueued != normal || durableQueued != full || after != full {
+		t.Errorf("synchronous: lazy %d, durable %d, queued together %d and %d, after %d; want %d, %d, %d and %d, %d",
+			lazy, durable, lazyQueued, durableQueued, after, normal, full, normal, full, full)
+	}
+	if got := s.wq.commits.Load() - before; got != 3 {
+		t.Errorf("%d commits for the held, the lazy and the durable request, want 3", got)
 	}
 
 	n, err := Open(ctx, t.TempDir()+"/normal.db", nil, WithDurability(DurabilityNormal))
