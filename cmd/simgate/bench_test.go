@@ -93,15 +93,18 @@ func rssMB(b *testing.B, pid int, field string) float64 {
 	return 0
 }
 
-// queuedOrSending counts messages not yet sent.
-func (g *gatewayProc) pending(b *testing.B) int {
-	total := 0
+// pending reports whether a message is not yet sent. It asks for one
+// message of each state, not a page: listing 500 messages every 5 ms took
+// a fifth of the gateway's CPU while it drained the queue.
+func (g *gatewayProc) pending(b *testing.B) bool {
 	for _, st := range []string{"queued", "sending"} {
 		var out apiv1.MessageList
-		g.get(b, "/api/v1/messages?limit=500&status="+st, &out)
-		total += len(out.Messages)
+		g.get(b, "/api/v1/messages?limit=1&status="+st, &out)
+		if len(out.Messages) > 0 {
+			return true
+		}
 	}
-	return total
+	return false
 }
 
 func (g *gatewayProc) post(body []byte) (int, error) {
@@ -215,7 +218,7 @@ func benchThroughput(b *testing.B, n int) {
 	}
 	close(next)
 	wg.Wait()
-	for g.pending(b) > 0 {
+	for g.pending(b) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
