@@ -39,7 +39,8 @@ type Store struct {
 	events     *gateway.Signal // notified after a commit that appended events
 	full       atomic.Bool     // the last write failed for lack of space (full.go)
 
-	wq *writeQueue // write transactions wait here for the writer (writer.go)
+	wq     *writeQueue // write transactions wait here for the writer (writer.go)
+	syncer *walSyncer  // fsyncs for the writer in durability full; nil: SQLite does (syncer.go)
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -131,6 +132,11 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 		s.stopWriter()
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
+	}
+	if o.durability == DurabilityFull {
+		// Read by the writer only from its next batch on: the channel
+		// operations of that batch order this write before the read.
+		s.syncer = s.startSyncer(path)
 	}
 
 	// The read pool opens only after migration so that it finds the file

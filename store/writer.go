@@ -166,11 +166,13 @@ func (s *Store) writeLoop() {
 				continue
 			}
 		}
-		// The lazy writes go first, in a commit of their own that does not
-		// wait for the disk: a claim need not wait for another's fsync.
+		// Unless the syncer takes the fsyncs off this goroutine, the lazy
+		// writes go first, in a commit of their own that does not wait for
+		// the disk: a claim need not wait for another's fsync.
 		lazy, durable = lazy[:0], durable[:0]
+		split := s.durability == DurabilityFull && !s.pipelined()
 		for _, r := range batch {
-			if r.durable || s.durability != DurabilityFull {
+			if r.durable || !split {
 				durable = append(durable, r)
 			} else {
 				lazy = append(lazy, r)
@@ -196,12 +198,16 @@ func (s *Store) writeLoop() {
 func (s *Store) stopWriter() {
 	q := s.wq
 	q.mu.Lock()
-	if !q.closed {
+	first := !q.closed
+	if first {
 		q.closed = true
 		close(q.quit)
 	}
 	q.mu.Unlock()
 	<-q.stopped
+	if first {
+		s.stopSyncer()
+	}
 }
 
 // commitBatch runs batch in one transaction and answers the requests it
@@ -214,7 +220,8 @@ func (s *Store) commitBatch(batch []*writeReq) (rest []*writeReq) {
 		return nil
 	}
 	defer conn.Close()
-	if s.durability == DurabilityFull && !anyDurable(batch) {
+	piped := s.pipelined()
+	if s.durability == DurabilityFull && (piped || !anyDurable(batch)) {
 		// Held on conn until it is restored, so that no other write on
 		// the connection commits lazily.
 		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
@@ -252,7 +259,25 @@ func (s *Store) commitBatch(batch []*writeReq) (rest []*writeReq) {
 	} else {
 		s.wq.commits.Add(1)
 	}
-	s.answer(ran, nil)
+	if !piped {
+		s.answer(ran, nil)
+		return rest
+	}
+	// What failed changed nothing and a lazy write need not wait: they
+	// are answered now, the rest after the syncer's fsync.
+	var now, synced []*writeReq
+	for _, r := range ran {
+		if r.err == nil && r.durable {
+			synced = append(synced, r)
+		} else {
+			now = append(now, r)
+		}
+	}
+	s.answer(now, nil)
+	if len(synced) > 0 {
+		s.syncer.queue <- synced
+		s.syncer.handed.Add(int64(len(synced)))
+	}
 	return rest
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,12 +206,15 @@ func TestGroupCommit_DiskFull(t *testing.T) {
 	}
 }
 
-// TestLazyCommit: lazy writes (claims) commit with synchronous=NORMAL, in
-// a transaction of their own ahead of the durable writes queued with them,
-// which commit with FULL; so does every write on the connection after.
-func TestLazyCommit(t *testing.T) {
+// TestLazyCommit_WithoutSyncer: when SQLite syncs each commit (no syncer,
+// or after it failed), lazy writes (claims) commit with synchronous=NORMAL,
+// in a transaction of their own ahead of the durable writes queued with
+// them, which commit with FULL; so does every write on the connection
+// after.
+func TestLazyCommit_WithoutSyncer(t *testing.T) {
 	s := mustOpen(t)
 	ctx := t.Context()
+	s.syncer.failed.Store(true)
 	syncMode := func(tx wtx) (int, error) {
 		var mode int
 		err := tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode)
@@ -283,4 +288,89 @@ func TestClose_FinishesQueuedWrites(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	wantErr(t, "write after Close", setSetting(s, t.Context(), "late", nil), errClosed)
+}
+
+// blockSync makes the syncer's fsyncs wait for release; each one started is
+// sent on entered.
+func blockSync(s *Store) (entered chan struct{}, release func()) {
+	entered, hold := make(chan struct{}, 16), make(chan struct{})
+	real := s.syncer.sync
+	s.syncer.sync = func() error {
+		entered <- struct{}{}
+		<-hold
+		return real()
+	}
+	return entered, func() { close(hold) }
+}
+
+// TestSyncer: in durability full a durable write is answered only after
+// an fsync that followed its commit, while the writer goes on committing —
+// a claim is answered at its commit — and the writes committed meanwhile
+// share the next fsync.
+func TestSyncer(t *testing.T) {
+	s := mustOpen(t)
+	ctx := t.Context()
+	if !s.pipelined() {
+		t.Fatal("durability full without the syncer")
+	}
+	mustCreate(t, s, newMessage("msg_1", 0))
+	entered, release := blockSync(s)
+	first := make(chan error, 1)
+	go func() { first <- setSetting(s, ctx, "first", nil) }()
+	<-entered
+	if !settingExists(t, s, "first") {
+		t.Fatal("not committed before its fsync")
+	}
+	if m := mustClaim(t, s, "imeiA", t0.Add(time.Minute)); m == nil || m.ID != "msg_1" {
+		t.Fatalf("claim during an fsync = %v", m)
+	}
+	later := make(chan error, 2)
+	for _, key := range []string{"second", "third"} {
+		go func() { later <- setSetting(s, ctx, key, nil) }()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s.syncer.handed.Load() < 4 { // msg_1, first, second, third
+		if time.Now().After(deadline) {
+			t.Fatal("the writer waited for the fsync")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !settingExists(t, s, "second") || !settingExists(t, s, "third") {
+		t.Fatal("handed to the syncer before their commit")
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("answered before its fsync: %v", err)
+	case err := <-later:
+		t.Fatalf("answered before its fsync: %v", err)
+	default:
+	}
+	release()
+	for _, ch := range []chan error{first, later, later} {
+		if err := <-ch; err != nil {
+			t.Errorf("write: %v", err)
+		}
+	}
+	if n := len(entered); n != 1 {
+		t.Errorf("%d fsyncs for the two writes committed during the first, want 1", n)
+	}
+}
+
+// TestSyncer_Fails: an fsync that fails fails the writes that waited for
+// it (ENOSPC as ErrStorageFull), and from then on SQLite syncs each commit.
+func TestSyncer_Fails(t *testing.T) {
+	s := mustOpen(t)
+	ctx := t.Context()
+	s.syncer.sync = func() error { return &os.PathError{Op: "sync", Path: "wal", Err: syscall.ENOSPC} }
+	wantErr(t, "write whose fsync failed", setSetting(s, ctx, "k", nil), gateway.ErrStorageFull)
+	if s.pipelined() {
+		t.Fatal("the syncer is still used after it failed")
+	}
+	var mode int
+	if err := s.inTx(ctx, func(tx wtx) error { return tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode) }); err != nil || mode != 2 {
+		t.Errorf("synchronous after the syncer failed = %d, %v; want FULL (2)", mode, err)
+	}
+	if err := s.Writable(ctx); err != nil {
+		t.Errorf("Writable after a write succeeded: %v", err)
+	}
 }
