@@ -140,16 +140,26 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	}
 
 	// The read pool opens only after migration so that it finds the file
-	// already in WAL mode; query_only turns a stray write into an error.
+	// already in WAL mode.
+	if s.r, err = openReader(ctx, path, sync); err != nil {
+		s.stopWriter()
+		s.ws.close()
+		w.Close()
+		return nil, fmt.Errorf("open db: %w", err)
+	}
+	return s, nil
+}
+
+// openReader opens the read-only pool on path, with its statements
+// prepared; query_only turns a stray write into an error.
+func openReader(ctx context.Context, path, sync string) (rdb, error) {
 	r, err := sql.Open("sqlite", dsn(path,
 		"_pragma=busy_timeout(10000)",
 		"_pragma=foreign_keys(ON)",
 		"_pragma=query_only(1)",
 		sync))
 	if err != nil {
-		s.stopWriter()
-		w.Close()
-		return nil, fmt.Errorf("open db: %w", err)
+		return rdb{}, err
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
@@ -158,13 +168,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	rs, err := prepare(ctx, r, hotReads)
 	if err != nil {
 		r.Close()
-		s.stopWriter()
-		s.ws.close()
-		w.Close()
-		return nil, fmt.Errorf("open db: %w", err)
+		return rdb{}, err
 	}
-	s.r = rdb{DB: r, st: rs}
-	return s, nil
+	return rdb{DB: r, st: rs}, nil
 }
 
 // dsn builds a SQLite URI for path. '?', '#' and '%' are escaped so that a
