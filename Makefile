@@ -6,7 +6,18 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test bench fuzz lint clean screenshots
+# Release stamps: the nearest v* tag without its v (1.2.3, or 1.2.3+4.gabc…
+# past it: Debian versions must start with a digit), else 0.0.0+git and the
+# commit; the date is the commit's, so the same commit builds the same bytes.
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed -e 's/^v//' -e 's/-\([0-9][0-9]*\)-g/+\1.g/' -e 's/-dirty$$/+dirty/' | grep . || echo 0.0.0+git$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown))
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE      ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+DIST      ?= dist
+# GOARCH[:GOARM] per target; the package takes nfpm's name for it.
+ARCHES    ?= amd64 arm64 arm:7
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
+.PHONY: all build run test bench fuzz lint clean screenshots release powercut
 
 all: build
 
@@ -22,6 +33,12 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The power-cut test (see docs/ARCHITECTURE.md) with more cuts than in
+# make test. Needs root and /dev/fuse.
+POWERCUT_CUTS ?= 15
+powercut:
+	SIMGATE_POWERCUT_CUTS=$(POWERCUT_CUTS) $(GO) test -count=1 -timeout 20m -v -run '^TestE2E_PowerCut$$' ./cmd/simgate
 
 # Every benchmark, then a table of the figures measured with the store's
 # durability normal and full side by side (.ci/bench-table.awk).
@@ -50,5 +67,19 @@ lint:
 screenshots:
 	SIMGATE_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run '^TestStatusPage_Browser$$' ./cmd/simgate
 
+# Static (no cgo), stripped binaries for each of ARCHES, a .deb of each
+# (nfpm, a Go tool in go.mod: packaging/nfpm.yaml), and SHA256SUMS, in DIST.
+release:
+	@set -e; mkdir -p $(DIST); \
+	for a in $(ARCHES); do \
+	  goarch=$${a%%:*}; goarm=$$(echo $$a | sed -n 's/.*://p'); name=linux-$$goarch$${goarm:+v$$goarm}; \
+	  echo "== $$name $(VERSION)"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$goarch GOARM=$$goarm \
+	    $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/simgate-$$name ./cmd/simgate; \
+	  SIMGATE_BINARY=$(DIST)/simgate-$$name SIMGATE_VERSION='$(VERSION)' NFPM_ARCH=$$goarch$$goarm \
+	    $(GO) tool nfpm package --config packaging/nfpm.yaml --packager deb --target $(DIST)/; \
+	done; \
+	cd $(DIST) && rm -f SHA256SUMS && sha256sum simgate-linux-* *.deb > SHA256SUMS && cat SHA256SUMS
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -54,6 +54,7 @@ type Message struct {
 	Segments     int        `json:"segments"`
 	Encoding     string     `json:"encoding"`
 	Modem        *string    `json:"modem"`
+	Route        string     `json:"route,omitempty"` // why the router chose its modem (OTP SMS)
 	Priority     string     `json:"priority"`
 	StatusReport bool       `json:"status_report"`
 	CreatedAt    *time.Time `json:"created_at"`

@@ -81,4 +81,7 @@ type Attempt struct {
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
 	At        time.Time `json:"at"`
+	Modem     string    `json:"modem,omitempty"`   // the modem the router chose for this SMS
+	Route     string    `json:"route,omitempty"`   // why
+	Reroute   bool      `json:"reroute,omitempty"` // the same code again, through another modem
 }

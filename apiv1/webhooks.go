@@ -9,7 +9,8 @@ type WebhookRequest struct {
 }
 
 // Webhook is an endpoint as the API shows it; Secret only in the 201
-// answer to its creation.
+// answer to its creation. A list shows URL without user info and with its
+// query values replaced by "redacted"; the 201 answer shows it whole.
 type Webhook struct {
 	ID        string    `json:"id"`
 	URL       string    `json:"url"`

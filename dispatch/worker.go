@@ -186,6 +186,11 @@ func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 // says what the worker does then.
 func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Submit, opts pdu.SubmitOptions, todo []int, leaseEnd time.Time, log *slog.Logger) (after step, done bool) {
 	bg := context.WithoutCancel(ctx) // as in send: the bookkeeping outlives ctx
+	sendCtx := bg
+	if m.Sealed || m.Priority == gateway.PriorityHigh {
+		// An OTP's code, or what is as urgent: not for the AT trace.
+		sendCtx = gateway.WithSecretPDU(bg)
+	}
 	retriedVP := false
 	for k := 0; k < len(todo); k++ {
 		i := todo[k]
@@ -200,7 +205,7 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 			return w.claimAgain(bg, m, t, i+1, log), false
 		}
 		seg := sub.Segments[i]
-		mr, err := w.sendPDU(bg, seg)
+		mr, err := w.sendPDU(sendCtx, seg)
 		if err != nil && !retriedVP && opts.Validity > 0 && vpUnsupported(err) {
 			// at-pdu.md §3.8: the SC refuses our TP-VP; resend once without.
 			retriedVP = true

@@ -15,6 +15,21 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
+// secretPDU marks a context whose SendPDU carries a secret.
+type secretPDU struct{}
+
+// WithSecretPDU marks ctx for a SendPDU whose PDU holds a secret (a
+// one-time code): the driver keeps it out of its trace, at every level.
+func WithSecretPDU(ctx context.Context) context.Context {
+	return context.WithValue(ctx, secretPDU{}, true)
+}
+
+// IsSecretPDU reports whether ctx was marked by WithSecretPDU.
+func IsSecretPDU(ctx context.Context) bool {
+	v, _ := ctx.Value(secretPDU{}).(bool)
+	return v
+}
+
 // Device is the gateway's view of one GSM modem. Package modemdev adapts a
 // modem.Modem to it; the gateway never imports the driver.
 type Device interface {
@@ -23,7 +38,8 @@ type Device interface {
 	Health(ctx context.Context) (DeviceHealth, error)
 	// SendPDU sends one SMS-SUBMIT (hex with the 00 SMSC prefix) and returns
 	// the TP-MR the modem answered. Errors are *DeviceError or wrap
-	// ErrDeviceGone.
+	// ErrDeviceGone. A ctx marked by WithSecretPDU keeps the PDU out of
+	// any trace.
 	SendPDU(ctx context.Context, tpduLen int, pduHex string) (mr int, err error)
 	// ListMessages lists every message stored on the SIM/ME (AT+CMGL=4).
 	ListMessages(ctx context.Context) ([]StoredSMS, error)
@@ -88,6 +104,7 @@ const (
 	EventReportStored                            // +CDSI: read Mem/Index
 	EventRegistration                            // +CREG/+CGREG/+CEREG changed
 	EventReset                                   // the modem rebooted: run Init again
+	EventMemoryFull                              // the message storage is full (Mem when known): drain it
 )
 
 // DeviceEvent is one unsolicited result.
@@ -128,6 +145,10 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 
 // ErrDeviceGone means the modem's port went away mid-operation.
 var ErrDeviceGone = errors.New("modem gone")
+
+// ErrNoAnswer means the modem gave no final answer in time (or never showed
+// the SMS prompt): it may be hung. The session counts these and escalates.
+var ErrNoAnswer = errors.New("modem gave no answer")
 
 // Init errors the supervisor turns into a modem state; Device
 // implementations wrap them.

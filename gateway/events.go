@@ -129,11 +129,15 @@ type MessageEventData struct {
 	Segments int    `json:"segments"`
 	Error    string `json:"error,omitempty"`
 	Modem    string `json:"modem,omitempty"`
+	// StatusReport tells whether a delivery report was asked for: only
+	// then does a message.delivered follow message.sent.
+	StatusReport bool `json:"status_report"`
 }
 
 // NewMessageEventData takes what a webhook may show of m.
 func NewMessageEventData(m *Message) MessageEventData {
-	return MessageEventData{ID: m.ID, To: m.To, Status: m.Status, Segments: m.Segments, Error: m.Error, Modem: m.Modem}
+	return MessageEventData{ID: m.ID, To: m.To, Status: m.Status, Segments: m.Segments, Error: m.Error, Modem: m.Modem,
+		StatusReport: m.StatusReport}
 }
 
 // InboundEventData is a received SMS as webhooks show it.

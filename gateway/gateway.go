@@ -50,6 +50,7 @@ type Message struct {
 	Segments     int
 	Priority     Priority
 	Pin          string // IMEI of the only modem allowed to send it; "" for any
+	Route        string // why a router pinned it there (RouteDecision.Reason); "" when none chose
 	StatusReport bool   // request delivery reports (TP-SRR)
 	Status       Status
 	Error        string // reason of the last failure, for people
@@ -67,6 +68,9 @@ type Message struct {
 	FinishedAt  time.Time // reached a final status
 	// TextPurgedAt is when retention blanked Text; zero while it is kept.
 	TextPurgedAt time.Time
+	// Sealed is set on a claimed message whose text was sealed at rest (an
+	// OTP's, opened for the send): its PDUs are secret (WithSecretPDU).
+	Sealed bool
 
 	Parts []Part
 }
@@ -184,7 +188,12 @@ type ModemInfo struct {
 	State        ModemState
 	LastError    string
 	LastErrorAt  time.Time
-	UpdatedAt    time.Time
+	// LastEscalation is the last step taken to bring the modem back from
+	// a hang ("resync", "cfun_reset", "reopen", "usb_reset", "found"), ""
+	// when none ever was; LastEscalationAt is when.
+	LastEscalation   string
+	LastEscalationAt time.Time
+	UpdatedAt        time.Time
 }
 
 // ModemState is a modem's health as the status page and /api/v1/modems show it.

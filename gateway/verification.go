@@ -41,6 +41,12 @@ type ChannelAttempt struct {
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
 	At        time.Time `json:"at"`
+	// Modem and Route: the modem a router pinned the SMS to, and why.
+	Modem string `json:"modem,omitempty"`
+	Route string `json:"route,omitempty"`
+	// Reroute marks the same code sent again through another modem
+	// because the first SMS's report did not come in time.
+	Reroute bool `json:"reroute,omitempty"`
 }
 
 // Verification is an OTP as the API shows it: never the code.
@@ -151,6 +157,11 @@ type OTPStat struct {
 	Approvals      int
 	Blocked        int
 	ConversionRate float64 // approvals / verifications not blocked
+	// Delivered counts the verifications whose SMS was delivered;
+	// ToDelivered and ToApproved add up the times from the request to
+	// the delivery report and to the approval, for means.
+	Delivered               int
+	ToDelivered, ToApproved time.Duration
 }
 
 // OTPStore is what the OTP service needs of storage, beside Store.

@@ -81,4 +81,10 @@ type WebhookStore interface {
 	// FinishWebhook records an attempt: status, attempts, next attempt (for
 	// pending) and the last error.
 	FinishWebhook(ctx context.Context, d WebhookDelivery) error
+	// WebhookSecrets returns every live endpoint's stored (sealed) secret
+	// by ID.
+	WebhookSecrets(ctx context.Context) (map[string]string, error)
+	// SetWebhookSecret replaces a live endpoint's stored secret when it is
+	// still old; ErrNotFound otherwise.
+	SetWebhookSecret(ctx context.Context, id, old, secret string) error
 }

@@ -28,6 +28,11 @@ const (
 	// EventReset: the module rebooted (RDY, SMS Ready, +QIND: SMS DONE…);
 	// echo, PDU mode and indications are back to defaults: run Init again.
 	EventReset EventKind = "reset"
+	// EventMemoryFull: the message storage is full (^SMMEMFULL, +CIEV
+	// "SMSFULL", +QIND "smsfull"); Mem names it when the modem did. The
+	// network holds back every SMS until slots are freed: read, commit and
+	// delete what is stored.
+	EventMemoryFull EventKind = "memory_full"
 	// EventUnsolicited: anything else (RING, ^RSSI:, unknown +XXX: lines).
 	EventUnsolicited EventKind = "unsolicited"
 )
@@ -63,6 +68,9 @@ func (m *Modem) indications() []at.Indication {
 		{Prefix: "+CGREG:", Handle: m.onRegistration},
 		{Prefix: "+CEREG:", Handle: m.onRegistration},
 		{Prefix: "+CUSD:", Handle: m.onUSSD},
+		{Prefix: "^SMMEMFULL:", Handle: m.onMemoryFull},
+		{Prefix: "+CIEV:", Handle: m.onMemoryFull},
+		{Prefix: "+QIND:", Handle: m.onMemoryFull},
 		{Prefix: "RING", WholeLine: true, Handle: m.onOther},
 		{Prefix: "NO CARRIER", WholeLine: true, Handle: m.onOther},
 	}

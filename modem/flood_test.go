@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestEvents_FloodIsBounded floods the modem with registration and signal
@@ -23,7 +24,9 @@ func TestEvents_FloodIsBounded(t *testing.T) {
 		pdu     = "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"
 	)
 	f := newFake(t).on("AT\r\n", "\r\nOK\r\n")
-	m := mustModem(t, f, Config{})
+	// The flood takes long under -race on a busy machine: the command that
+	// waits it out gets minutes (a bound, not a timing).
+	m := mustModem(t, f, Config{CommandTimeout: 5 * time.Minute})
 
 	var chunk strings.Builder
 	for i := range perRead {
@@ -47,7 +50,7 @@ func TestEvents_FloodIsBounded(t *testing.T) {
 	}
 	// The command's OK comes after the flood: once it returns, the reader
 	// has handled every line, and nobody has read an event yet.
-	if _, err := m.Command(ctxT(t), "AT"); err != nil {
+	if _, err := m.Command(t.Context(), "AT"); err != nil {
 		t.Fatal(err)
 	}
 	grown := heapInUse() - before
@@ -155,7 +158,7 @@ func TestEvents_CoalescedLineIsTheLatest(t *testing.T) {
 	for i := range 4 * maxQueuedKeys {
 		f.inject(fmt.Sprintf("\r\n+X%d: 1\r\n", i))
 	}
-	if _, err := m.Command(ctxT(t), "AT"); err != nil {
+	if _, err := m.Command(t.Context(), "AT"); err != nil {
 		t.Fatal(err)
 	}
 	// A data event as the sentinel: a new prefix may be dropped now.

@@ -2,6 +2,7 @@ package modem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -164,6 +165,9 @@ func (m *Modem) Registration(ctx context.Context) (Registration, error) {
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
+			}
+			if errors.Is(err, ErrTimeout) {
+				break // no answer: the next would wait as long for nothing
 			}
 			continue
 		}

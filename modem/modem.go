@@ -65,10 +65,11 @@ type Modem struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup // pump and acker
 
-	mu          sync.Mutex  // guards what follows
-	ussd        chan string // +CUSD lines for a waiting USSD call
-	mem         string      // storage read by +CMGR/+CMGL (<mem1> of +CPMS)
-	profileInds []string    // indications added for the profile in use
+	mu          sync.Mutex      // guards what follows
+	ussd        chan string     // +CUSD lines for a waiting USSD call
+	mem         string          // storage read by +CMGR/+CMGL (<mem1> of +CPMS)
+	missing     map[string]bool // storages the modem refused (storage.go)
+	profileInds []string        // indications added for the profile in use
 
 	profile atomic.Pointer[Profile]
 	needAck atomic.Bool // +CMT/+CDS must be acknowledged with +CNMA

@@ -10,7 +10,7 @@ import (
 // Bounds of the queue between the reader and Events.
 const (
 	// maxQueuedData bounds the events that carry data (+CMTI, +CMT, +CDS,
-	// +CDSI) and resets. A SIM holds a few dozen messages, so this is only
+	// +CDSI), resets and memory-full signs. A SIM holds a few dozen messages, so this is only
 	// reached by a consumer stuck for long; 4096 PDUs are about 2 MiB.
 	maxQueuedData = 4096
 	// maxQueuedKeys bounds the coalesced events pending at once: one per
@@ -61,7 +61,7 @@ func newEventQueue() *eventQueue {
 // an event that carries data.
 func coalesceKey(e Event) string {
 	switch e.Kind {
-	case EventNewMessage, EventDeliver, EventStatusReport, EventStatusReportStored, EventReset:
+	case EventNewMessage, EventDeliver, EventStatusReport, EventStatusReportStored, EventReset, EventMemoryFull:
 		return ""
 	}
 	if p := at.LinePrefix(e.Line); p != "" {

@@ -160,7 +160,7 @@ func DiscoverSkipping(ctx context.Context, cfg Config, skip func(port string) bo
 	}
 	probe := func(ctx context.Context, port string) (Found, error) { return Probe(ctx, port, cfg) }
 	found := discover(ctx, ports, probe, func(port string) int { return usbInterface(sysfsRoot, port) })
-	return append(found, findHiLinks(sysfsRoot)...), nil
+	return append(found, FindHiLinks(sysfsRoot)...), nil
 }
 
 func discover(ctx context.Context, ports []*enumerator.PortDetails, probe func(context.Context, string) (Found, error), iface func(string) int) []Found {
@@ -251,8 +251,9 @@ func usbInterface(root, port string) int {
 	return int(n)
 }
 
-// findHiLinks scans USB devices for Huawei sticks in a mode without an AT port.
-func findHiLinks(root string) []Found {
+// FindHiLinks scans the USB devices under a sysfs root ("/sys") for Huawei
+// sticks in a mode without an AT port.
+func FindHiLinks(root string) []Found {
 	dir := filepath.Join(root, "bus/usb/devices")
 	entries, err := os.ReadDir(dir)
 	if err != nil {

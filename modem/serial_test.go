@@ -139,7 +139,7 @@ func TestFindHiLinks(t *testing.T) {
 	dev("1-2", "12d1", "1506", "HUAWEI_MOBILE") // stick mode: has AT ports
 	dev("1-3", "2c7c", "0125", "EC25")
 	dev("1-4", "12d1", "1f01", "")
-	got := findHiLinks(root)
+	got := FindHiLinks(root)
 	if len(got) != 2 {
 		t.Fatalf("got %+v", got)
 	}
@@ -151,7 +151,7 @@ func TestFindHiLinks(t *testing.T) {
 	if got[0].PID != "14dc" || got[0].Product != "HUAWEI_MOBILE" || got[1].PID != "1f01" {
 		t.Errorf("got %+v", got)
 	}
-	if findHiLinks(filepath.Join(root, "missing")) != nil {
+	if FindHiLinks(filepath.Join(root, "missing")) != nil {
 		t.Error("found devices in a missing tree")
 	}
 }

@@ -50,6 +50,16 @@ func (m *Modem) SetSMSC(ctx context.Context, number string) error {
 // returns the <mr> of +CMGS, the reference status reports will carry. When
 // ctx ends after the PDU was written the SMS may still have gone out.
 func (m *Modem) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
+	return m.sendPDU(ctx, tpduLen, pduHex, false)
+}
+
+// SendSecretPDU is SendPDU for a PDU whose text is a secret (a one-time
+// code): the debug trace shows only the lengths of the PDU and its echo.
+func (m *Modem) SendSecretPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
+	return m.sendPDU(ctx, tpduLen, pduHex, true)
+}
+
+func (m *Modem) sendPDU(ctx context.Context, tpduLen int, pduHex string, secret bool) (int, error) {
 	if err := checkPDU(tpduLen, pduHex); err != nil {
 		return 0, fmt.Errorf("send pdu: %w", err)
 	}
@@ -63,6 +73,7 @@ func (m *Modem) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, e
 		Timeout:       m.cfg.SendTimeout,
 		PDU:           strings.ToUpper(pduHex),
 		PromptTimeout: m.cfg.PromptTimeout,
+		Redact:        secret,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("send pdu: %s: %w", cmd, err)

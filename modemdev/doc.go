@@ -11,4 +11,8 @@
 //     +CDSI) and TS 27.007 §7.2 (+CREG, +CGREG, +CEREG), plus the reset
 //     announcements of the modem, into gateway.DeviceEvent values, in order;
 //   - +CREG/+COPS/+CSQ (TS 27.007 §7.2, §7.3, §8.5) into one health reading.
+//
+// It also resets the USB device of a tty (ResetUSB: the usbfs ioctl
+// USBDEVFS_RESET, else the sysfs "authorized" file), the last rung before
+// a hung modem is looked for on every port.
 package modemdev

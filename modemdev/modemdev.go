@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/simgate/simgate/gateway"
@@ -108,6 +107,8 @@ func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
 		de.Kind = gateway.EventRegistration
 	case modem.EventReset:
 		de.Kind = gateway.EventReset
+	case modem.EventMemoryFull:
+		de.Kind = gateway.EventMemoryFull
 	default:
 		// RING, ^RSSI and the like: nothing the gateway acts on.
 		return gateway.DeviceEvent{}, false
@@ -174,7 +175,11 @@ func (d *Device) Health(ctx context.Context) (gateway.DeviceHealth, error) {
 // SendPDU sends one SMS-SUBMIT. Errors are *gateway.DeviceError, or wrap
 // gateway.ErrDeviceGone, or the context's error.
 func (d *Device) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
-	mr, err := d.m.SendPDU(ctx, tpduLen, pduHex)
+	send := d.m.SendPDU
+	if gateway.IsSecretPDU(ctx) {
+		send = d.m.SendSecretPDU
+	}
+	mr, err := send(ctx, tpduLen, pduHex)
 	if err == nil {
 		return mr, nil
 	}
@@ -205,11 +210,11 @@ func classify(err error) error {
 	case errors.Is(err, modem.ErrPromptTimeout):
 		// ESC aborted the command before the PDU went out: the modem is
 		// wedged, the message is innocent.
-		return &gateway.DeviceError{Class: gateway.ClassModemState, Code: -1, Err: err}
+		return &gateway.DeviceError{Class: gateway.ClassModemState, Code: -1, Err: mapErr(err)}
 	default:
 		// ErrTimeout (the SMS may have gone out), a plain ERROR: a few
 		// retries, then give up on the message.
-		return &gateway.DeviceError{Class: gateway.ClassUnknown, Code: -1, Err: err}
+		return &gateway.DeviceError{Class: gateway.ClassUnknown, Code: -1, Err: mapErr(err)}
 	}
 }
 
@@ -238,13 +243,14 @@ func (d *Device) USSD(ctx context.Context, code string) (string, error) {
 	return r.Text, nil
 }
 
-// ListMessages lists every message in the read storage (AT+CMGL=4) and
-// then every status report in the status-report storage, with Mem "SR"
+// ListMessages lists every received message in the read storage and the
+// other receive storages, SM and ME (AT+CMGL=4; the driver's ListStored),
+// and then every status report in the status-report storage, with Mem "SR"
 // (the driver's ListStatusReports): reports that reached the modem while
 // nobody listened are found only there, and DeleteMessage("SR", i) frees
-// their slots. A modem without an SR storage lists none of those.
+// their slots. A modem without an SR or ME storage lists none of those.
 func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) {
-	list, err := d.m.ListMessages(ctx)
+	list, err := d.m.ListStored(ctx)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -259,28 +265,14 @@ func (d *Device) ListMessages(ctx context.Context) ([]gateway.StoredSMS, error) 
 	return out, nil
 }
 
-// ReadMessage reads one stored message and leaves it on the modem. Mem
-// "SR" (a +CDSI) goes through the driver's ReadStatusReport, which switches
-// storage, reads and switches back under one hold of the command line.
-// Any other mem is read from the driver's read storage; a mem that is not
-// it is refused rather than read from the wrong slot.
+// ReadMessage reads one stored message and leaves it on the modem. A mem
+// other than the read storage ("SR" for a +CDSI, "ME" while the read
+// storage is "SM") is switched to, read and switched back under one hold
+// of the command line (the driver's ReadFrom).
 func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gateway.StoredSMS, error) {
-	var (
-		sm  modem.StoredMessage
-		err error
-	)
-	if mem == "SR" {
-		sm, err = d.m.ReadStatusReport(ctx, mem, index)
-	} else {
-		sm, err = d.m.ReadMessage(ctx, index)
-	}
+	sm, err := d.m.ReadFrom(ctx, mem, index)
 	if err != nil {
 		return gateway.StoredSMS{}, mapErr(err)
-	}
-	if mem != "" && sm.Mem != "" && !strings.EqualFold(mem, sm.Mem) {
-		// The driver reads only its read storage; what it read is another
-		// slot than the one announced, which stays for the next listing.
-		return gateway.StoredSMS{}, fmt.Errorf("read message %s/%d: read storage is %s", mem, index, sm.Mem)
 	}
 	if sm.Mem == "" {
 		sm.Mem = mem
@@ -288,14 +280,20 @@ func (d *Device) ReadMessage(ctx context.Context, mem string, index int) (gatewa
 	return stored(sm), nil
 }
 
-// DeleteMessage deletes a stored message; mem "SR" switches storage as
+// DeleteMessage deletes a stored message, switching storage as
 // ReadMessage does.
 func (d *Device) DeleteMessage(ctx context.Context, mem string, index int) error {
-	if mem == "SR" {
-		return mapErr(d.m.DeleteStatusReport(ctx, mem, index))
-	}
-	return mapErr(d.m.DeleteMessage(ctx, index))
+	return mapErr(d.m.DeleteFrom(ctx, mem, index))
 }
+
+// Resync aborts a stale prompt and sends AT until the modem answers: the
+// first step of the session's escalation for a modem that stopped
+// answering.
+func (d *Device) Resync(ctx context.Context) error { return mapErr(d.m.Resync(ctx)) }
+
+// Reset reboots the modem (AT+CFUN=1,1); it needs Init afterwards, and a
+// USB modem may come back on another port.
+func (d *Device) Reset(ctx context.Context) error { return mapErr(d.m.Reset(ctx)) }
 
 func stored(sm modem.StoredMessage) gateway.StoredSMS {
 	return gateway.StoredSMS{Mem: sm.Mem, Index: sm.Index, Stat: sm.Stat, PDU: sm.PDU}
@@ -332,6 +330,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", gateway.ErrPUKRequired, err)
 	case errors.Is(err, modem.ErrPINRequired):
 		return fmt.Errorf("%w: %w", gateway.ErrPINRequired, err)
+	case errors.Is(err, modem.ErrTimeout), errors.Is(err, modem.ErrPromptTimeout):
+		return fmt.Errorf("%w: %w", gateway.ErrNoAnswer, err)
 	}
 	return err
 }

@@ -21,11 +21,11 @@ func (m *timedMailer) SendMail(context.Context, gateway.Mail) error {
 	return nil
 }
 
-// TestOTP_ReactsToFailedSMSWithin100ms: the SMS of a code with email
-// fallback is refused by the network; the fallback mail goes out within
-// 100 ms of the failure being committed. Run's timer is an hour away, so
-// only the event stream can have told it.
-func TestOTP_ReactsToFailedSMSWithin100ms(t *testing.T) {
+// TestOTP_ReactsToFailedSMS: the SMS of a code with email fallback is
+// refused by the network; the fallback mail goes out. Run's timer is an
+// hour away and the clock does not move, so only the event stream can have
+// told it. How soon is logged, not asserted: speed belongs to benchmarks.
+func TestOTP_ReactsToFailedSMS(t *testing.T) {
 	mail := &timedMailer{sent: make(chan time.Time, 4)}
 	r := newOTPRig(t, otpRigOptions{mailer: mail, cfg: otp.Config{WatchEvery: time.Hour}})
 
@@ -46,8 +46,8 @@ func TestOTP_ReactsToFailedSMSWithin100ms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Five codes, so that one slow round on a busy machine does not decide:
-	// the median reaction must be within 100 ms.
+	// Five codes: should Run's first round come late on a busy machine and
+	// catch the first failure itself, the later ones are past it.
 	var lags []time.Duration
 	for i := range 5 {
 		// A number of its own each time (the abuse limits count sends per
@@ -66,9 +66,6 @@ func TestOTP_ReactsToFailedSMSWithin100ms(t *testing.T) {
 	}
 	slices.Sort(lags)
 	t.Logf("fallback mail after the SMS failed: %v", lags)
-	if lags[len(lags)/2] > 100*time.Millisecond {
-		t.Errorf("median reaction %v, want within 100ms", lags[len(lags)/2])
-	}
 }
 
 // wantChannels waits until verification id records its SMS failed and the

@@ -22,6 +22,7 @@ const (
 	DefaultOTPMaxSends       = 5
 	DefaultOTPResendInterval = 30 * time.Second
 	DefaultOTPFallbackAfter  = 60 * time.Second
+	DefaultOTPRerouteAfter   = 20 * time.Second
 	DefaultOTPRetention      = 30 * 24 * time.Hour
 	DefaultOTPWatchEvery     = time.Second
 	maxPurposeLen            = 64
@@ -70,6 +71,12 @@ type Config struct {
 	Limits Limits
 	// WatchEvery is how often Run looks at the SMS in flight.
 	WatchEvery time.Duration
+	// Router, when set, chooses the modem each code SMS goes out on.
+	Router gateway.Router
+	// RerouteAfter is how long an SMS may go without a delivery report
+	// before its code is sent again through another modem (Router needed);
+	// default DefaultOTPRerouteAfter, negative: never.
+	RerouteAfter time.Duration
 }
 
 // Store is what the OTP service needs of storage: verifications, and the
@@ -177,6 +184,9 @@ func (c *Config) setDefaults(region string) error {
 	}
 	if c.Retention <= 0 {
 		c.Retention = DefaultOTPRetention
+	}
+	if c.RerouteAfter == 0 {
+		c.RerouteAfter = DefaultOTPRerouteAfter
 	}
 	if c.WatchEvery <= 0 {
 		c.WatchEvery = DefaultOTPWatchEvery

@@ -93,6 +93,7 @@ func (s *Service) resendSMS(ctx context.Context, r *gateway.OTPRecord, code stri
 		return nil, err
 	}
 	m.Text = s.seal.sealText(m.ID, text)
+	s.route(m, nil)
 	s.watched.add(m.ID) // before the commit: its events may follow at once
 	r.QueueSMS, r.CancelSMS = m, r.MessageID
 	r.MessageID = m.ID
@@ -101,7 +102,7 @@ func (s *Service) resendSMS(ctx context.Context, r *gateway.OTPRecord, code stri
 	if r.Fallback {
 		r.FallbackAt = now.Add(s.cfg.FallbackAfter)
 	}
-	r.Channels = append(r.Channels, gateway.ChannelAttempt{Channel: gateway.ChannelSMS, MessageID: m.ID, Status: gateway.AttemptQueued, At: now})
+	r.Channels = append(r.Channels, smsAttempt(m, now, false))
 	return m, nil
 }
 

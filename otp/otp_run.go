@@ -146,7 +146,7 @@ func (s *Service) watch(ctx context.Context, now time.Time, full bool) error {
 		if full {
 			s.watched.add(r.MessageID)
 		}
-		if !full && !fallbackDue(r, now) && now.Before(r.ExpiresAt) {
+		if !full && !fallbackDue(r, now) && !s.rerouteDue(r, now, false) && now.Before(r.ExpiresAt) {
 			continue
 		}
 		if err := s.follow(ctx, r, now); err != nil {
@@ -164,12 +164,22 @@ func (s *Service) follow(ctx context.Context, r *gateway.OTPRecord, now time.Tim
 	if err != nil {
 		return err
 	}
-	var code string
+	var (
+		code     string
+		rerouted *gateway.Message
+	)
 	rec, err := s.store.UpdateVerification(ctx, r.ID, func(v *gateway.OTPRecord) (bool, error) {
 		if v.MessageID != r.MessageID || !v.Watch {
 			return false, nil // resent or finished meanwhile
 		}
 		changed := setAttempt(v, r.MessageID, o.attempt, o.reason)
+		if o.reroute && v.Status == gateway.OTPPending {
+			m, err := s.reroute(ctx, v, o.exclude, now)
+			if err != nil || m != nil {
+				rerouted = m
+				return m != nil, err
+			}
+		}
 		if o.settle {
 			v.Watch, changed = false, true
 		}
@@ -190,7 +200,16 @@ func (s *Service) follow(ctx context.Context, r *gateway.OTPRecord, now time.Tim
 		return changed, nil
 	})
 	if err != nil {
+		if rerouted != nil {
+			s.watched.remove(rerouted.ID) // rolled back: never queued
+		}
 		return err
+	}
+	if rerouted != nil {
+		s.svc.Queued(rerouted)
+		s.log.Info("otp code sent again through another modem", "verification_id", rec.ID, "to", gateway.MaskNumber(rec.To),
+			"message_id", rerouted.ID, "modem", rerouted.Pin, "route", rerouted.Route, "sms_status", string(o.status))
+		return nil
 	}
 	if o.failed && rec.Status == gateway.OTPFailed {
 		s.log.Info("otp failed", "verification_id", rec.ID, "to", gateway.MaskNumber(rec.To), "reason", o.reason)
@@ -212,6 +231,8 @@ type smsVerdict struct {
 	fallback bool   // send the code by email now
 	failed   bool   // fail the verification
 	settle   bool   // nothing more to learn: stop watching
+	reroute  bool   // send the code again through another modem
+	exclude  []string
 }
 
 // judgeSMS looks at r's SMS and decides what follow does about it.
@@ -225,7 +246,13 @@ func (s *Service) judgeSMS(ctx context.Context, r *gateway.OTPRecord, now time.T
 		return o, err
 	default:
 		o.status, o.reason = m.Status, m.Error
+		o.exclude = append(o.exclude, m.Modem, m.Pin)
 	}
+	defer func() {
+		if o.reroute {
+			o.fallback, o.failed, o.settle = false, false, false
+		}
+	}()
 	switch o.status {
 	case gateway.StatusDelivered:
 		o.attempt, o.settle = gateway.AttemptDelivered, true
@@ -239,14 +266,17 @@ func (s *Service) judgeSMS(ctx context.Context, r *gateway.OTPRecord, now time.T
 		} else {
 			o.failed = true
 		}
+		o.reroute = o.status == gateway.StatusFailed && s.rerouteDue(r, now, true)
 	case gateway.StatusSent:
 		// Without a report requested there is nothing more to learn, unless
 		// a fallback is still to come.
 		o.attempt = gateway.AttemptSent
 		o.fallback = fallbackDue(r, now)
 		o.settle = o.fallback || (!m.StatusReport && !(r.Fallback && !r.FallbackDone))
+		o.reroute = m.StatusReport && s.rerouteDue(r, now, false)
 	default: // queued, sending
 		o.fallback = fallbackDue(r, now)
+		o.reroute = s.rerouteDue(r, now, false)
 	}
 	if !now.Before(r.ExpiresAt) {
 		o.settle = true // Tick expires it; nothing left to wait for

@@ -50,6 +50,10 @@ func LoadKey(path string) ([]byte, error) {
 	return key, nil
 }
 
+// ReadKey reads a key file as LoadKey does but never creates one: an error
+// wrapping fs.ErrNotExist when there is none.
+func ReadKey(path string) ([]byte, error) { return readOTPKey(path) }
+
 func readOTPKey(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -160,7 +164,7 @@ func (s *sealedStore) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.
 		}
 		text, err := s.seal.openText(m.ID, m.Text)
 		if err == nil {
-			m.Text = text
+			m.Text, m.Sealed = text, true
 			return m, nil
 		}
 		// Sealed under another key file: it can never be sent.

@@ -92,6 +92,7 @@ func (s *Service) codeSMS(ctx context.Context, p otpParams, code, apiKey string)
 		return nil, err
 	}
 	msg.Text = s.seal.sealText(msg.ID, text)
+	s.route(msg, nil)
 	return msg, nil
 }
 
@@ -141,9 +142,12 @@ func block(rec *gateway.OTPRecord, reason string, now time.Time) {
 func (s *Service) attachSMS(rec *gateway.OTPRecord, msg *gateway.Message, code string, now time.Time) {
 	rec.MessageID, rec.QueueSMS = msg.ID, msg
 	rec.Watch = true
-	rec.Channels = []gateway.ChannelAttempt{{Channel: gateway.ChannelSMS, MessageID: msg.ID, Status: gateway.AttemptQueued, At: now}}
-	if rec.Fallback {
+	rec.Channels = []gateway.ChannelAttempt{smsAttempt(msg, now, false)}
+	if rec.Fallback || s.rerouting() {
+		// Kept sealed for the email, or for the same code on another modem.
 		rec.CodeSealed = s.seal.sealCode(rec.ID, code)
+	}
+	if rec.Fallback {
 		rec.FallbackAt = now.Add(s.cfg.FallbackAfter)
 	}
 }

@@ -56,7 +56,9 @@ func newOTPRig(t *testing.T, o otpRigOptions) *otpRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &otpRig{t: t, dir: t.TempDir(), logs: &testkit.SyncBuffer{}}
-	r.clock = testkit.NewClock(time.Now())
+	// Noon of today: a test that moves the clock on by hours must not
+	// cross midnight, which splits the per-day stats.
+	r.clock = testkit.NewClock(time.Now().UTC().Truncate(24 * time.Hour).Add(12 * time.Hour))
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, filepath.Join(r.dir, "simgate.db"), logger)
 	if err != nil {

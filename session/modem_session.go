@@ -13,7 +13,8 @@ import (
 type modemSession struct {
 	s         *Supervisor
 	p         *portState
-	dev       gateway.Device
+	dev       *sessionDevice
+	rec       Recoverer // nil when the device cannot resync or reset
 	info      gateway.ModemInfo
 	up        bool // identified, recorded and serving events
 	attached  bool // handed to the dispatcher
@@ -26,7 +27,7 @@ type modemSession struct {
 func (ss *modemSession) run(ctx context.Context) error {
 	s := ss.s
 	prev := ss.p.info.State
-	h, err := ss.dev.Health(ctx)
+	h, err := ss.health(ctx)
 	if gone(err) {
 		return err
 	}
@@ -37,6 +38,14 @@ func (ss *modemSession) run(ctx context.Context) error {
 	ss.p.failures = 0
 	ss.up = true
 	ss.attach()
+	if noAnswer(err) {
+		if err := ss.escalate(ctx, err); err != nil {
+			return err
+		}
+	} else if err == nil && ss.p.rung != rungNone {
+		s.log.Info("modem answers again", "modem", ss.info.IMEI, "port", ss.p.port, "after", ss.info.LastEscalation)
+		ss.p.rung = rungNone
+	}
 	if err := ss.catchUp(ctx); err != nil {
 		return err
 	}
@@ -61,6 +70,14 @@ func (ss *modemSession) run(ctx context.Context) error {
 			}
 		case <-poll.C:
 			if err := ss.refresh(ctx); err != nil {
+				return err
+			}
+		case <-ss.dev.suspect:
+			if err := ss.refresh(ctx); err != nil {
+				return err
+			}
+		case <-ss.dev.full:
+			if err := ss.drain(ctx, ""); err != nil {
 				return err
 			}
 		case <-ss.spacing.c:
@@ -91,6 +108,8 @@ func (ss *modemSession) event(ctx context.Context, ev gateway.DeviceEvent) error
 			return nil // a read is due soon and will see this change
 		}
 		return ss.refresh(ctx)
+	case gateway.EventMemoryFull:
+		return ss.drain(ctx, ev.Mem)
 	case gateway.EventReset:
 		ss.s.log.Info("modem reset, initialising again", "modem", ss.info.IMEI, "port", ss.p.port)
 		if err := ss.dev.Init(ctx); err != nil {
@@ -178,13 +197,24 @@ func (ss *modemSession) deviceErr(ctx context.Context, op string, err error) err
 	return nil
 }
 
-// refresh reads the modem's health and records it.
+// drain commits and deletes everything the modem stores, after it said its
+// storage is full: the network holds back every SMS meanwhile.
+func (ss *modemSession) drain(ctx context.Context, mem string) error {
+	ss.s.log.Warn("modem message storage full, draining it", "modem", ss.info.IMEI, "mem", mem)
+	return ss.catchUp(ctx)
+}
+
+// refresh reads the modem's health and records it; a modem that gives no
+// answer is escalated.
 func (ss *modemSession) refresh(ctx context.Context) error {
 	ss.spacing.done(time.Now())
-	h, err := ss.dev.Health(ctx)
+	h, err := ss.health(ctx)
 	if err != nil {
 		if gone(err) {
 			return err
+		}
+		if noAnswer(err) && ctx.Err() == nil {
+			return ss.escalate(ctx, err)
 		}
 		if ctx.Err() == nil {
 			ss.p.limit.log(ss.s.log, "health", "read modem health", "modem", ss.info.IMEI, "err", err)

@@ -17,6 +17,14 @@ type portState struct {
 	failures int               // sessions in a row that never got the modem up
 	attempt  int               // backoff exponent
 	limit    *logLimiter
+	rung     rung // the last rung of the escalation ladder taken (escalate.go)
+}
+
+// outcome is how a session ended.
+type outcome struct {
+	up         bool // the modem got identified and served (online or not_registered)
+	openFailed bool // the port could not even be opened
+	silent     bool // the modem gave no answer, or was found hung
 }
 
 // runPort opens the modem on port again and again until ctx ends. keep is
@@ -25,16 +33,31 @@ type portState struct {
 func (s *Supervisor) runPort(ctx context.Context, port string, keep bool) {
 	p := &portState{port: port, limit: newLogLimiter(s.clock)}
 	for {
-		up, openFailed := s.session(ctx, p)
+		out := s.session(ctx, p)
 		if ctx.Err() != nil {
 			return
 		}
-		if openFailed && !keep {
-			s.log.Info("modem port gone", "port", port)
-			return
-		}
-		if up {
+		if out.up {
 			p.attempt = 0
+		}
+		// A modem found silent, or whose port vanished while it was being
+		// escalated, goes on up the ladder; a plain unplug does not.
+		escalating := !out.up && p.info.IMEI != "" && (out.silent || (out.openFailed && p.rung != rungNone))
+		if escalating && s.climb(ctx, p) {
+			continue
+		}
+		// A modem unplugged and plugged back may be another tty now; it is
+		// looked for once a few opens in a row have failed.
+		if !escalating && out.openFailed && p.failures >= s.cfg.ErrorAfter && p.info.IMEI != "" &&
+			s.cfg.Locate != nil && s.locate(ctx, p) {
+			continue
+		}
+		if out.openFailed && !keep {
+			s.log.Info("modem port gone", "port", p.port)
+			if escalating {
+				s.rescan() // discovery looks for it on every port
+			}
+			return
 		}
 		if !sleep(ctx, s.backoff(p.attempt)) {
 			return
@@ -70,16 +93,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// session runs one open-to-gone life of the modem on p.port. up reports
-// whether the modem got identified and served (online or not_registered);
-// openFailed that the port could not even be opened.
-func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed bool) {
+// session runs one open-to-gone life of the modem on p.port.
+func (s *Supervisor) session(ctx context.Context, p *portState) outcome {
 	raw, err := s.open(ctx, p.port)
 	if err != nil {
 		s.sessionFailed(ctx, p, gateway.ModemOffline, fmt.Errorf("open: %w", err))
-		return false, true
+		return outcome{openFailed: true}
 	}
-	dev := &sessionDevice{Device: raw}
+	dev := newSessionDevice(raw)
 	defer dev.Close()
 
 	if err := dev.Init(ctx); err != nil {
@@ -98,7 +119,7 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 			}
 		}
 		s.sessionFailed(ctx, p, state, err)
-		return false, false
+		return outcome{silent: noAnswer(err)}
 	}
 	id, err := dev.Identity(ctx)
 	if err == nil && id.IMEI == "" {
@@ -106,16 +127,17 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 	}
 	if err != nil {
 		s.sessionFailed(ctx, p, gateway.ModemOffline, fmt.Errorf("identity: %w", err))
-		return false, false
+		return outcome{silent: noAnswer(err)}
 	}
 	if other, ok := s.claim(id.IMEI, p.port, dev); !ok {
 		// Two ttys of one modem, or the old port of a replugged modem not
 		// yet noticed gone: the session that holds the IMEI keeps it.
 		p.limit.log(s.log, "duplicate", "modem already open on another port",
 			"port", p.port, "other_port", other, "modem", id.IMEI)
-		return false, false
+		return outcome{}
 	}
 	ss := &modemSession{s: s, p: p, dev: dev, unmatched: newUnmatchedReports()}
+	ss.rec, _ = raw.(Recoverer)
 	defer ss.unmatched.stop()
 	ss.info = p.info
 	ss.info.Port = p.port
@@ -131,7 +153,8 @@ func (s *Supervisor) session(ctx context.Context, p *portState) (up, openFailed 
 		p.info = ss.info
 	}()
 	err = ss.run(ctx)
-	return ss.up, false
+	var hung *hungError
+	return outcome{up: ss.up && !errors.As(err, &hung), silent: errors.As(err, &hung)}
 }
 
 func setIdentity(info *gateway.ModemInfo, id gateway.DeviceIdentity) {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -16,11 +17,44 @@ type holder struct {
 }
 
 // sessionDevice is a session's device, closed once: Reinit closes it to
-// end the session, and the session closes it again as it unwinds.
+// end the session, and the session closes it again as it unwinds. It is
+// also what the dispatcher sends through, so it tells the session of a
+// send that got no answer (check the modem now) or found the storage full
+// (+CMS ERROR: 322: drain it).
 type sessionDevice struct {
 	gateway.Device
-	once sync.Once
-	err  error
+	once    sync.Once
+	err     error
+	suspect chan struct{} // a call got no answer
+	full    chan struct{} // a call found the message storage full
+}
+
+func newSessionDevice(d gateway.Device) *sessionDevice {
+	return &sessionDevice{Device: d, suspect: make(chan struct{}, 1), full: make(chan struct{}, 1)}
+}
+
+// cmsMemoryFull is +CMS ERROR: 322, "memory full" (TS 27.005 §3.2.5).
+const cmsMemoryFull = 322
+
+// SendPDU sends through the device and notes what the session must act on.
+func (d *sessionDevice) SendPDU(ctx context.Context, tpduLen int, pduHex string) (int, error) {
+	mr, err := d.Device.SendPDU(ctx, tpduLen, pduHex)
+	var de *gateway.DeviceError
+	switch {
+	case err == nil:
+	case errors.Is(err, gateway.ErrNoAnswer):
+		notify(d.suspect)
+	case errors.As(err, &de) && de.Code == cmsMemoryFull:
+		notify(d.full)
+	}
+	return mr, err
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // Close closes the device the first time and returns that result after.

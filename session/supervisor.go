@@ -58,6 +58,25 @@ type Config struct {
 	// ReportWindow is how far back a status report looks for its part
 	// (default 72 h; TP-MR wraps at 256).
 	ReportWindow time.Duration
+	// HungAfter is how many health reads in a row, back to back, may go
+	// unanswered (gateway.ErrNoAnswer) before the modem is taken as hung and
+	// escalated: resync, CFUN reset, reopen, USB reset, locate (escalate.go).
+	// Default 2. A send that gets no answer asks for a read at once.
+	HungAfter int
+	// ResetWait bounds the wait for a modem to answer Init again after the
+	// CFUN reset (default 60 s).
+	ResetWait time.Duration
+	// ResetUSB resets the USB device of a port and says how
+	// (modemdev.ResetUSB); "" and no error when the port is no USB
+	// device's tty, and the step is skipped. Nil skips it always.
+	ResetUSB func(ctx context.Context, port string) (string, error)
+	// Locate looks for the modem with imei on every port but those skip
+	// reports (held by a session) and returns the port it answers on, ""
+	// when none. Nil leaves it to discovery, when there is one.
+	Locate func(ctx context.Context, imei string, skip func(port string) bool) (string, error)
+	// OnEscalation is told of every escalation step taken (for metrics);
+	// nil ignores them.
+	OnEscalation func(imei string, step Step)
 	// StaleAfter is how long the parts of a concatenated SMS wait for the
 	// rest before what arrived is saved with Missing set (default 24 h);
 	// they are checked every StaleEvery (default 10 min).
@@ -78,8 +97,9 @@ type Supervisor struct {
 	recv   *receiver
 	limits func(string) gateway.ModemLimits
 
-	mu     sync.Mutex
-	active map[string]holder // IMEI → the session that holds it: one owner per modem
+	mu      sync.Mutex
+	active  map[string]holder // IMEI → the session that holds it: one owner per modem
+	rescanc chan struct{}     // a port gave up on a hung modem: discover now
 }
 
 // New returns a Supervisor; Run starts it. d is normally the
@@ -105,19 +125,24 @@ func New(cfg Config, store Store, d Attacher, open gateway.Opener, clock gateway
 	if cfg.ErrorAfter <= 0 {
 		cfg.ErrorAfter = 3
 	}
+	if cfg.HungAfter <= 0 {
+		cfg.HungAfter = 2
+	}
+	cfg.ResetWait = orDefault(cfg.ResetWait, time.Minute)
 	limits := cfg.Limits
 	if limits == nil {
 		limits = func(string) gateway.ModemLimits { return gateway.ModemLimits{} }
 	}
 	return &Supervisor{
-		cfg:    cfg,
-		store:  store,
-		d:      d,
-		open:   open,
-		clock:  clock,
-		log:    logger,
-		limits: limits,
-		active: map[string]holder{},
+		cfg:     cfg,
+		store:   store,
+		d:       d,
+		open:    open,
+		clock:   clock,
+		log:     logger,
+		limits:  limits,
+		active:  map[string]holder{},
+		rescanc: make(chan struct{}, 1),
 		recv: &receiver{
 			store:  store,
 			clock:  clock,
@@ -160,7 +185,7 @@ func (s *Supervisor) discoverLoop(ctx context.Context, wg *sync.WaitGroup) {
 	ended := make(chan string)
 	limit := newLogLimiter(s.clock)
 	scan := func() {
-		ports, err := s.cfg.Discover(ctx, func(port string) bool { return running[port] })
+		ports, err := s.cfg.Discover(ctx, func(port string) bool { return running[port] || s.held(port) })
 		if err != nil {
 			if ctx.Err() == nil {
 				limit.log(s.log, "discover", "discover modems", "err", err)
@@ -191,6 +216,8 @@ func (s *Supervisor) discoverLoop(ctx context.Context, wg *sync.WaitGroup) {
 			return
 		case port := <-ended:
 			delete(running, port)
+		case <-s.rescanc:
+			scan()
 		case <-t.C:
 			scan()
 		}

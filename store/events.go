@@ -34,7 +34,7 @@ func (s *Store) AppendEvent(ctx context.Context, ev gateway.Event) error {
 	return nil
 }
 
-var messageEventSQL = writeStmt(`SELECT id, recipient, status, segments, error, modem FROM messages WHERE id = ?`)
+var messageEventSQL = writeStmt(`SELECT id, recipient, status, segments, error, modem, status_report FROM messages WHERE id = ?`)
 
 // appendMessageEvent reads message id back inside tx — what its event
 // shows, no more — and appends the event of the status it is now in, if
@@ -48,7 +48,7 @@ func appendMessageEvent(ctx context.Context, tx wtx, id string, at time.Time) er
 // through within the transaction.
 func appendMessageEventAs(ctx context.Context, tx wtx, id string, status gateway.Status, at time.Time) error {
 	var m gateway.Message
-	if err := tx.QueryRowContext(ctx, messageEventSQL, id).Scan(&m.ID, &m.To, &m.Status, &m.Segments, &m.Error, &m.Modem); err != nil {
+	if err := tx.QueryRowContext(ctx, messageEventSQL, id).Scan(&m.ID, &m.To, &m.Status, &m.Segments, &m.Error, &m.Modem, &m.StatusReport); err != nil {
 		return err
 	}
 	if status != "" {

@@ -26,9 +26,10 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 			prev    gateway.ModemInfo
 			roaming int
 		)
-		err := tx.QueryRowContext(ctx, `SELECT state, operator, registration, roaming, bars, number, last_error
+		err := tx.QueryRowContext(ctx, `SELECT state, operator, registration, roaming, bars, number, last_error,
+			last_escalation, last_escalation_at
 			FROM modems WHERE imei = ?`, m.IMEI).Scan(&prev.State, &prev.Operator, &prev.Registration,
-			&roaming, &prev.Bars, &prev.Number, &prev.LastError)
+			&roaming, &prev.Bars, &prev.Number, &prev.LastError, &prev.LastEscalation, timeCol{&prev.LastEscalationAt})
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -36,7 +37,8 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 		if _, err := tx.ExecContext(ctx, modemUpsertSQL,
 			m.IMEI, m.Port, m.Manufacturer, m.Model, m.Revision, m.IMSI, m.ICCID, m.Number, m.Operator,
 			m.Registration, boolInt(m.Roaming), m.CSQ, m.DBM, m.Bars, boolInt(m.SignalKnown), string(state),
-			m.LastError, fmtTime(m.LastErrorAt), fmtTime(m.UpdatedAt)); err != nil {
+			m.LastError, fmtTime(m.LastErrorAt), m.LastEscalation, fmtTime(m.LastEscalationAt),
+			fmtTime(m.UpdatedAt)); err != nil {
 			return err
 		}
 		m.State = state
@@ -54,7 +56,8 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 // appendModemEvent appends modem.online or modem.offline when a modem
 // crosses between online and any other state, and modem.updated when
 // anything the status page shows of it changed otherwise (state,
-// registration, operator, signal bars, number, last error); a reading that
+// registration, operator, signal bars, number, last error, last escalation
+// step); a reading that
 // changes nothing visible is no event.
 func appendModemEvent(ctx context.Context, tx wtx, prev, m gateway.ModemInfo) error {
 	was, now := prev.State == gateway.ModemOnline, m.State == gateway.ModemOnline
@@ -65,7 +68,8 @@ func appendModemEvent(ctx context.Context, tx wtx, prev, m gateway.ModemInfo) er
 	case was && !now:
 		typ = gateway.EventModemOffline
 	case prev.State != m.State || prev.Operator != m.Operator || prev.Registration != m.Registration ||
-		prev.Roaming != m.Roaming || prev.Bars != m.Bars || prev.Number != m.Number || prev.LastError != m.LastError:
+		prev.Roaming != m.Roaming || prev.Bars != m.Bars || prev.Number != m.Number || prev.LastError != m.LastError ||
+		prev.LastEscalation != m.LastEscalation || !prev.LastEscalationAt.Equal(m.LastEscalationAt):
 		typ = gateway.EventModemUpdated
 	default:
 		return nil
@@ -79,21 +83,22 @@ func appendModemEvent(ctx context.Context, tx wtx, prev, m gateway.ModemInfo) er
 
 var modemUpsertSQL = writeStmt(`INSERT INTO modems (imei, port, manufacturer, model, revision, imsi, iccid,
 			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
-			last_error_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			last_error_at, last_escalation, last_escalation_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (imei) DO UPDATE SET port = excluded.port, manufacturer = excluded.manufacturer,
 			model = excluded.model, revision = excluded.revision, imsi = excluded.imsi,
 			iccid = excluded.iccid, number = excluded.number, operator = excluded.operator,
 			registration = excluded.registration, roaming = excluded.roaming, csq = excluded.csq,
 			dbm = excluded.dbm, bars = excluded.bars, signal_known = excluded.signal_known,
 			state = excluded.state, last_error = excluded.last_error,
-			last_error_at = excluded.last_error_at, updated_at = excluded.updated_at`)
+			last_error_at = excluded.last_error_at, last_escalation = excluded.last_escalation,
+			last_escalation_at = excluded.last_escalation_at, updated_at = excluded.updated_at`)
 
 // Modems returns every modem ever seen, by IMEI.
 func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT imei, port, manufacturer, model, revision, imsi, iccid,
 			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
-			last_error_at, updated_at
+			last_error_at, last_escalation, last_escalation_at, updated_at
 		FROM modems ORDER BY imei`)
 	if err != nil {
 		return nil, fmt.Errorf("list modems: %w", err)
@@ -107,7 +112,8 @@ func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
 		)
 		if err := rows.Scan(&m.IMEI, &m.Port, &m.Manufacturer, &m.Model, &m.Revision, &m.IMSI, &m.ICCID,
 			&m.Number, &m.Operator, &m.Registration, &roaming, &m.CSQ, &m.DBM, &m.Bars, &known, &m.State,
-			&m.LastError, timeCol{&m.LastErrorAt}, timeCol{&m.UpdatedAt}); err != nil {
+			&m.LastError, timeCol{&m.LastErrorAt}, &m.LastEscalation, timeCol{&m.LastEscalationAt},
+			timeCol{&m.UpdatedAt}); err != nil {
 			return nil, fmt.Errorf("list modems: %w", err)
 		}
 		m.Roaming, m.SignalKnown = roaming != 0, known != 0

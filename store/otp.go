@@ -355,11 +355,17 @@ func (s *Store) PurgeVerifications(ctx context.Context, before time.Time) (int, 
 
 // OTPStats implements gateway.OTPStore.
 func (s *Store) OTPStats(ctx context.Context, since time.Time) ([]gateway.OTPStat, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT substr(created_at, 1, 10) AS day, country, count(*),
-			coalesce(sum(sends), 0), count(*) FILTER (WHERE status = 'approved'),
-			count(*) FILTER (WHERE block_reason <> '')
-		FROM otp_verifications WHERE created_at >= ?
-		GROUP BY day, country ORDER BY day, country`, fmtTime(since))
+	// Times are summed in milliseconds from julianday, which reads the
+	// stored RFC 3339 times with their fractions.
+	rows, err := s.r.QueryContext(ctx, `SELECT substr(v.created_at, 1, 10) AS day, v.country, count(*),
+			coalesce(sum(v.sends), 0), count(*) FILTER (WHERE v.status = 'approved'),
+			count(*) FILTER (WHERE v.block_reason <> ''),
+			count(*) FILTER (WHERE m.delivered_at <> ''),
+			coalesce(sum(round((julianday(m.delivered_at) - julianday(v.created_at)) * 86400000)) FILTER (WHERE m.delivered_at <> ''), 0),
+			coalesce(sum(round((julianday(v.finished_at) - julianday(v.created_at)) * 86400000)) FILTER (WHERE v.status = 'approved'), 0)
+		FROM otp_verifications v LEFT JOIN messages m ON m.id = v.message_id
+		WHERE v.created_at >= ?
+		GROUP BY day, v.country ORDER BY day, v.country`, fmtTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("otp stats: %w", err)
 	}
@@ -370,9 +376,13 @@ func (s *Store) OTPStats(ctx context.Context, since time.Time) ([]gateway.OTPSta
 			st  gateway.OTPStat
 			day string
 		)
-		if err := rows.Scan(&day, &st.Country, &st.Verifications, &st.Sends, &st.Approvals, &st.Blocked); err != nil {
+		var toDelivered, toApproved float64
+		if err := rows.Scan(&day, &st.Country, &st.Verifications, &st.Sends, &st.Approvals, &st.Blocked,
+			&st.Delivered, &toDelivered, &toApproved); err != nil {
 			return nil, fmt.Errorf("otp stats: %w", err)
 		}
+		st.ToDelivered = time.Duration(toDelivered) * time.Millisecond
+		st.ToApproved = time.Duration(toApproved) * time.Millisecond
 		if st.Day, err = time.Parse(time.DateOnly, day); err != nil {
 			return nil, fmt.Errorf("otp stats: %w", err)
 		}

@@ -126,3 +126,29 @@ func TestStore_BlockedPrefixes(t *testing.T) {
 		t.Fatalf("PrefixConversion = %+v, %v", conv, err)
 	}
 }
+
+// TestStore_OTPStatsTimes: the stats add up the time from the request to
+// the SMS's delivery report and to the approval.
+func TestStore_OTPStatsTimes(t *testing.T) {
+	f := newReportFixture(t)
+	r := newOTPRecord("otp_1", "+12025550101", "login", t0)
+	mustCreateOTP(t, f.s, r)
+	f.send("msg_otp_1", r.To, "imeiA", 7)                                 // sent at t0; f.now is t0+1s
+	if _, err := f.report("imeiA", 7, r.To, "delivered", 0); err != nil { // at t0+2s
+		t.Fatal(err)
+	}
+	if _, err := f.s.UpdateVerification(t.Context(), r.ID, func(v *gateway.OTPRecord) (bool, error) {
+		v.Status, v.FinishedAt = gateway.OTPApproved, t0.Add(9500*time.Millisecond)
+		v.ClearSecrets()
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.s.OTPStats(t.Context(), t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].Delivered != 1 || st[0].ToDelivered != 2*time.Second || st[0].ToApproved != 9500*time.Millisecond {
+		t.Errorf("stats %+v: want 1 delivered 2s after the request, approved after 9.5s", st)
+	}
+}

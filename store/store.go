@@ -63,28 +63,49 @@ const (
 // Option adjusts how Open opens the database.
 type Option func(*options)
 
-type options struct{ durability Durability }
+type options struct {
+	durability Durability
+	backupDir  string
+}
 
 // WithDurability chooses what a commit guarantees; see Durability.
 func WithDurability(d Durability) Option { return func(o *options) { o.durability = d } }
+
+// WithBackupDir is where Open writes the copy it takes before migrating a
+// database that has data (default: "backups" beside the database).
+func WithBackupDir(dir string) Option { return func(o *options) { o.backupDir = dir } }
+
+func (o options) backupDirFor(path string) string {
+	if o.backupDir != "" {
+		return o.backupDir
+	}
+	return filepath.Join(filepath.Dir(path), "backups")
+}
+
+// readOptions applies opts to the defaults and returns them with the
+// synchronous pragma they ask for.
+func readOptions(opts []Option) (options, string, error) {
+	o := options{durability: DurabilityFull}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch o.durability {
+	case DurabilityFull:
+		return o, "_pragma=synchronous(FULL)", nil
+	case DurabilityNormal:
+		return o, "_pragma=synchronous(NORMAL)", nil
+	}
+	return o, "", fmt.Errorf("durability %q: want full or normal: %w", o.durability, gateway.ErrInvalid)
+}
 
 // Open opens (creating it if needed) the database at path and applies the
 // pending migrations. The directory is created 0700 and the file 0600, since
 // the database holds phone numbers, message bodies and key hashes. A nil
 // logger discards.
 func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option) (*Store, error) {
-	o := options{durability: DurabilityFull}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var sync string
-	switch o.durability {
-	case DurabilityFull:
-		sync = "_pragma=synchronous(FULL)"
-	case DurabilityNormal:
-		sync = "_pragma=synchronous(NORMAL)"
-	default:
-		return nil, fmt.Errorf("open db: durability %q: want full or normal: %w", o.durability, gateway.ErrInvalid)
+	o, sync, err := readOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open db: %w", err)
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -123,7 +144,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, durability: o.durability, logger: logger, events: gateway.NewSignal(), wq: newWriteQueue()}
 	go s.writeLoop()
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o.backupDirFor(path)); err != nil {
 		s.stopWriter()
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
@@ -141,7 +162,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 
 	// The read pool opens only after migration so that it finds the file
 	// already in WAL mode.
-	if s.r, err = openReader(ctx, path, sync); err != nil {
+	if s.r, err = openReadPool(ctx, path, sync); err != nil {
 		s.stopWriter()
 		s.ws.close()
 		w.Close()
@@ -150,9 +171,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	return s, nil
 }
 
-// openReader opens the read-only pool on path, with its statements
-// prepared; query_only turns a stray write into an error.
-func openReader(ctx context.Context, path, sync string) (rdb, error) {
+// openReadPool opens the read-only pool on path and prepares the hot
+// reads; query_only turns a stray write into an error.
+func openReadPool(ctx context.Context, path, sync string) (rdb, error) {
 	r, err := sql.Open("sqlite", dsn(path,
 		"_pragma=busy_timeout(10000)",
 		"_pragma=foreign_keys(ON)",
@@ -206,10 +227,18 @@ func (s *Store) Ping(ctx context.Context) error {
 // schema_migrations, in lexical order, each in its own transaction. The set
 // of applied versions is read inside each transaction, so two processes
 // opening a fresh database at once apply each migration exactly once.
-func (s *Store) migrate(ctx context.Context) error {
+//
+// A database with a version this binary does not know (written by a newer
+// simgate) is refused with a *SchemaTooNewError. Before the first migration
+// on a database that already has a schema, a copy is written to backupDir
+// (backupBeforeMigrate), so an upgrade that goes wrong can be undone.
+func (s *Store) migrate(ctx context.Context, backupDir string) error {
 	if _, err := s.w.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY) STRICT`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := s.backupBeforeMigrate(ctx, backupDir); err != nil {
+		return err
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -251,6 +280,35 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// backupBeforeMigrate refuses a database newer than the binary and, when
+// migrations are pending on a database that has a schema already, copies
+// it to dir first as simgate-premigrate-<its version>-<time>.db.
+func (s *Store) backupBeforeMigrate(ctx context.Context, dir string) error {
+	applied, err := appliedVersions(ctx, s.w)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := checkNotNewer(applied); err != nil {
+		return err
+	}
+	pending := pendingVersions(applied)
+	if len(applied) == 0 || len(pending) == 0 {
+		return nil
+	}
+	dst := filepath.Join(dir, fmt.Sprintf("%s%s-%s.db", PreMigratePrefix, applied[len(applied)-1],
+		time.Now().UTC().Format("20060102T150405Z")))
+	if err := vacuumInto(ctx, s.w, dst); err != nil {
+		return fmt.Errorf("migrate: backup before migrating (nothing was changed): %w", err)
+	}
+	s.logger.Info("database copied before migrating", "path", dst, "from_version", applied[len(applied)-1],
+		"to_version", pending[len(pending)-1])
+	return nil
+}
+
+// PreMigratePrefix starts the name of the copy Open takes before it
+// migrates a database.
+const PreMigratePrefix = "simgate-premigrate-"
 
 // Statements run on every message are prepared once at Open: with
 // modernc.org/sqlite, parsing and planning them costs more than running

@@ -60,11 +60,52 @@ func (s *Store) Webhooks(ctx context.Context) ([]gateway.WebhookEndpoint, error)
 	return es, nil
 }
 
+// WebhookSecrets returns every live endpoint's stored secret by ID, for the
+// Notifier to seal those still clear or sealed with an older key.
+func (s *Store) WebhookSecrets(ctx context.Context) (map[string]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, secret FROM webhook_endpoints WHERE disabled_at = ''`)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, secret string
+		if err := rows.Scan(&id, &secret); err != nil {
+			return nil, fmt.Errorf("webhook secrets: %w", err)
+		}
+		out[id] = secret
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("webhook secrets: %w", err)
+	}
+	return out, nil
+}
+
+// SetWebhookSecret replaces a live endpoint's stored secret when it is
+// still old, so that it never revives the secret of an endpoint deleted
+// meanwhile; ErrNotFound when it is not.
+func (s *Store) SetWebhookSecret(ctx context.Context, id, old, secret string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = ? WHERE id = ? AND secret = ? AND disabled_at = ''`,
+		secret, id, old)
+	if err != nil {
+		return fmt.Errorf("set webhook secret %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set webhook secret %s: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("set webhook secret %s: %w", id, gateway.ErrNotFound)
+	}
+	return nil
+}
+
 // DeleteWebhook disables a live endpoint and fails its pending rows in the
 // same transaction, so none is sent after the answer.
 func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) error {
 	return s.inTx(ctx, func(tx wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ? AND disabled_at = ''`, fmtTime(now), id)
+		// The secret goes with it ("whsec_" alone: the CHECK wants the prefix).
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ?, secret = 'whsec_'
+			WHERE id = ? AND disabled_at = ''`, fmtTime(now), id)
 		if err != nil {
 			return fmt.Errorf("delete webhook %s: %w", id, err)
 		}

@@ -81,6 +81,10 @@ func TestWebhookOutbox(t *testing.T) {
 	if err := s.DeleteWebhook(ctx, "wh_b", t0); !errors.Is(err, gateway.ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
 	}
+	var secret string
+	if err := s.r.QueryRowContext(ctx, `SELECT secret FROM webhook_endpoints WHERE id = 'wh_b'`).Scan(&secret); err != nil || secret != "whsec_" {
+		t.Errorf("deleted endpoint's secret = %q, %v; want it wiped", secret, err)
+	}
 	rows, err := s.WebhookDeliveries(ctx, "wh_b")
 	if err != nil || len(rows) != 1 || rows[0].Status != gateway.WebhookFailed {
 		t.Fatalf("wh_b rows = %+v, %v; want one failed", rows, err)
@@ -213,5 +217,34 @@ func TestDueWebhooksPerEndpoint(t *testing.T) {
 		if g := strings.Join(got, " "); g != tc.want {
 			t.Errorf("DueWebhooks(%d, %d) = %s; want %s", tc.perEndpoint, tc.limit, g, tc.want)
 		}
+	}
+}
+
+// The Notifier seals secrets again through these two: a live endpoint's
+// secret is replaced only when it is still the one read.
+func TestWebhookSecrets(t *testing.T) {
+	s := mustOpen(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, id := range []string{"wh_a", "wh_b"} {
+		if err := s.CreateWebhook(ctx, gateway.WebhookEndpoint{ID: id, URL: "https://example.com/" + id,
+			Events: []string{gateway.EventMessageSent}, Secret: "whsec_" + id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteWebhook(ctx, "wh_b", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.WebhookSecrets(ctx)
+	if err != nil || len(got) != 1 || got["wh_a"] != "whsec_wh_a" {
+		t.Fatalf("WebhookSecrets = %v, %v; want wh_a's alone", got, err)
+	}
+	wantErr(t, "stale", s.SetWebhookSecret(ctx, "wh_a", "whsec_other", "whsec_new"), gateway.ErrNotFound)
+	wantErr(t, "deleted", s.SetWebhookSecret(ctx, "wh_b", "whsec_", "whsec_new"), gateway.ErrNotFound)
+	if err := s.SetWebhookSecret(ctx, "wh_a", "whsec_wh_a", "whsec_new"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.WebhookSecrets(ctx); got["wh_a"] != "whsec_new" {
+		t.Errorf("after SetWebhookSecret: %v", got)
 	}
 }

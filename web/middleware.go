@@ -114,8 +114,10 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// queryAttr is the query string as a group, with phone numbers masked in
-// keys and values alike ("to" is the usual place, but not the only one).
+// queryAttr is the query string's parameter names, each with its value
+// redacted: a value may be a phone number, a text searched for, a token
+// (a webhook receiver's, a misplaced CSRF token or key) — none of which
+// belongs in a log. The names say what kind of request it was.
 func queryAttr(raw string) slog.Attr {
 	if raw == "" {
 		return slog.Attr{}
@@ -131,10 +133,17 @@ func queryAttr(raw string) slog.Attr {
 	}
 	attrs := make([]any, 0, len(keys))
 	for _, k := range keys {
-		attrs = append(attrs, slog.String(problem.Clip(maskPhones(k)), problem.Clip(maskPhones(q.Get(k)))))
+		v := ""
+		if q.Get(k) != "" {
+			v = redacted
+		}
+		attrs = append(attrs, slog.String(problem.Clip(maskPhones(k)), v))
 	}
 	return slog.Group("query", attrs...)
 }
+
+// redacted stands for a query value in the log.
+const redacted = "[redacted]"
 
 // methodLabel keeps the metrics' method label to the methods that exist.
 func methodLabel(m string) string {

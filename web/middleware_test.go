@@ -168,17 +168,17 @@ func TestRequestLog(t *testing.T) {
 	}
 	ts := mustServer(t, svc, Config{})
 	post := ts.Do(t, http.MethodPost, "/api/v1/messages", `{"to":"+12025550123","text":"`+text+`"}`, webtest.Authed())
-	list := ts.Do(t, http.MethodGet, "/api/v1/messages?to=%2B12025550123&limit=5", "", webtest.Authed())
+	list := ts.Do(t, http.MethodGet, "/api/v1/messages?to=%2B12025550123&limit=5&token=tok_s3cr3t&empty=", "", webtest.Authed())
 	stray := ts.Do(t, http.MethodGet, "/v2/+1 (202) 555-0123?q=2025550123", "", nil)
 
 	ts.Log.WaitFor(t, `"msg":"http request"`, post.Header.Get("X-Request-Id"),
 		`"method":"POST"`, `"route":"/api/v1/messages"`, `"status":422`, `"latency":`, `"api_key":"`+webtest.KeyName+`"`)
 	ts.Log.WaitFor(t, `"msg":"http request"`, list.Header.Get("X-Request-Id"),
-		`"query":{"limit":"5","to":"+1202…0123"}`)
+		`"query":{"empty":"","limit":"[redacted]","to":"[redacted]","token":"[redacted]"}`)
 	logs := ts.Log.WaitFor(t, `"msg":"http request"`, stray.Header.Get("X-Request-Id"),
-		`"route":"unmatched"`, `"path":"/v2/+1202…0123"`, `"query":{"q":"20…23"}`)
+		`"route":"unmatched"`, `"path":"/v2/+1202…0123"`, `"query":{"q":"[redacted]"}`)
 
-	for _, secret := range []string{"12025550123", "2025550123", "555-0123", "834512", "verification"} {
+	for _, secret := range []string{"12025550123", "2025550123", "555-0123", "834512", "verification", "tok_s3cr3t"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("log contains %q:\n%s", secret, logs)
 		}

@@ -17,7 +17,7 @@ import (
 func (s *Server) addRoutes(e *echo.Echo) {
 	e.GET("/healthz", handleHealthz(s.cfg.Version))
 	e.GET("/readyz", handleReadyz(s.svc))
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler))
+	e.GET("/metrics", echo.WrapHandler(bearerOnly(s.cfg.MetricsToken, s.metrics.handler)))
 
 	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks)
 	ui.Routes(e, s.svc, s.cfg.UI)

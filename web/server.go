@@ -40,6 +40,9 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served at /metrics. Nil
 	// means a private registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// MetricsToken, when set, is the bearer token /metrics wants
+	// (Authorization: Bearer <token>); without it /metrics is open.
+	MetricsToken string
 	// Version is reported by /healthz.
 	Version string
 	// UI is the status page (ui.New); nil serves none.

@@ -166,3 +166,34 @@ func TestServer_StorageFull(t *testing.T) {
 		t.Errorf("body %s lacks the problem type %s", res.Body, apiv1.ProblemStorageFull)
 	}
 }
+
+// With a token, /metrics answers only its bearer; without, everyone.
+func TestMetricsToken(t *testing.T) {
+	open := mustServer(t, &webtest.FakeService{}, Config{})
+	if r := open.Do(t, http.MethodGet, "/metrics", "", nil); r.Status != http.StatusOK {
+		t.Errorf("open /metrics: %d", r.Status)
+	}
+	ts := mustServer(t, &webtest.FakeService{}, Config{MetricsToken: "scrape-token-1"})
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer wrong", http.StatusUnauthorized},
+		{"Basic scrape-token-1", http.StatusUnauthorized},
+		{"Bearer scrape-token-1", http.StatusOK},
+		{"bearer scrape-token-1", http.StatusOK},
+	} {
+		h := map[string]string{}
+		if tc.auth != "" {
+			h["Authorization"] = tc.auth
+		}
+		r := ts.Do(t, http.MethodGet, "/metrics", "", h)
+		if r.Status != tc.want {
+			t.Errorf("Authorization %q: status %d, want %d", tc.auth, r.Status, tc.want)
+		}
+		if r.Status == http.StatusOK && !strings.Contains(string(r.Body), "simgate_http_requests_total") {
+			t.Errorf("Authorization %q: no metrics in %s", tc.auth, r.Body)
+		}
+	}
+}

@@ -34,6 +34,9 @@ const dueLimit = 1024
 // events not yet taken stay in the log: both go at the next start. Run
 // returns after every request it started has ended.
 func (n *Notifier) Run(ctx context.Context) error {
+	if err := n.resealSecrets(ctx); err != nil && ctx.Err() == nil {
+		n.log.Error("seal webhook secrets", "err", err) // they are still opened as they are
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { n.take(ctx) })
 	defer wg.Wait()
@@ -159,6 +162,12 @@ func (f *flight) end(d gateway.WebhookDelivery) {
 // attempt posts d once and records the outcome, in the outbox and in its
 // endpoint's breaker.
 func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
+	secret, _, err := n.box.open(d.Endpoint, d.Secret)
+	if err != nil {
+		n.failNow(ctx, d, err) // no attempt can ever be signed: the key file changed
+		return
+	}
+	d.Secret = secret
 	status, retryAfter, err := n.post(ctx, d)
 	if ctx.Err() != nil {
 		return // shutting down: not an attempt of the receiver's
@@ -167,6 +176,11 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	d.Attempts++
 	log := n.log.With("event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "attempt", d.Attempts)
 	var refused *redirectError
+	var denied *targetError
+	if errors.As(err, &denied) {
+		n.failNow(ctx, d, denied) // not the receiver's failure; no retry changes it
+		return
+	}
 	switch {
 	case err == nil || errors.As(err, &refused): // the receiver answered
 		n.parks.answered(d.Endpoint, err == nil && status >= 200 && status < 300, log)
@@ -202,6 +216,16 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	}
 	if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
 		log.Error("record webhook attempt", "err", err)
+	}
+}
+
+// failNow fails d at once: it can never succeed, so retrying it for
+// GiveUpAfter would only hide the reason.
+func (n *Notifier) failNow(ctx context.Context, d gateway.WebhookDelivery, why error) {
+	d.Status, d.LastError = gateway.WebhookFailed, why.Error()
+	n.log.Error("webhook cannot be delivered", "event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "err", why)
+	if err := n.store.FinishWebhook(context.WithoutCancel(ctx), d); err != nil {
+		n.log.Error("record webhook attempt", "err", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -49,8 +50,14 @@ type Config struct {
 	// each park up to MaxPark until a 2xx. Defaults 5 min and 1 h.
 	FirstPark, MaxPark time.Duration
 	// Client sends the requests; nil means one with Timeout that follows
-	// redirects only within the same host.
+	// redirects only within the same host and connects to no link-local
+	// address or cloud metadata service (target.go).
 	Client *http.Client
+	// Keys seal the endpoints' signing secrets at rest (see secret.go): the
+	// first seals, each opens, so that the old key file still opens what it
+	// sealed during a rotation. The bytes of the key files; nil means a
+	// random key of this process, whose secrets a restart cannot open.
+	Keys [][]byte
 }
 
 // Defaults of NotifierConfig.
@@ -93,6 +100,7 @@ type Notifier struct {
 	clock  gateway.Clock
 	log    *slog.Logger
 	client *http.Client
+	box    *secretBox
 	wake   chan struct{}
 	pruned time.Time // last prune of the event log; Run's goroutine only
 	flight flight    // requests in flight, per row and per endpoint
@@ -140,9 +148,12 @@ func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Notifi
 	}
 	client := cfg.Client
 	if client == nil {
-		client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: sameHostRedirect}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = guardedDialer().DialContext
+		client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: sameHostRedirect, Transport: tr}
 	}
-	return &Notifier{cfg: cfg, store: st, clock: clock, log: logger, client: client, wake: make(chan struct{}, 1)}
+	return &Notifier{cfg: cfg, store: st, clock: clock, log: logger, client: client, box: newSecretBox(cfg.Keys),
+		wake: make(chan struct{}, 1)}
 }
 
 // sameHostRedirect follows a redirect only to the host the endpoint named:
@@ -158,7 +169,7 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // CreateWebhook registers an endpoint for events and returns it with its
-// secret, which is shown this once.
+// secret, which is shown this once: the database holds it sealed.
 func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []string) (gateway.WebhookEndpoint, error) {
 	if err := ValidURL(rawURL); err != nil {
 		return gateway.WebhookEndpoint{}, err
@@ -184,11 +195,13 @@ func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []st
 		ID: gateway.NewID("wh_", now), URL: rawURL, Events: evs,
 		Secret: "whsec_" + base64.StdEncoding.EncodeToString(key), CreatedAt: now,
 	}
-	if err := n.store.CreateWebhook(ctx, e); err != nil {
+	stored := e
+	stored.Secret = n.box.seal(e.ID, e.Secret)
+	if err := n.store.CreateWebhook(ctx, stored); err != nil {
 		return gateway.WebhookEndpoint{}, fmt.Errorf("create webhook: %w", err)
 	}
 	n.forgetSubscriptions()
-	n.log.Info("webhook endpoint created", "webhook_id", e.ID, "url", redactURL(rawURL), "events", evs)
+	n.log.Info("webhook endpoint created", "webhook_id", e.ID, "url", RedactURL(rawURL), "events", evs)
 	return e, nil
 }
 
@@ -207,7 +220,8 @@ func (n *Notifier) Webhooks(ctx context.Context) ([]gateway.WebhookEndpoint, err
 	return es, nil
 }
 
-// DeleteWebhook removes an endpoint; its undelivered events are dropped.
+// DeleteWebhook removes an endpoint; its undelivered events are dropped and
+// its secret wiped.
 func (n *Notifier) DeleteWebhook(ctx context.Context, id string) error {
 	if err := n.store.DeleteWebhook(ctx, id, n.clock.Now()); err != nil {
 		return fmt.Errorf("delete webhook: %w", err)
@@ -234,18 +248,31 @@ func ValidURL(raw string) error {
 		return &gateway.ValidationError{Field: "url", Reason: "has no host"}
 	case u.Fragment != "":
 		return &gateway.ValidationError{Field: "url", Reason: "must not have a fragment"}
+	case deniedHost(u.Hostname()) != "":
+		return &gateway.ValidationError{Field: "url", Reason: "host " + u.Hostname() + " " + deniedHost(u.Hostname()) + "; refused"}
 	}
 	return nil
 }
 
-// redactURL drops what a URL may carry as a credential (user info, query)
-// before it is logged.
-func redactURL(raw string) string {
+// RedactURL is a URL as lists and logs show it: without its user info
+// (user:pass@) and with each query value replaced by "redacted", the keys
+// kept so that an admin can still tell endpoints apart. The full URL is
+// shown once, in the answer to its creation.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(invalid url)"
 	}
-	u.User, u.RawQuery = nil, ""
+	u.User = nil
+	if u.RawQuery != "" {
+		q, _ := url.ParseQuery(u.RawQuery) // what does not parse is dropped
+		keys := slices.Sorted(maps.Keys(q))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, url.QueryEscape(k)+"=redacted")
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
 	return u.String()
 }
 

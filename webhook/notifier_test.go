@@ -98,6 +98,7 @@ type notifierRig struct {
 	path  string
 	st    *store.Store
 	clock *testkit.Clock
+	keys  [][]byte // the Notifier's Keys
 	n     *webhook.Notifier
 	stop  func()
 }
@@ -116,7 +117,7 @@ func (r *notifierRig) open() {
 		r.t.Fatal(err)
 	}
 	r.st = st
-	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, Timeout: 5 * time.Second}, st, r.clock, nil)
+	r.n = webhook.New(webhook.Config{PollEvery: 5 * time.Millisecond, Timeout: 5 * time.Second, Keys: r.keys}, st, r.clock, nil)
 }
 
 // run starts the Notifier until close.
@@ -386,7 +387,8 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	go func() { defer wg.Done(); _ = n.Run(ctx) }()
 	defer wg.Wait()
 	defer cancel()
-	d.Attach(mdm.IMEI(), testkit.SimDevice(t, ctx, mdm), gateway.ModemLimits{})
+	// The driver's AT trace too: the SMS-SUBMIT's PDU holds the code.
+	d.Attach(mdm.IMEI(), testkit.SimDeviceTraced(t, ctx, mdm, logger), gateway.ModemLimits{})
 
 	v, err := otps.Send(ctx, otp.Request{To: phone.Number()})
 	if err != nil {
@@ -457,6 +459,14 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), code) {
 		t.Errorf("the code %s is in the logs", code)
+	}
+	if !strings.Contains(logs.String(), `msg="at tx"`) {
+		t.Fatal("no AT trace in the logs: the next check would prove nothing")
+	}
+	for _, rec := range network.Records() {
+		if rec.To == v.To && strings.Contains(logs.String(), rec.PDU[len(rec.PDU)-16:]) {
+			t.Errorf("the OTP's PDU %s is in the AT trace", rec.PDU)
+		}
 	}
 }
 

@@ -13,13 +13,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/metrics"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
 	"github.com/simgate/simgate/modemdev"
 	"github.com/simgate/simgate/otp"
 	"github.com/simgate/simgate/retention"
+	"github.com/simgate/simgate/routing"
 	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
@@ -46,11 +50,16 @@ type app struct {
 	disp     *dispatch.Dispatcher
 	sup      *session.Supervisor
 	otp      *otp.Service
+	router   *routing.Router // nil when routing is off
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
+	backups  *backupScheduler
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry // served at /metrics
 	srv      *web.Server
 	listen   string // the HTTP address
 	data     string // the data directory
+	otpKey   []byte // otp.key, from which the other keys are derived
 	ports    int
 }
 
@@ -72,15 +81,22 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
+	open = a.metrics.Opener(open) // parts sent, +CMGS time, CMS errors
 	// The supervisor owns each modem's session; the status page's modem
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
 	a.ports = len(supCfg.Ports)
-	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, a.sims, stdout, logger.With("component", "ui"))
+	var routes func() []gateway.RouteStat
+	if a.router != nil {
+		routes = a.router.Stats
+	}
+	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, routes, a.sims, dataKey(a.otpKey, "simgate status page known clients v1"),
+		stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
-	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, UI: page, OTP: a.otp, Webhooks: a.notifier},
+	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp,
+		Webhooks: a.notifier, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -95,7 +111,7 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	a.unlock = unlock
 	tightenDataDir(cfg.Data, a.log)
 	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"),
-		store.WithDurability(store.Durability(cfg.Durability)))
+		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -120,10 +136,18 @@ func (a *app) buildCore(cfg config) error {
 	if err != nil {
 		return err
 	}
+	a.otpKey = otpKey
 	sealed := otp.SealedStore(a.db, otpKey)
 	clock := gateway.SystemClock{}
-	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
+	a.metrics, a.registry = newMetrics(a.db, a.log.With("component", "metrics"))
+	hookKeys, err := webhookKeys(cfg.Data, otpKey)
+	if err != nil {
+		return err
+	}
+	a.notifier = webhook.New(webhook.Config{Keys: hookKeys}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
+	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
+		written: a.metrics.BackupWritten}
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
@@ -131,7 +155,12 @@ func (a *app) buildCore(cfg config) error {
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
-	a.otp, err = newOTP(cfg, otpKey, a.svc, a.db, clock, a.log.With("component", "otp"))
+	var router gateway.Router
+	if cfg.Routing.Enabled {
+		a.router = routing.New(cfg.Routing.gateway(), a.db, clock, a.log.With("component", "routing"))
+		router = a.router
+	}
+	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), router, clock, a.log.With("component", "otp"))
 	return err
 }
 
@@ -146,6 +175,14 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 		Limits: func(string) gateway.ModemLimits {
 			return gateway.ModemLimits{SendInterval: cfg.SendInterval, DailyCap: cfg.DailyCap}
 		},
+		// A hung modem's ladder: the USB reset where the OS allows it, and a
+		// configured port's modem looked for by IMEI on every USB port
+		// (discovery finds it by itself).
+		ResetUSB:     resetUSB,
+		OnEscalation: escalationCounter(a.registry),
+	}
+	if len(cfg.Modems) > 0 {
+		supCfg.Locate = locateByIMEI(modemCfg)
 	}
 	if cfg.Sim > 0 {
 		a.network = modemsim.NewNetwork(modemsim.WithLogger(a.log.With("component", "modemsim")))
@@ -202,6 +239,18 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
+	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
+	if a.router != nil {
+		parts.start("routing", func() error {
+			if err := a.router.Load(dispCtx); err != nil {
+				return err
+			}
+			return a.router.Run(dispCtx)
+		})
+	}
+	// The database is open and the port listens: systemd may call it ready.
+	parts.start("systemd", func() error { return notifyLifecycle(httpCtx, a.log, a.db.Ping) })
 
 	err = a.srv.Serve(httpCtx, ln)
 	stopHTTP()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/retention"
+	"github.com/simgate/simgate/routing"
 	"github.com/simgate/simgate/store"
 	"gopkg.in/yaml.v3"
 )
@@ -34,6 +35,7 @@ type config struct {
 	MaxSegments     int           `yaml:"max_segments"`
 	DefaultTTL      time.Duration `yaml:"default_ttl"`
 	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	MetricsToken    string        `yaml:"metrics_token"`
 
 	PollInterval time.Duration `yaml:"poll_interval"`
 	SendInterval time.Duration `yaml:"send_interval"`
@@ -42,6 +44,24 @@ type config struct {
 	OTP       otpConfig       `yaml:"otp"`
 	SMTP      smtpConfig      `yaml:"smtp"`
 	Retention retentionConfig `yaml:"retention"`
+	Backup    backupConfig    `yaml:"backup"`
+	Routing   routingConfig   `yaml:"routing"`
+}
+
+// routingConfig is the routing: section: how OTP SMS choose their modem
+// (docs/ROUTING.md).
+type routingConfig struct {
+	Enabled bool    `yaml:"enabled"`
+	Explore float64 `yaml:"explore"`
+	Window  int     `yaml:"window"`
+}
+
+func (c routingConfig) gateway() routing.Config {
+	explore := c.Explore
+	if explore == 0 {
+		explore = -1 // configured off
+	}
+	return routing.Config{Explore: explore, Window: c.Window}
 }
 
 // retentionConfig is the retention: section: how long each kind of data is
@@ -68,12 +88,14 @@ func defaultConfig() config {
 		MaxSegments:  10,
 		MaxBodyBytes: 64 << 10,
 		PollInterval: 30 * time.Second,
+		Routing:      routingConfig{Enabled: true, Explore: 0.1, Window: 10},
 		Retention: retentionConfig{
 			IdempotencyKeys:   retention.DefaultIdempotencyKeys,
 			WebhookDeliveries: retention.DefaultWebhookDeliveries,
 			MessageTexts:      retention.DefaultMessageTexts,
 			InboundTexts:      retention.DefaultInboundTexts,
 		},
+		Backup: backupConfig{At: defaultBackupAt, Keep: defaultBackupKeep},
 	}
 }
 
@@ -193,6 +215,7 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	str("SIMGATE_PIN", &cfg.PIN)
 	str("SIMGATE_REGION", &cfg.Region)
 	str("SIMGATE_DURABILITY", &cfg.Durability)
+	str("SIMGATE_METRICS_TOKEN", &cfg.MetricsToken)
 	if v := getenv("SIMGATE_MODEMS"); v != "" {
 		cfg.Modems = strings.Split(v, ",")
 	}
@@ -269,7 +292,13 @@ func (c config) validate() error {
 	if r := c.Retention; r.IdempotencyKeys < 0 || r.WebhookDeliveries < 0 || r.MessageTexts < 0 || r.InboundTexts < 0 {
 		return bad("retention", "must not be negative (0 keeps that kind for ever)")
 	}
+	if r := c.Routing; r.Explore < 0 || r.Explore > 0.5 || r.Window < 0 || r.Window > 1000 {
+		return bad("routing", "explore must be within 0–0.5 and window within 1–1000")
+	}
 	if err := c.OTP.validate(); err != nil {
+		return err
+	}
+	if err := c.Backup.validate(); err != nil {
 		return err
 	}
 	return c.SMTP.validate()

@@ -100,7 +100,7 @@ func TestConfig_Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"listen", "data", "log_level", "modems", "sim", "pin", "region", "allow_short_codes",
-		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap", "otp", "smtp", "retention"} {
+		"max_segments", "default_ttl", "max_body_bytes", "metrics_token", "poll_interval", "send_interval", "daily_cap", "otp", "smtp", "retention"} {
 		if !strings.Contains(string(b), "\n"+key+":") {
 			t.Errorf("configs/simgate.yaml does not document %q", key)
 		}

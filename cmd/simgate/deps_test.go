@@ -12,7 +12,7 @@ import (
 // it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
-	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention"} // and packages beside the core
+	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention", "metrics", "routing"} // and packages beside the core
 	adapters := []string{"store", "web", "mailer", "cmd"}
 	tests := []struct {
 		pkg       string
@@ -35,6 +35,11 @@ func TestDependencies(t *testing.T) {
 		{"otp", []string{mod + "gateway", mod + "pdu", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "webhook"}, adapters...)},
 		{"webhook", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp"}, adapters...)},
 		{"retention", []string{mod + "gateway"}, append([]string{"modem", "modemdev", "events", "dispatch", "session", "otp", "webhook"}, adapters...)},
+		// The gateway's own metrics: the event stream, the store's reads
+		// through a port of its own, decorators of the other parts' ports.
+		{"metrics", []string{mod + "gateway", mod + "events", "github.com/prometheus/client_golang"},
+			append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook", "retention"}, adapters...)},
+		{"routing", []string{mod + "gateway", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook"}, adapters...)},
 		// Adapters: persistence and HTTP point at the core. The JSON API and
 		// the status page do not know each other.
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},
@@ -51,6 +56,12 @@ func TestDependencies(t *testing.T) {
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
+		// A test filesystem (FUSE) that can cut the power; it knows nothing of simgate.
+		{"internal/powercut", []string{"github.com/hanwen/go-fuse/v2"}, []string{"gateway", "store", "web", "modem", "pdu"}},
+		// Checks of the machine and the modems for "simgate doctor".
+		{"doctor", []string{mod + "modem", "go.bug.st/serial"}, []string{"gateway", "store", "web", "modemdev", "pdu"}},
+		// The .deb's files and their tests; no code.
+		{"packaging", nil, []string{"gateway", "modem", "store", "web"}},
 	}
 	t.Run("every package listed", func(t *testing.T) {
 		listed := map[string]bool{"cmd/simgate": true, "internal/testkit": true}

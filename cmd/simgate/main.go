@@ -72,6 +72,12 @@ func commands() []command {
 		{"pdu", "decode or encode SMS PDUs (pdu decode HEX | pdu encode --to N --text T)", runPDU},
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},
+		{"backup", "copy the database while the gateway runs (backup --to FILE)", runBackup},
+		{"restore", "put a backup in place of the database, the gateway stopped (restore FILE)", runRestore},
+		{"doctor", "check this machine, its modems and the config; a one-line fix for each problem", runDoctor},
+		{"config", "check a config file: every unknown key and bad value with its line and column (config check FILE)", runConfig},
+		{"udev-rules", "print udev rules: ModemManager ignores the modems; stable /dev/simgate/ names", runUdevRules},
+		{"version", "print the version, commit and build date", runVersion},
 	}
 }
 
@@ -103,7 +109,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'simgate <command> -h' for a command's flags.")

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -34,6 +37,7 @@ type otpConfig struct {
 	MaxSends       int                          `yaml:"max_sends"`
 	ResendInterval time.Duration                `yaml:"resend_interval"`
 	FallbackAfter  time.Duration                `yaml:"fallback_after"`
+	RerouteAfter   time.Duration                `yaml:"reroute_after"`
 	Retention      time.Duration                `yaml:"retention"`
 	DefaultLocale  string                       `yaml:"default_locale"`
 	Templates      map[string]map[string]string `yaml:"templates"`
@@ -72,7 +76,7 @@ func (c otpConfig) gateway() otp.Config {
 	l := c.Limits
 	return otp.Config{
 		App: c.App, Length: c.Length, TTL: c.TTL, MaxTTL: c.MaxTTL, MaxAttempts: c.MaxAttempts,
-		MaxSends: c.MaxSends, ResendInterval: c.ResendInterval, FallbackAfter: c.FallbackAfter,
+		MaxSends: c.MaxSends, ResendInterval: c.ResendInterval, FallbackAfter: c.FallbackAfter, RerouteAfter: c.RerouteAfter,
 		Retention: c.Retention, Templates: c.Templates, DefaultLocale: c.DefaultLocale,
 		Email: otp.EmailTemplate{Subject: c.Email.Subject, Text: c.Email.Text, HTML: c.Email.HTML},
 		Limits: otp.Limits{
@@ -129,7 +133,7 @@ func (c smtpConfig) mailer() (*mailer.Mailer, error) {
 
 // newOTP loads (or creates) the OTP key under the data directory and builds
 // the OTP service on svc, which must have been built on SealedStore(db, key).
-func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock gateway.Clock, logger *slog.Logger) (*otp.Service, error) {
+func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, router gateway.Router, clock gateway.Clock, logger *slog.Logger) (*otp.Service, error) {
 	var m gateway.Mailer
 	if cfg.SMTP.Host != "" {
 		mm, err := cfg.SMTP.mailer()
@@ -139,6 +143,7 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock ga
 		m = mm
 	}
 	gc := cfg.OTP.gateway()
+	gc.Router = router
 	if gc.Limits.AllowedCountries == nil {
 		gc.Limits.AllowedCountries = []string{strings.ToUpper(cfg.Region)}
 	}
@@ -152,6 +157,33 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, clock ga
 // loadOTPKey reads <data>/otp.key, creating it on first start.
 func loadOTPKey(dataDir string) ([]byte, error) {
 	return otp.LoadKey(filepath.Join(dataDir, otpKeyFile))
+}
+
+// previousKeyFile is the key file before a rotation (docs/SECURITY.md):
+// while it is there, what it sealed is still opened and sealed again with
+// the new key. OTP codes and texts are not: they live minutes.
+const previousKeyFile = otpKeyFile + ".previous"
+
+// webhookKeys are the keys that seal webhook secrets: otp.key, then the
+// previous one when a rotation left it.
+func webhookKeys(dataDir string, otpKey []byte) ([][]byte, error) {
+	prev, err := otp.ReadKey(filepath.Join(dataDir, previousKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return [][]byte{otpKey}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{otpKey, prev}, nil
+}
+
+// dataKey derives the key of one use (label) from the data directory's key
+// file, so that one file to back up serves them all and no two uses share
+// a key.
+func dataKey(otpKey []byte, label string) []byte {
+	m := hmac.New(sha256.New, otpKey)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // runOTP is "simgate otp send|check|get|resend|cancel".

@@ -14,17 +14,20 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/modem/modemsim"
+	"github.com/simgate/simgate/pdu"
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
 	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
-	var fails stringList
+	deletedFile := fs.String("deleted-log", "", "append every SMS the host deletes from a modem's storage to FILE as JSON lines")
+	var fails, routes stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
+	fs.Var(&routes, "route", "N:PREFIX:DELAY|drop: reports of modem N's sends to PREFIX… come after DELAY, or never (repeatable)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -41,36 +44,25 @@ func runSim(ctx context.Context, e env, args []string) error {
 	net := modemsim.NewNetwork()
 	defer net.Close()
 	net.SetReport("", modemsim.ReportPolicy{Delay: *reportDelay})
-	for _, f := range fails {
-		number, code, ok := strings.Cut(f, ":")
-		c, err := strconv.Atoi(code)
-		if !ok || err != nil || number == "" {
-			return usagef("sim: --fail wants NUMBER:CODE, got %q", f)
-		}
-		net.SetFailure(number, c)
+	if err := setFailures(net, fails); err != nil {
+		return err
 	}
-	var log io.Writer
-	if *logFile != "" {
-		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("record log: %w", err)
-		}
-		defer f.Close()
-		log = f
+	log, err := openLog(*logFile, "record log")
+	if err != nil {
+		return err
 	}
+	defer log.Close()
+	deleted, err := openLog(*deletedFile, "deleted log")
+	if err != nil {
+		return err
+	}
+	defer deleted.Close()
 	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
-	for range *count {
-		m := net.AddModem(modemsim.Config{})
-		m.SetSendLatency(*latency)
-		if _, err := m.OpenPTY(ctx); err != nil {
-			return fmt.Errorf("open pty: %w", err)
-		}
-		s.modems = append(s.modems, m)
-		if err := s.link(len(s.modems)); err != nil {
-			return err
-		}
-		// stdout carries only the paths, one per line, so scripts can read them.
-		fmt.Fprintln(e.stdout, s.portOf(len(s.modems)))
+	if err := s.addModems(ctx, *count, *latency, &deletionLog{w: deleted}, e.stdout); err != nil {
+		return err
+	}
+	if err := s.setRoutes(routes); err != nil {
+		return err
 	}
 	for i, m := range s.modems {
 		fmt.Fprintf(e.stderr, "virtual modem %d: %s  number %s  IMEI %s\n", i+1, m.Path(), m.Number(), m.IMEI())
@@ -79,7 +71,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if len(s.modems) > 1 {
 		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
 	}
-	fmt.Fprintf(e.stderr, "Commands on stdin: unplug N, replug N, reset N, deliver FROM TO TEXT. Ctrl-C stops.\n\n")
+	fmt.Fprintf(e.stderr, "Commands on stdin: %s. Ctrl-C stops.\n\n", simCommands)
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -92,6 +84,43 @@ func runSim(ctx context.Context, e env, args []string) error {
 	wg.Wait()
 	return nil
 }
+
+// addModems plugs in count virtual modems and prints the port of each on
+// stdout, one per line, so that scripts can read them.
+func (s *simulator) addModems(ctx context.Context, count int, latency time.Duration, deleted *deletionLog, stdout io.Writer) error {
+	for range count {
+		m := s.net.AddModem(modemsim.Config{})
+		m.SetSendLatency(latency)
+		imei := m.IMEI()
+		m.OnDelete(func(d modemsim.Deletion) { deleted.write(imei, d) })
+		if _, err := m.OpenPTY(ctx); err != nil {
+			return fmt.Errorf("open pty: %w", err)
+		}
+		s.modems = append(s.modems, m)
+		if err := s.link(len(s.modems)); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, s.portOf(len(s.modems)))
+	}
+	return nil
+}
+
+// openLog opens path for appending JSON lines; with path empty, writes
+// go nowhere.
+func openLog(path, what string) (io.WriteCloser, error) {
+	if path == "" {
+		return nopWriteCloser{io.Discard}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return f, nil
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 // simulator is the state of "simgate sim".
 type simulator struct {
@@ -161,6 +190,9 @@ func (s *simulator) command(ctx context.Context, f []string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f[0] == "hang" || f[0] == "delay" {
+		return s.fault(f)
+	}
 	modemArg := func() (int, *modemsim.Modem, error) {
 		if len(f) != 2 {
 			return 0, nil, fmt.Errorf("%s wants a modem number", f[0])
@@ -199,15 +231,116 @@ func (s *simulator) command(ctx context.Context, f []string) error {
 		}
 		m.Reset()
 		fmt.Fprintf(s.stderr, "modem %d reset\n", i)
+	case "route":
+		if len(f) != 4 {
+			return fmt.Errorf("route wants N PREFIX DELAY|drop")
+		}
+		return s.route(f[1], f[2], f[3])
+	case "reenumerate":
+		i, m, err := modemArg()
+		if err != nil {
+			return err
+		}
+		s.unlink(i)
+		if _, err := m.Reenumerate(ctx); err != nil {
+			return err
+		}
+		if err := s.link(i); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stderr, "modem %d re-enumerated on %s\n", i, m.Path())
 	case "deliver":
 		if len(f) < 4 {
 			return fmt.Errorf("deliver wants FROM TO TEXT")
 		}
 		return s.net.Deliver(f[1], f[2], strings.Join(f[3:], " "))
 	default:
-		return fmt.Errorf("unknown command %q (unplug N, replug N, reset N, deliver FROM TO TEXT)", f[0])
+		return fmt.Errorf("unknown command %q (%s)", f[0], simCommands)
 	}
 	return nil
+}
+
+// setFailures applies --fail NUMBER:CODE.
+func setFailures(net *modemsim.Network, fails []string) error {
+	for _, f := range fails {
+		number, code, ok := strings.Cut(f, ":")
+		c, err := strconv.Atoi(code)
+		if !ok || err != nil || number == "" {
+			return usagef("sim: --fail wants NUMBER:CODE, got %q", f)
+		}
+		net.SetFailure(number, c)
+	}
+	return nil
+}
+
+// setRoutes applies --route N:PREFIX:DELAY|drop.
+func (s *simulator) setRoutes(routes []string) error {
+	for _, r := range routes {
+		f := strings.SplitN(r, ":", 3)
+		if len(f) != 3 {
+			return usagef("sim: --route wants N:PREFIX:DELAY|drop, got %q", r)
+		}
+		if err := s.route(f[0], f[1], f[2]); err != nil {
+			return usagef("sim: --route %q: %v", r, err)
+		}
+	}
+	return nil
+}
+
+// route makes the status reports of what modem n sends to numbers starting
+// with prefix come after delay ("1.5s"), or never ("drop"): a fast and a
+// slow route to one destination network.
+func (s *simulator) route(n, prefix, delay string) error {
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 1 || i > len(s.modems) {
+		return fmt.Errorf("route: no modem %q", n)
+	}
+	var p modemsim.ReportPolicy
+	if delay == "drop" {
+		p.Drop = true
+	} else if p.Delay, err = time.ParseDuration(delay); err != nil || p.Delay < 0 {
+		return fmt.Errorf("route: delay %q: want a duration such as 1.5s, or drop", delay)
+	}
+	s.net.SetRoute(s.modems[i-1].IMEI(), prefix, p)
+	what := "after " + p.Delay.String()
+	if p.Drop {
+		what = "never"
+	}
+	fmt.Fprintf(s.stderr, "modem %d to %s*: reports %s\n", i, prefix, what)
+	return nil
+}
+
+// simCommands are the commands "simgate sim" reads on stdin.
+const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT"
+
+// fault runs "hang N MODE" (the modem stops answering until MODE's cure)
+// and "delay N DURATION" (every answer comes that late); s.mu is held.
+func (s *simulator) fault(f []string) error {
+	if len(f) != 3 {
+		return fmt.Errorf("%s wants a modem number and a value", f[0])
+	}
+	i, err := strconv.Atoi(f[1])
+	if err != nil || i < 1 || i > len(s.modems) {
+		return fmt.Errorf("no modem %q", f[1])
+	}
+	m := s.modems[i-1]
+	if f[0] == "delay" {
+		d, err := time.ParseDuration(f[2])
+		if err != nil || d < 0 {
+			return fmt.Errorf("delay wants a duration, got %q", f[2])
+		}
+		m.SetAnswerDelay(d)
+		fmt.Fprintf(s.stderr, "modem %d answers %v late\n", i, d)
+		return nil
+	}
+	for _, mode := range []modemsim.HangMode{modemsim.HangOff, modemsim.HangUntilReset, modemsim.HangUntilReopen, modemsim.HangUntilPowerCycle} {
+		if mode.String() == f[2] {
+			m.SetHang(mode)
+			fmt.Fprintf(s.stderr, "modem %d hang %s\n", i, mode)
+			return nil
+		}
+	}
+	return fmt.Errorf("hang wants off, until-reset, until-reopen or until-power-cycle, got %q", f[2])
 }
 
 // recordJSON is one line of the --log file.
@@ -226,7 +359,7 @@ type recordJSON struct {
 }
 
 // watchRecords prints each message the virtual network accepts until ctx
-// ends, and appends it to log when there is one.
+// ends, and appends it to log (io.Discard without --log).
 func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 	seen := 0
 	for {
@@ -241,12 +374,40 @@ func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 			}
 			fmt.Fprintf(s.stderr, "%s  %s -> %s  mr %d%s  %s: %q\n",
 				r.At.Format(time.TimeOnly), r.From, r.To, r.MR, part, r.Encoding, r.Text)
-			if log != nil {
-				b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
-					Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
-				log.Write(append(b, '\n'))
-			}
+			b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
+				Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
+			log.Write(append(b, '\n'))
 		}
 		seen = len(recs)
 	}
+}
+
+// deletionJSON is one line of the --deleted-log file: an SMS the host
+// deleted from a modem's storage, decoded where it decodes.
+type deletionJSON struct {
+	IMEI  string    `json:"imei"`
+	Mem   string    `json:"mem"`
+	Index int       `json:"index"`
+	From  string    `json:"from,omitempty"`
+	Text  string    `json:"text,omitempty"`
+	PDU   string    `json:"pdu"`
+	At    time.Time `json:"at"`
+}
+
+// deletionLog writes the --deleted-log file; a line is written before the
+// modem answers the AT+CMGD, so it is there before the host goes on.
+type deletionLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *deletionLog) write(imei string, d modemsim.Deletion) {
+	rec := deletionJSON{IMEI: imei, Mem: d.Mem, Index: d.Index, PDU: d.PDU, At: time.Now()}
+	if msg, err := pdu.Decode(d.PDU); err == nil {
+		rec.From, rec.Text = msg.From.Number, msg.Text
+	}
+	b, _ := json.Marshal(rec)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(append(b, '\n'))
 }

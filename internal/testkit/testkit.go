@@ -7,6 +7,7 @@ package testkit
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -85,7 +86,14 @@ func OpenStore(t testing.TB, opts ...store.Option) *store.Store {
 // and closed when the test ends.
 func SimDevice(t testing.TB, ctx context.Context, sim *modemsim.Modem) gateway.Device {
 	t.Helper()
-	m := modem.New(sim.Pipe(ctx), modem.Config{})
+	return SimDeviceTraced(t, ctx, sim, nil)
+}
+
+// SimDeviceTraced is SimDevice with the driver's AT trace going to logger
+// (at debug); nil discards it.
+func SimDeviceTraced(t testing.TB, ctx context.Context, sim *modemsim.Modem, logger *slog.Logger) gateway.Device {
+	t.Helper()
+	m := modem.New(sim.Pipe(ctx), modem.Config{Logger: logger})
 	if err := m.Init(ctx); err != nil {
 		t.Fatalf("Init: %v", err)
 	}

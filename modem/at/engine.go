@@ -185,13 +185,29 @@ func (e *Engine) closedErrLocked() error {
 	return fmt.Errorf("%w (%w)", ErrClosed, e.err)
 }
 
+// trace logs raw traffic at debug, except what a Request.Redact command
+// writes and reads after its prompt, of which it logs the length only.
 func (e *Engine) trace(dir string, p []byte) {
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
-		// Escaped here so that control characters (ESC, Ctrl-Z, CR) never
-		// reach a log sink raw, whatever the handler.
-		q := strconv.Quote(string(p))
-		e.log.Debug("at "+dir, "data", q[1:len(q)-1])
+	if !e.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
 	}
+	if e.redacting() {
+		e.log.Debug("at "+dir, "redacted_bytes", len(p))
+		return
+	}
+	// Escaped here so that control characters (ESC, Ctrl-Z, CR) never
+	// reach a log sink raw, whatever the handler.
+	q := strconv.Quote(string(p))
+	e.log.Debug("at "+dir, "data", q[1:len(q)-1])
+}
+
+// redacting reports whether the command in flight is a redacted one past
+// its prompt: its PDU is being written or echoed.
+func (e *Engine) redacting() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.cur
+	return c != nil && c.redact && c.prompted && !c.finished
 }
 
 // Write writes s as it is (ESC to abort a stale prompt, a wake-up "AT").

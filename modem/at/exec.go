@@ -21,6 +21,10 @@ type Request struct {
 	PDU string
 	// PromptTimeout bounds the wait for the prompt; zero waits for ctx only.
 	PromptTimeout time.Duration
+	// Redact keeps the PDU out of the trace: from the prompt to the final
+	// result, what is written and read (the PDU, its echo) is traced as
+	// its length only. For a PDU whose text is a secret (a one-time code).
+	Redact bool
 }
 
 // call is one command in flight. The reader fills it under Engine.mu.
@@ -30,6 +34,7 @@ type call struct {
 	dial     bool     // NO CARRIER & co. are final results only for ATD/ATA
 	echo     string   // the part of the echo still to swallow
 	echoPDU  bool
+	redact   bool // Request.Redact
 	info     []string
 	prompted bool
 	prompt   chan struct{}
@@ -70,6 +75,7 @@ func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 		cmd:      r.Command,
 		prefixes: r.Prefixes,
 		dial:     isDial(r.Command),
+		redact:   r.Redact,
 		echo:     r.Command,
 		prompt:   make(chan struct{}, 1),
 		done:     make(chan struct{}),

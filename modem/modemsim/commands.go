@@ -123,6 +123,14 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log.Debug("at rx", "line", line)
+	if m.hungLocked(line) {
+		m.log.Debug("hung: no answer", "line", line)
+		return nil, 0
+	}
+	var delay []step
+	if d := m.knobs.answerDelay; d > 0 {
+		delay = []step{{wait: d}}
+	}
 	var out []byte
 	if m.st.echo {
 		out = append(out, line...)
@@ -130,18 +138,24 @@ func (m *Modem) execLine(line string, term byte) ([]step, int) {
 	}
 	var r reply
 	err := m.execLocked(line, &r)
+	if m.reenumPending {
+		// A USB modem drops off its port as it reboots, before any OK.
+		m.reenumPending = false
+		m.reenumerateLater()
+		return nil, 0
+	}
 	out = append(out, r.info...)
 	if r.prompt != 0 && err == nil {
 		if r.prompt > 0 {
 			out = append(out, "\r\n> "...)
 		}
-		return []step{{out: out}}, r.prompt
+		return append(delay, step{out: out}), r.prompt
 	}
 	if len(r.info) > 0 {
 		out = append(out, m.noiseLocked()...)
 	}
 	out = append(out, m.finalLocked(err)...)
-	return []step{{out: out}}, 0
+	return append(delay, step{out: out}), 0
 }
 
 func (m *Modem) noiseLocked() []byte {

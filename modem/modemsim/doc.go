@@ -34,6 +34,12 @@
 // replug ([Modem.Unplug], [Modem.Replug]) and reset ([Modem.Reset]) with
 // the RDY … SMS Ready boot announcement, noise URCs inside responses
 // ([Modem.SetNoise]), a "> " prompt that never comes ([Modem.SetNoPrompt]),
-// the +CNMA deadline ([Modem.SetAckTimeout]) and USSD answers
-// ([Modem.SetUSSD]).
+// the +CNMA deadline ([Modem.SetAckTimeout]), USSD answers
+// ([Modem.SetUSSD]), hangs cured by a reset, a reopen of the port or a power
+// cycle ([Modem.SetHang]), late answers ([Modem.SetAnswerDelay]), coming
+// back on another pty after AT+CFUN=1,1 or a USB reset
+// ([Modem.SetReenumerateOnReset], [Modem.Reenumerate]), a memory-full
+// indication ([Modem.SetMemoryFullURC]), overflow from SM into ME
+// ([Modem.SetStorageOverflow]) and messages stored behind the host's back
+// ([Modem.Store]).
 package modemsim

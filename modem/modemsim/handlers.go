@@ -216,6 +216,7 @@ func cmdCFUN(m *Modem, r *reply, c command) error {
 		if rst == 1 {
 			// The OK goes out first; the boot announcement follows it.
 			m.bootLocked()
+			m.reenumPending = m.knobs.reenumerate && m.onPTY
 			return nil
 		}
 		before := m.regStatLocked()

@@ -70,7 +70,17 @@ func (m *Modem) routeLocked(in inbound) bool {
 		mem = "SR"
 	}
 	i := m.storeLocked(mem, &slot{stat: 0, pdu: in.pdu})
+	if i == 0 && !in.report && m.knobs.overflow {
+		mem = map[string]string{"SM": "ME", "ME": "SM"}[mem]
+		if mem != "" {
+			i = m.storeLocked(mem, &slot{stat: 0, pdu: in.pdu})
+		}
+	}
 	if i == 0 {
+		if !in.report && !m.memFull && m.knobs.memFullURC != "" {
+			m.memFull = true
+			m.queueLineLocked(m.knobs.memFullURC)
+		}
 		// An SC does not retry a status report that found no room.
 		return in.report
 	}

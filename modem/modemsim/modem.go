@@ -91,6 +91,12 @@ type knobs struct {
 	reg        int
 	ackTimeout time.Duration
 	ussd       map[string]string
+	// Faults (faults.go).
+	hang        HangMode
+	answerDelay time.Duration
+	reenumerate bool
+	memFullURC  string
+	overflow    bool
 }
 
 // Modem is one virtual modem. Its methods are safe for concurrent use,
@@ -115,7 +121,12 @@ type Modem struct {
 	sess    *session
 	onPTY   bool
 	path    string
-	boots   int // power cycles, so a session drops a half-typed line
+	ptyCtx  context.Context // of the last OpenPTY, for a re-enumeration
+	boots   int             // power cycles, so a session drops a half-typed line
+	memFull bool            // the memory-full line went out; cleared by a deletion
+	// reenumPending: AT+CFUN=1,1 ran with SetReenumerateOnReset on.
+	reenumPending bool
+	deleted       func(Deletion)
 }
 
 func newModem(n *Network, cfg Config) *Modem {
@@ -250,6 +261,22 @@ func (m *Modem) SetNextMR(mr int) {
 	m.mr = (mr + 255) % 256
 }
 
+// Deletion is a stored message the host deleted with AT+CMGD.
+type Deletion struct {
+	Mem   string // "SM", "ME" or "SR"
+	Index int    // 1-based slot
+	PDU   string // as stored, hex with the SMSC prefix
+}
+
+// OnDelete sets fn to be called with every stored message the host
+// deletes, before the modem answers the AT+CMGD: a witness of what has
+// left the SIM. fn runs with the modem locked and must not call it.
+func (m *Modem) OnDelete(fn func(Deletion)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deleted = fn
+}
+
 // Stored returns the PDUs stored in memory mem ("SM", "ME" or "SR"), by
 // 1-based index; empty slots are "".
 func (m *Modem) Stored(mem string) []string {
@@ -337,6 +364,7 @@ func (m *Modem) Close() error {
 // SIM800/Quectel-like module.
 func (m *Modem) bootLocked() {
 	m.boots++
+	m.knobs.hang = HangOff // a power cycle cures any hang
 	m.st = powerOnState(m.cfg.PIN != "")
 	m.urcs = nil
 	m.queueLineLocked("RDY")

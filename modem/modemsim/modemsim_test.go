@@ -732,3 +732,45 @@ func TestReset(t *testing.T) {
 	c.expect("AT")
 	c.expect("OK")
 }
+
+// TestRoutes: what each modem sends to a destination prefix gets that
+// route's reports; the exact number's policy and the longest prefix win.
+func TestRoutes(t *testing.T) {
+	n, ms := mustNetwork(t, 2)
+	a, b := mustClient(t, ms[0]), mustClient(t, ms[1])
+	n.SetRoute(ms[0].IMEI(), "+44", ReportPolicy{Status: 0x46})
+	n.SetRoute(ms[0].IMEI(), "+4477009005", ReportPolicy{Status: 0x00})
+	n.SetRoute(ms[1].IMEI(), "+44", ReportPolicy{Drop: true})
+	n.SetReport("+447700900999", ReportPolicy{Status: 0x41})
+	a.mustOK("AT+CNMI=2,1,0,1,0")
+	b.mustOK("AT+CNMI=2,1,0,1,0")
+
+	report := func(c *client, to string) byte {
+		t.Helper()
+		mrs := mustSend(t, c, mustSubmit(t, to, "route", pdu.SubmitOptions{StatusReport: true}))
+		_, h := c.readUntil("+CDS: ")
+		sr := readPDU(t, c, h)
+		if sr.MR != mrs[0] {
+			t.Fatalf("report MR %d, want %d", sr.MR, mrs[0])
+		}
+		return sr.Status.Code
+	}
+	if got := report(a, "+447700900123"); got != 0x46 {
+		t.Errorf("modem 1 to +44: status %#x, want 0x46 (its +44 route)", got)
+	}
+	if got := report(a, "+447700900555"); got != 0x00 {
+		t.Errorf("modem 1 to +4477009005…: status %#x, want 0 (the longer prefix)", got)
+	}
+	if got := report(a, "+447700900999"); got != 0x41 {
+		t.Errorf("modem 1 to the number with its own policy: status %#x, want 0x41", got)
+	}
+	if got := report(a, "+12025550150"); got != 0x00 {
+		t.Errorf("modem 1 outside its routes: status %#x, want the default 0", got)
+	}
+	// Modem 2's +44 reports never come: the next report it gets is for
+	// the send after them.
+	mustSend(t, b, mustSubmit(t, "+447700900123", "lost", pdu.SubmitOptions{StatusReport: true}))
+	if got := report(b, "+12025550150"); got != 0x00 {
+		t.Errorf("modem 2 after a dropped report: status %#x", got)
+	}
+}

@@ -98,6 +98,7 @@ type Network struct {
 	changed   chan struct{} // closed and replaced whenever records grow
 	failures  map[string]int
 	reports   map[string]ReportPolicy
+	routes    []route
 	report    ReportPolicy
 	concatRef int
 	closed    bool
@@ -208,6 +209,49 @@ func (n *Network) SetReport(number string, p ReportPolicy) {
 	n.reports[normalize(number)] = p
 }
 
+// route is a report policy for what one modem sends to numbers that
+// start with a prefix: one operator's path to one destination network.
+type route struct {
+	imei, prefix string
+	policy       ReportPolicy
+}
+
+// SetRoute sets the status reports of what the modem with imei sends to
+// numbers starting with prefix ("+44", "" for all): a fast route, a slow
+// one, one whose reports never come. The longest matching prefix wins; a
+// policy set by SetReport for the exact number wins over any route. The
+// same imei and prefix again replace the earlier policy.
+func (n *Network) SetRoute(imei, prefix string, p ReportPolicy) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	prefix = normalize(prefix)
+	for i, r := range n.routes {
+		if r.imei == imei && r.prefix == prefix {
+			n.routes[i].policy = p
+			return
+		}
+	}
+	n.routes = append(n.routes, route{imei: imei, prefix: prefix, policy: p})
+}
+
+// reportPolicyLocked is the report policy for what m sends to number.
+func (n *Network) reportPolicyLocked(m *Modem, number string) ReportPolicy {
+	key := normalize(number)
+	if p, ok := n.reports[key]; ok {
+		return p
+	}
+	best, found := -1, ReportPolicy{}
+	for _, r := range n.routes {
+		if r.imei == m.cfg.IMEI && strings.HasPrefix(key, r.prefix) && len(r.prefix) > best {
+			best, found = len(r.prefix), r.policy
+		}
+	}
+	if best >= 0 {
+		return found
+	}
+	return n.report
+}
+
 // Deliver sends text from an outside number (international with "+",
 // national digits, or an alphanumeric sender) to the modem owning to, as
 // one SMS-DELIVER per segment.
@@ -280,10 +324,7 @@ func (n *Network) accept(m *Modem, hexPDU string, tpdu []byte, msg *pdu.Message,
 	n.records = append(n.records, rec)
 	close(n.changed)
 	n.changed = make(chan struct{})
-	policy, ok := n.reports[normalize(to)]
-	if !ok {
-		policy = n.report
-	}
+	policy := n.reportPolicyLocked(m, to)
 	smsc := n.smsc
 	n.mu.Unlock()
 	n.log.Debug("sms accepted", "from", m.cfg.Number, "to", to, "mr", mr, "part", rec.Part, "total", rec.Total)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -15,13 +16,42 @@ import (
 // ptyLink is the modem's side of a pseudo-terminal: it reads and writes the
 // master and holds the slave open itself, so that a host closing and
 // re-opening the device does not hang the line up under the modem.
+//
+// The master is in packet mode (TIOCPKT): each read starts with a status
+// byte, 0 for data. A host opening the port flushes its input (TCIFLUSH,
+// which go.bug.st/serial's ResetInputBuffer and most tools do), which
+// arrives as TIOCPKT_FLUSHREAD: that is how the modem sees a reopen.
 type ptyLink struct {
-	master *os.File
-	slave  *os.File
-	once   sync.Once
+	master  *os.File
+	slave   *os.File
+	once    sync.Once
+	buf     []byte
+	onFlush func() // the host flushed its input: it (re)opened the port
 }
 
-func (p *ptyLink) Read(b []byte) (int, error)  { return p.master.Read(b) }
+// Read returns the data the host wrote, without the packet-mode status
+// byte; status packets are consumed here.
+func (p *ptyLink) Read(b []byte) (int, error) {
+	for {
+		if len(p.buf) < len(b)+1 {
+			p.buf = make([]byte, len(b)+1)
+		}
+		n, err := p.master.Read(p.buf[:len(b)+1])
+		if n > 0 && p.buf[0] == unix.TIOCPKT_DATA {
+			if n > 1 || err != nil {
+				return copy(b, p.buf[1:n]), err
+			}
+			continue
+		}
+		if n > 0 && p.buf[0]&unix.TIOCPKT_FLUSHREAD != 0 && p.onFlush != nil {
+			p.onFlush()
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
 func (p *ptyLink) Write(b []byte) (int, error) { return p.master.Write(b) }
 
 // Close closes both ends, which is what makes a host's read fail with EIO
@@ -55,6 +85,11 @@ func openPTY() (*ptyLink, error) {
 		unix.Close(fd)
 		slave.Close()
 		return nil, fmt.Errorf("pty master non-blocking: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCPKT, 1); err != nil {
+		unix.Close(fd)
+		slave.Close()
+		return nil, fmt.Errorf("pty packet mode: %w", err)
 	}
 	if err := makeRaw(int(slave.Fd())); err != nil {
 		unix.Close(fd)
@@ -99,14 +134,27 @@ func (m *Modem) OpenPTY(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := link.slave.Name()
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		link.Close()
 		return "", ErrClosed
 	}
-	m.onPTY, m.path = true, path
+	m.mu.Unlock()
+	return m.servePTY(ctx, link), nil
+}
+
+// servePTY serves m on link until ctx ends, and returns its path.
+func (m *Modem) servePTY(ctx context.Context, link *ptyLink) string {
+	path := link.slave.Name()
+	link.onFlush = m.hostOpened
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		link.Close()
+		return path
+	}
+	m.onPTY, m.path, m.ptyCtx = true, path, ctx
 	m.wg.Add(1) // under mu, so that Close's Wait cannot have started
 	m.mu.Unlock()
 	go func() {
@@ -115,5 +163,48 @@ func (m *Modem) OpenPTY(ctx context.Context) (string, error) {
 			m.log.Debug("serve pty", "path", path, "err", err)
 		}
 	}()
-	return path, nil
+	return path
+}
+
+// Reenumerate is a USB reset: the modem drops off its pty and comes back,
+// booted, on a new one whose path differs from the old (Path), served
+// until ctx ends. The host sees its port fail as on an unplug.
+func (m *Modem) Reenumerate(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	switch {
+	case m.closed:
+		m.mu.Unlock()
+		return "", ErrClosed
+	case !m.onPTY:
+		m.mu.Unlock()
+		return "", errNotOnPTY
+	}
+	m.mu.Unlock()
+	// Opened before the old one closes, so that it gets another number.
+	link, err := openPTY()
+	if err != nil {
+		return "", err
+	}
+	m.Unplug()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		link.Close()
+		return "", ErrClosed
+	}
+	m.unplug = false
+	m.bootLocked()
+	m.mu.Unlock()
+	return m.servePTY(ctx, link), nil
+}
+
+// reenumerateLater re-enumerates the modem after AT+CFUN=1,1, from
+// another goroutine than the session's, which Reenumerate ends.
+func (m *Modem) reenumerateLater() {
+	ctx := m.ptyCtx
+	m.timers.after(10*time.Millisecond, func() {
+		if _, err := m.Reenumerate(ctx); err != nil {
+			m.log.Debug("re-enumerate after reset", "err", err)
+		}
+	})
 }

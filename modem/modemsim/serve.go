@@ -86,29 +86,9 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter, shutdown func()) er
 		done:     make(chan struct{}),
 		shutdown: shutdown,
 	}
-	for {
-		m.mu.Lock()
-		switch {
-		case m.closed:
-			m.mu.Unlock()
-			shutdown()
-			return ErrClosed
-		case m.unplug:
-			m.mu.Unlock()
-			shutdown()
-			return ErrUnplugged
-		}
-		old := m.sess
-		if old == nil {
-			m.sess = s
-			if len(m.urcs) > 0 {
-				s.kick()
-			}
-			m.mu.Unlock()
-			break
-		}
-		m.mu.Unlock()
-		old.stop()
+	if err := m.takeLine(s); err != nil {
+		shutdown()
+		return err
 	}
 	defer close(s.done)
 	defer func() {
@@ -157,6 +137,36 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter, shutdown func()) er
 		}
 	}
 	return err
+}
+
+// takeLine makes s the modem's session, ending the one before: a modem
+// has one port.
+func (m *Modem) takeLine(s *session) error {
+	for {
+		m.mu.Lock()
+		switch {
+		case m.closed:
+			m.mu.Unlock()
+			return ErrClosed
+		case m.unplug:
+			m.mu.Unlock()
+			return ErrUnplugged
+		}
+		old := m.sess
+		if old == nil {
+			m.sess = s
+			if m.knobs.hang == HangUntilReopen {
+				m.knobs.hang = HangOff // a new line is a reopen
+			}
+			if len(m.urcs) > 0 {
+				s.kick()
+			}
+			m.mu.Unlock()
+			return nil
+		}
+		m.mu.Unlock()
+		old.stop()
+	}
 }
 
 var errSessionOver = errors.New("session over")

@@ -248,6 +248,15 @@ func cmdCMGR(m *Modem, r *reply, c command) error {
 	return nil
 }
 
+// deleteLocked empties slots[i] of the current read memory and tells the
+// OnDelete witness.
+func (m *Modem) deleteLocked(slots []*slot, i int) {
+	if s := slots[i]; s != nil && m.deleted != nil {
+		m.deleted(Deletion{Mem: m.st.mem[0], Index: i + 1, PDU: s.pdu})
+	}
+	slots[i] = nil
+}
+
 func cmdCMGD(m *Modem, r *reply, c command) error {
 	slots := m.mems[m.st.mem[0]]
 	switch c.op {
@@ -267,17 +276,18 @@ func cmdCMGD(m *Modem, r *reply, c command) error {
 		if err != nil {
 			return err
 		}
-		slots[i-1] = nil
+		m.deleteLocked(slots, i-1)
 	} else {
 		// Flags 1–4 delete by status: read; read and sent; read, sent and unsent; all.
 		doomed := map[int][]int{1: {1}, 2: {1, 3}, 3: {1, 2, 3}, 4: {0, 1, 2, 3}}[flag]
 		for i, s := range slots {
 			if s != nil && slices.Contains(doomed, s.stat) {
-				slots[i] = nil
+				m.deleteLocked(slots, i)
 			}
 		}
 	}
 	// Freed memory lets the network deliver what it held back.
+	m.memFull = false
 	m.flushPendingLocked()
 	return nil
 }

@@ -217,6 +217,7 @@ func newMessageJSON(m *gateway.Message) apiv1.Message {
 		Segments:     m.Segments,
 		Encoding:     m.Encoding,
 		Modem:        optString(m.Modem),
+		Route:        m.Route,
 		Priority:     priorityName(m.Priority),
 		StatusReport: m.StatusReport,
 		CreatedAt:    optTime(m.CreatedAt),

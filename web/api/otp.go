@@ -77,7 +77,8 @@ func newVerificationJSON(v *gateway.Verification) apiv1.Verification {
 		return out
 	}
 	for _, a := range v.Channels {
-		out.Channels = append(out.Channels, apiv1.Attempt{Channel: a.Channel, MessageID: optString(a.MessageID), Status: a.Status, Error: a.Error, At: a.At.UTC()})
+		out.Channels = append(out.Channels, apiv1.Attempt{Channel: a.Channel, MessageID: optString(a.MessageID), Status: a.Status,
+			Error: a.Error, At: a.At.UTC(), Modem: a.Modem, Route: a.Route, Reroute: a.Reroute})
 	}
 	return out
 }

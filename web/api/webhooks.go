@@ -50,7 +50,8 @@ func handleWebhookList(api WebhookAPI) echo.HandlerFunc {
 		}
 		out := apiv1.WebhookList{Webhooks: make([]apiv1.Webhook, 0, len(es))}
 		for _, e := range es {
-			e.Secret = "" // shown once, at creation
+			e.Secret = "" // shown once, at creation, and so is the full URL
+			e.URL = webhook.RedactURL(e.URL)
 			out.Webhooks = append(out.Webhooks, newWebhookJSON(e))
 		}
 		return c.JSON(http.StatusOK, out)

@@ -7,13 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,15 +21,11 @@ import (
 // its SHA-256 and the session's CSRF token, so logout and a password change
 // end a session for real, which a signed cookie could not do.
 const (
-	sessionCookie    = "simgate_session"
-	loginCSRFCookie  = "simgate_login_csrf"
-	csrfField        = "csrf"
-	ctxCSRF          = "simgate.csrf"
-	loginBurst       = 5                // attempts an address may make at once
-	loginRefill      = 12 * time.Second // then one more per this
-	loginGlobalBurst = 30               // across addresses: bcrypt is costly on purpose
-	loginGlobalFill  = time.Second
-	maxLimitedAddrs  = 4096
+	sessionCookie   = "simgate_session"
+	loginCSRFCookie = "simgate_login_csrf"
+	csrfField       = "csrf"
+	ctxCSRF         = "simgate.csrf"
+	knownCookie     = "simgate_known"
 )
 
 func csrfOf(c echo.Context) string {
@@ -107,7 +100,7 @@ func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 // synchronizer token pattern; SameSite=Strict is the second line).
 func (u *UI) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !tokensEqual(c.FormValue(csrfField), csrfOf(c)) {
+		if !tokensEqual(bodyValue(c, csrfField), csrfOf(c)) {
 			return u.render(c, http.StatusForbidden, "error.html", page{Title: "Forbidden",
 				Error: "This form is stale or did not come from this site (missing or wrong CSRF token). Reload the page and try again."})
 		}
@@ -115,14 +108,33 @@ func (u *UI) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// bodyValue reads a field of the posted form only, never of the query
+// string: a token or password in a URL ends up in logs, history and
+// Referer headers, and a link carrying one could be followed by anyone.
+func bodyValue(c echo.Context, name string) string {
+	return c.Request().PostFormValue(name)
+}
+
 func tokensEqual(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// safeNext keeps a post-login redirect on this site: a path, never
-// "//host" or "/\host", which browsers take for another origin.
+// safeNext keeps a post-login redirect on this site: a path on this host
+// and nothing else. Browsers drop tabs and line feeds from a URL and read a
+// backslash as a slash, so "/\t/evil.example" or "/\evil.example" would
+// become "//evil.example", another origin: any control byte, any backslash
+// and any scheme, host or user info sends the admin to "/" instead.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || len(s) > 2048 {
+		return "/"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return s
@@ -153,16 +165,16 @@ func (u *UI) loginPage(c echo.Context, status int, msg string) error {
 
 func (u *UI) handleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
-	if wait, ok := u.limiter.allow(clientAddr(c.Request())); !ok {
+	if wait, ok := u.limiter.allow(clientAddr(c.Request()), u.knownClient(c)); !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return u.loginPage(c, http.StatusTooManyRequests,
 			fmt.Sprintf("Too many login attempts. Wait %d s and try again.", int(wait.Seconds())+1))
 	}
 	ck, err := c.Cookie(loginCSRFCookie)
-	if err != nil || !tokensEqual(c.FormValue(csrfField), ck.Value) {
+	if err != nil || !tokensEqual(bodyValue(c, csrfField), ck.Value) {
 		return u.loginPage(c, http.StatusForbidden, "The login form expired. Please try again.")
 	}
-	err = u.store.CheckAdminPassword(ctx, c.FormValue("password"))
+	err = u.store.CheckAdminPassword(ctx, bodyValue(c, "password"))
 	switch {
 	case errors.Is(err, gateway.ErrNotFound):
 		return u.loginPage(c, http.StatusUnauthorized, "No admin password is set: run simgate admin set-password.")
@@ -179,6 +191,7 @@ func (u *UI) handleLogin(c echo.Context) error {
 	}
 	u.setCookie(c, sessionCookie, token, "/", int(u.cfg.SessionTTL.Seconds()))
 	u.setCookie(c, loginCSRFCookie, "", "/login", -1)
+	u.setCookie(c, knownCookie, u.known.issue(), "/login", int(knownClientTTL.Seconds()))
 	u.logger.Info("admin logged in", "addr", clientAddr(c.Request()))
 	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
 }
@@ -188,82 +201,8 @@ func (u *UI) handleLogout(c echo.Context) error {
 		if err := u.store.DeleteSession(c.Request().Context(), hashToken(ck.Value)); err != nil {
 			return fmt.Errorf("log out: %w", err)
 		}
+		u.streams.end(hashToken(ck.Value))
 	}
 	u.setCookie(c, sessionCookie, "", "/", -1)
 	return c.Redirect(http.StatusSeeOther, "/login")
-}
-
-// clientAddr is the peer's IP. Forwarding headers are ignored: anyone can
-// write them, and a limiter keyed on them limits nothing. Behind a proxy
-// every client shares the proxy's budget, which errs on the safe side.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// loginLimiter is a token bucket per address plus one for everyone, so
-// that neither one address guessing nor many addresses together can try
-// more than a few passwords a minute.
-type loginLimiter struct {
-	now    func() time.Time
-	mu     sync.Mutex
-	addrs  map[string]*bucket
-	global bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, addrs: map[string]*bucket{}, global: bucket{tokens: loginGlobalBurst, at: now()}}
-}
-
-// take refills b to now and takes a token, or says how long until one.
-func (b *bucket) take(now time.Time, burst float64, every time.Duration) (time.Duration, bool) {
-	b.tokens = min(burst, b.tokens+float64(now.Sub(b.at))/float64(every))
-	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0, true
-	}
-	return time.Duration((1 - b.tokens) * float64(every)), false
-}
-
-// allow takes an attempt for addr, or says how long to wait.
-func (l *loginLimiter) allow(addr string) (time.Duration, bool) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.addrs[addr]
-	if !ok {
-		if len(l.addrs) >= maxLimitedAddrs {
-			l.sweep(now)
-		}
-		b = &bucket{tokens: loginBurst, at: now}
-		l.addrs[addr] = b
-	}
-	// Peek at the address's bucket first so that a blocked address does
-	// not drain everyone's.
-	if wait, ok := b.take(now, loginBurst, loginRefill); !ok {
-		return wait, false
-	}
-	if wait, ok := l.global.take(now, loginGlobalBurst, loginGlobalFill); !ok {
-		b.tokens++ // not this address's fault
-		return wait, false
-	}
-	return 0, true
-}
-
-// sweep forgets addresses whose buckets are full again.
-func (l *loginLimiter) sweep(now time.Time) {
-	for a, b := range l.addrs {
-		if float64(now.Sub(b.at))/float64(loginRefill)+b.tokens >= loginBurst {
-			delete(l.addrs, a)
-		}
-	}
 }

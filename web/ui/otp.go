@@ -35,6 +35,22 @@ const otpStatsDays = 14
 type otpRow struct {
 	Key                                      string
 	Verifications, Sends, Approvals, Blocked int
+	Delivered                                int
+	ToDelivered, ToApproved                  time.Duration // sums, for the means
+}
+
+// MeanToDelivered is the mean time from request to delivery report.
+func (r otpRow) MeanToDelivered() time.Duration { return meanOf(r.ToDelivered, r.Delivered) }
+
+// MeanToApproved is the mean time from request to approval: how long
+// people take to type the code, delivery included.
+func (r otpRow) MeanToApproved() time.Duration { return meanOf(r.ToApproved, r.Approvals) }
+
+func meanOf(sum time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
 }
 
 // Conversion is approvals over the verifications that were not blocked:
@@ -61,6 +77,8 @@ type otpData struct {
 	Detail    []gateway.OTPStat
 	Blocked   []gateway.BlockedPrefix
 	Since     time.Time
+	Routing   bool // the router runs: Routes are its figures
+	Routes    []gateway.RouteStat
 }
 
 func (h *handlers) otpStats(c echo.Context) error {
@@ -81,6 +99,9 @@ func (h *handlers) otpStats(c echo.Context) error {
 		return err
 	}
 	d := otpData{Available: true, Detail: stats, Blocked: blocked, Since: since, Total: otpRow{Key: "All"}}
+	if h.cfg.Routes != nil {
+		d.Routing, d.Routes = true, h.cfg.Routes()
+	}
 	days, countries := map[string]*otpRow{}, map[string]*otpRow{}
 	add := func(m map[string]*otpRow, key string, s gateway.OTPStat) {
 		r, ok := m[key]
@@ -92,6 +113,9 @@ func (h *handlers) otpStats(c echo.Context) error {
 		r.Sends += s.Sends
 		r.Approvals += s.Approvals
 		r.Blocked += s.Blocked
+		r.Delivered += s.Delivered
+		r.ToDelivered += s.ToDelivered
+		r.ToApproved += s.ToApproved
 	}
 	for _, s := range stats {
 		add(days, s.Day.Format("2006-01-02"), s)
@@ -104,6 +128,9 @@ func (h *handlers) otpStats(c echo.Context) error {
 		d.Total.Sends += s.Sends
 		d.Total.Approvals += s.Approvals
 		d.Total.Blocked += s.Blocked
+		d.Total.Delivered += s.Delivered
+		d.Total.ToDelivered += s.ToDelivered
+		d.Total.ToApproved += s.ToApproved
 	}
 	d.Days = sortedRows(days, func(a, b otpRow) int { return strings.Compare(b.Key, a.Key) })
 	d.Countries = sortedRows(countries, func(a, b otpRow) int { return b.Verifications - a.Verifications })

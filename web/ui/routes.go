@@ -29,7 +29,7 @@ func Routes(e *echo.Echo, svc gateway.ServiceAPI, u *UI) {
 	if err != nil {
 		panic(err) // the embed pattern guarantees the directory
 	}
-	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	files := http.StripPrefix("/static/", http.FileServerFS(filesOnly{static}))
 	e.GET("/static/*", echo.WrapHandler(cacheFor(time.Hour, files)))
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 
@@ -52,4 +52,20 @@ func Routes(e *echo.Echo, svc gateway.ServiceAPI, u *UI) {
 	e.POST("/try/send", h.trySend, admin, csrf)
 	e.POST("/try/check", h.tryCheck, admin, csrf)
 	e.GET("/try/phone", h.tryPhone, admin)
+}
+
+// filesOnly hides the directories of an fs.FS, so that a file server on it
+// answers 404 where it would list a directory's files.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }

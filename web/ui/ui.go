@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -77,11 +78,23 @@ type Config struct {
 	// Without it the overview is rendered every LiveInterval (default 1 s).
 	Events       gateway.EventLog
 	LiveInterval time.Duration
+	// SessionCheck is how often a live stream looks whether its session
+	// is still live (default 5 s): a session that expires or is ended by
+	// another process (a password change) ends its streams this late at
+	// most. A logout here ends them at once.
+	SessionCheck time.Duration
 	// Done, when closed, ends the live streams, so that a server shutting
 	// down does not wait for browsers that would never hang up.
 	Done <-chan struct{}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Routes, when set, gives the OTP page each route's delivery figures.
+	Routes func() []gateway.RouteStat
+	// Key signs the "known client" cookie a browser gets when it logs in,
+	// which gives it a login budget of its own (see limit.go); at least 32
+	// bytes. Nil means a random key per process, so such cookies are not
+	// recognised after a restart.
+	Key []byte
 }
 
 // UI is the status page. Build it with New and hand it to the server
@@ -93,6 +106,8 @@ type UI struct {
 	otp     OTPConsole
 	logger  *slog.Logger
 	limiter *loginLimiter
+	known   knownClients
+	streams streams
 	pages   map[string]*template.Template
 }
 
@@ -109,11 +124,18 @@ func New(cfg Config, store AdminStore, actions ModemActions, otp OTPConsole, log
 	if cfg.LiveInterval <= 0 {
 		cfg.LiveInterval = time.Second
 	}
+	if cfg.SessionCheck <= 0 {
+		cfg.SessionCheck = 5 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Key) == 0 {
+		cfg.Key = make([]byte, 32)
+		_, _ = rand.Read(cfg.Key) // crypto/rand never fails (Go ≥ 1.24)
 	}
 	return &UI{
 		cfg:     cfg,
@@ -122,6 +144,7 @@ func New(cfg Config, store AdminStore, actions ModemActions, otp OTPConsole, log
 		otp:     otp,
 		logger:  logger,
 		limiter: newLoginLimiter(cfg.Now),
+		known:   knownClients{key: cfg.Key, now: cfg.Now},
 		pages:   parsePages(),
 	}
 }
@@ -176,6 +199,15 @@ var templateFuncs = template.FuncMap{
 	},
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"latency": func(d time.Duration) string {
+		if d <= 0 {
+			return "—"
+		}
+		if d >= 10*time.Second {
+			return d.Round(time.Second).String()
+		}
+		return d.Round(10 * time.Millisecond).String()
+	},
 }
 
 // parsePages builds one template set per page: the layout, the shared

@@ -6,11 +6,13 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +34,7 @@ type fakeAdminStore struct {
 	mu       sync.Mutex
 	hash     string
 	sessions map[string]string // token hash → csrf
+	expires  map[string]time.Time
 	searches []gateway.MessageFilter
 	messages []*gateway.Message
 }
@@ -44,7 +47,7 @@ func newFakeAdminStore(t testing.TB) *fakeAdminStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeAdminStore{hash: string(h), sessions: map[string]string{}}
+	return &fakeAdminStore{hash: string(h), sessions: map[string]string{}, expires: map[string]time.Time{}}
 }
 
 func (f *fakeAdminStore) CheckAdminPassword(_ context.Context, pw string) error {
@@ -57,18 +60,19 @@ func (f *fakeAdminStore) CheckAdminPassword(_ context.Context, pw string) error 
 	return nil
 }
 
-func (f *fakeAdminStore) CreateSession(_ context.Context, h, csrf string, _, _ time.Time) error {
+func (f *fakeAdminStore) CreateSession(_ context.Context, h, csrf string, _, expires time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sessions[h] = csrf
+	f.expires[h] = expires
 	return nil
 }
 
-func (f *fakeAdminStore) Session(_ context.Context, h string, _ time.Time) (string, error) {
+func (f *fakeAdminStore) Session(_ context.Context, h string, now time.Time) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.sessions[h]
-	if !ok {
+	if !ok || !now.Before(f.expires[h]) {
 		return "", gateway.ErrNotFound
 	}
 	return c, nil
@@ -159,7 +163,7 @@ func mustUI(t testing.TB) *uiRig {
 	}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
-	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, Done: done, Now: r.now.Now},
+	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now},
 		r.store, nil, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(newEcho(r.svc, ui))
 	t.Cleanup(hs.Close)
@@ -366,13 +370,29 @@ func TestUI_Login(t *testing.T) {
 	}
 }
 
+// Browsers drop tabs and line feeds from a URL and read "\\" as "/", so
+// each of these would leave the site after login.
+var offsiteNexts = []string{"//evil.example", "https://evil.example/", `/\evil.example`, "/\t/evil.example",
+	"/\n/evil.example", "/\r\n/evil.example", "\t//evil.example", "/\x00/evil.example", `\\evil.example`,
+	"javascript:alert(1)", "/\x7f/evil.example", "http:/evil.example", "//user@evil.example"}
+
 func TestUI_LoginOpenRedirect(t *testing.T) {
-	for _, next := range []string{"//evil.example", "https://evil.example/", `/\evil.example`} {
+	for _, next := range offsiteNexts {
 		r := mustUI(t)
 		_, body := r.get(t, "/login")
 		res, _ := r.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {testPassword}, "next": {next}})
 		if got := res.Header.Get("Location"); got != "/" {
-			t.Errorf("next=%q: Location %q, want /", next, got)
+			t.Errorf("POST next=%q: Location %q, want /", next, got)
+		}
+		// Logged in, GET /login goes straight to next.
+		res, _ = r.get(t, "/login?next="+url.QueryEscape(next))
+		if got := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || got != "/" {
+			t.Errorf("GET next=%q: %d Location %q, want 303 to /", next, res.StatusCode, got)
+		}
+	}
+	for _, next := range []string{"/messages?status=failed&page=2", "/modems/" + testIMEI, "/%2F%2Fstill-a-path"} {
+		if got := safeNext(next); got != next {
+			t.Errorf("safeNext(%q) = %q, want it kept", next, got)
 		}
 	}
 }
@@ -409,7 +429,7 @@ func TestLoginLimiter_Global(t *testing.T) {
 	l := newLoginLimiter(now.Now)
 	allowed := 0
 	for i := range 3 * loginGlobalBurst {
-		if _, ok := l.allow("10.0.0." + string(rune('0'+i%250))); ok {
+		if _, ok := l.allow("10.0.0."+strconv.Itoa(i%250), ""); ok {
 			allowed++
 		}
 	}
@@ -417,6 +437,94 @@ func TestLoginLimiter_Global(t *testing.T) {
 	// stops them.
 	if allowed != loginGlobalBurst {
 		t.Errorf("allowed %d attempts from many addresses, want %d", allowed, loginGlobalBurst)
+	}
+}
+
+// clientFrom is a browser-like client whose connections come from ip, an
+// address of the loopback network.
+func clientFrom(t testing.TB, ip string) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Jar: jar, Transport: &http.Transport{DialContext: d.DialContext},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// A flood of wrong passwords from many addresses drains the budget they
+// share, but not the admin's: a browser that logged in before has its own.
+func TestUI_LoginFloodDoesNotLockOutKnownAdmin(t *testing.T) {
+	r := mustUI(t)
+	token := r.login(t)
+	if res, _ := r.post(t, "/logout", url.Values{"csrf": {token}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	limited := 0
+	for i := range loginGlobalBurst + 5 {
+		attacker := &uiRig{URL: r.URL, client: clientFrom(t, "127.0.1."+strconv.Itoa(i+1))}
+		_, body := attacker.get(t, "/login")
+		res, _ := attacker.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {"guess"}})
+		if res.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("the flood was never limited: the shared budget is not tested")
+	}
+	_, body := r.get(t, "/login")
+	res, _ := r.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {testPassword}, "next": {"/"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the admin's login during the flood: status %d, want 303", res.StatusCode)
+	}
+	// A stranger from a fresh address is still held by the shared budget.
+	stranger := &uiRig{URL: r.URL, client: clientFrom(t, "127.0.2.1")}
+	_, body = stranger.get(t, "/login")
+	if res, _ := stranger.post(t, "/login", url.Values{"csrf": {formToken(t, body)}, "password": {testPassword}}); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a new address during the flood: status %d, want 429", res.StatusCode)
+	}
+}
+
+func TestLoginLimiter_Keys(t *testing.T) {
+	now := &fakeNow{t: time.Now()}
+	l := newLoginLimiter(now.Now)
+	for range loginBurst {
+		if _, ok := l.allow("2001:db8:0:1::1", ""); !ok {
+			t.Fatal("refused within the burst")
+		}
+	}
+	for addr, want := range map[string]bool{
+		"2001:db8:0:1::ffff": false, // the same /64
+		"2001:db8:0:2::1":    true,  // the next /64
+		"10.0.0.1":           true,
+	} {
+		if _, ok := l.allow(addr, ""); ok != want {
+			t.Errorf("allow(%s) = %v, want %v", addr, ok, want)
+		}
+	}
+	for a, b := range map[string]string{"::ffff:10.0.0.1": "10.0.0.1", "fe80::1%eth0": "fe80::/64", "2001:db8::1": "2001:db8::/64"} {
+		if limitKey(a) != limitKey(b) && limitKey(a) != b {
+			t.Errorf("limitKey(%s) = %s, want %s's", a, limitKey(a), b)
+		}
+	}
+	k := knownClients{key: []byte("0123456789abcdef0123456789abcdef"), now: now.Now}
+	v := k.issue()
+	if k.check(v) == "" {
+		t.Fatal("a fresh known-client cookie is not recognised")
+	}
+	for _, bad := range []string{"", v + "x", "A" + v, strings.Replace(v, ".", ".1", 1)} {
+		if k.check(bad) != "" {
+			t.Errorf("forged cookie %q recognised", bad)
+		}
+	}
+	other := knownClients{key: []byte("another key, another installation"), now: now.Now}
+	if other.check(v) != "" {
+		t.Error("a cookie signed with another key is recognised")
+	}
+	now.Add(knownClientTTL + time.Hour)
+	if k.check(v) != "" {
+		t.Error("an expired known-client cookie is recognised")
 	}
 }
 
@@ -437,12 +545,29 @@ func TestUI_CSRF(t *testing.T) {
 			t.Errorf("cancel with csrf %q: status %d, want 403", form.Get("csrf"), res.StatusCode)
 		}
 	}
+	// The right token in the query string is not the form's.
+	res, _ := r.post(t, "/messages/msg_1/cancel?csrf="+url.QueryEscape(token), url.Values{})
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cancel with the token in the query string: status %d, want 403", res.StatusCode)
+	}
 	if len(canceled) != 0 {
 		t.Fatalf("a form without a valid CSRF token canceled %v", canceled)
 	}
 	res, body := r.post(t, "/messages/msg_1/cancel", url.Values{"csrf": {token}})
 	if res.StatusCode != http.StatusOK || len(canceled) != 1 || !strings.Contains(body, "Canceled.") {
 		t.Errorf("cancel with the token: status %d, canceled %v", res.StatusCode, canceled)
+	}
+}
+
+// The login form's token, too, counts only in the body.
+func TestUI_LoginCSRFNotFromQuery(t *testing.T) {
+	r := mustUI(t)
+	_, body := r.get(t, "/login")
+	token := formToken(t, body)
+	res, _ := r.post(t, "/login?csrf="+url.QueryEscape(token), url.Values{"password": {testPassword}})
+	if res.StatusCode != http.StatusForbidden || len(r.store.sessions) != 0 {
+		t.Errorf("login with the token in the query string: status %d, %d sessions; want 403 and none",
+			res.StatusCode, len(r.store.sessions))
 	}
 }
 
@@ -484,9 +609,14 @@ func TestUI_Overview(t *testing.T) {
 	}
 }
 
-func TestUI_Live(t *testing.T) {
-	r := mustUI(t)
-	r.login(t)
+// sseEvent is one Server-Sent Event as a browser sees it.
+type sseEvent struct{ name, data string }
+
+// openLive opens the live stream with the rig's client and returns a
+// function that waits for its next event; ok is false when the stream
+// ended.
+func (r *uiRig) openLive(t *testing.T) func() (ev sseEvent, ok bool) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), "GET", r.URL+"/live", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -495,42 +625,54 @@ func TestUI_Live(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	t.Cleanup(func() { res.Body.Close() })
 	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("Content-Type %q", ct)
 	}
-	events := make(chan string)
+	events := make(chan sseEvent)
 	go func() {
 		defer close(events)
 		sc := bufio.NewScanner(res.Body)
-		var ev strings.Builder
+		var ev sseEvent
 		for sc.Scan() {
 			line := sc.Text()
-			if line == "" && ev.Len() > 0 {
+			if line == "" && ev.name != "" {
 				select {
-				case events <- ev.String():
+				case events <- ev:
 				case <-t.Context().Done():
 					return
 				}
-				ev.Reset()
+				ev = sseEvent{}
 				continue
 			}
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				ev.WriteString(data + "\n")
+				ev.data += data + "\n"
+			} else if name, ok := strings.CutPrefix(line, "event: "); ok {
+				ev.name = name
 			}
 		}
 	}()
-	next := func() string {
+	return func() (sseEvent, bool) {
 		select {
 		case ev, ok := <-events:
-			if !ok {
-				t.Fatal("stream ended")
-			}
-			return ev
+			return ev, ok
 		case <-time.After(10 * time.Second):
-			t.Fatal("no event in 10 s")
+			t.Fatal("no event in 10 s, and the stream did not end")
 		}
-		return ""
+		return sseEvent{}, false
+	}
+}
+
+func TestUI_Live(t *testing.T) {
+	r := mustUI(t)
+	r.login(t)
+	events := r.openLive(t)
+	next := func() string {
+		ev, ok := events()
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		return ev.data
 	}
 	if ev := next(); !strings.Contains(ev, `data-state="online"`) || !strings.Contains(ev, testIMEI) {
 		t.Fatalf("first event lacks the online modem:\n%s", ev)
@@ -538,6 +680,49 @@ func TestUI_Live(t *testing.T) {
 	r.setState(gateway.ModemOffline)
 	if ev := next(); !strings.Contains(ev, `data-state="offline"`) {
 		t.Fatalf("event after the modem went offline:\n%s", ev)
+	}
+}
+
+// A live stream ends with its session: at logout, at expiry, and when the
+// session is ended elsewhere (a password change from the command line).
+func TestUI_LiveEndsWithSession(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(t *testing.T, r *uiRig, token string)
+	}{
+		{"Logout", func(t *testing.T, r *uiRig, token string) {
+			if res, _ := r.post(t, "/logout", url.Values{"csrf": {token}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("logout: %d", res.StatusCode)
+			}
+		}},
+		{"Expiry", func(_ *testing.T, r *uiRig, _ string) { r.now.Add(12*time.Hour + time.Second) }},
+		{"EndedElsewhere", func(_ *testing.T, r *uiRig, _ string) {
+			r.store.mu.Lock()
+			defer r.store.mu.Unlock()
+			clear(r.store.sessions)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustUI(t)
+			token := r.login(t)
+			events := r.openLive(t)
+			if ev, ok := events(); !ok || ev.name != "overview" {
+				t.Fatalf("first event %+v (open %v), want the overview", ev, ok)
+			}
+			tt.end(t, r, token)
+			for {
+				ev, ok := events()
+				if !ok {
+					t.Fatal("the stream ended without a logout event")
+				}
+				if ev.name == "logout" {
+					break
+				}
+			}
+			if ev, ok := events(); ok {
+				t.Fatalf("the stream goes on after its logout event: %+v", ev)
+			}
+		})
 	}
 }
 
@@ -602,6 +787,12 @@ func TestUI_Static(t *testing.T) {
 	for _, p := range []string{"/static/app.css", "/static/app.js", "/static/favicon.svg"} {
 		if res, _ := r.get(t, p); res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d", p, res.StatusCode)
+		}
+	}
+	// No listing of the files, at the root or anywhere.
+	for _, p := range []string{"/static/", "/static/.", "/static/./", "/static//"} {
+		if res, body := r.get(t, p); res.StatusCode != http.StatusNotFound || strings.Contains(body, "app.css") {
+			t.Errorf("GET %s: status %d, want 404 and no listing:\n%s", p, res.StatusCode, body)
 		}
 	}
 }

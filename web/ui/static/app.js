@@ -11,6 +11,11 @@ function live() {
     el.innerHTML = ev.data;
     el.dataset.updates = String(Number(el.dataset.updates || 0) + 1);
   });
+  // The session ended (logout, expiry): no stream without one.
+  es.addEventListener("logout", () => {
+    es.close();
+    window.location.assign("/login");
+  });
   // Closing before unload keeps the browser from reporting the torn stream.
   window.addEventListener("pagehide", () => es.close());
 }
