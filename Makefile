@@ -40,8 +40,12 @@ POWERCUT_CUTS ?= 15
 powercut:
 	SIMGATE_POWERCUT_CUTS=$(POWERCUT_CUTS) $(GO) test -count=1 -timeout 20m -v -run '^TestE2E_PowerCut$$' ./cmd/simgate
 
+# Every benchmark, then a table of the figures measured with the store's
+# durability normal and full side by side (.ci/bench-table.awk).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	@out=$$(mktemp); \
+	{ $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS); echo $$? >$$out.rc; } | tee $$out; \
+	rc=$$(cat $$out.rc); awk -f .ci/bench-table.awk $$out; rm -f $$out $$out.rc; exit $$rc
 
 # Each fuzzer runs for FUZZTIME; go test -fuzz takes one fuzzer at a time.
 fuzz:

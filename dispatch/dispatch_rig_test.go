@@ -172,15 +172,20 @@ type rig struct {
 type rigOptions struct {
 	dispatcher dispatch.Config
 	service    gateway.ServiceConfig
-	clock      gateway.Clock // nil: the system clock (fake in a bubble)
-	noRun      bool          // do not start Dispatcher.Run
+	clock      gateway.Clock    // nil: the system clock (fake in a bubble)
+	noRun      bool             // do not start Dispatcher.Run
+	durability store.Durability // "": the store's default
 }
 
 // newRig opens a store and starts a Dispatcher's Run, stopped at cleanup
 // (registered after the store's, so it runs first).
 func newRig(t testing.TB, o rigOptions) *rig {
 	t.Helper()
-	st := testkit.OpenStore(t)
+	var opts []store.Option
+	if o.durability != "" {
+		opts = append(opts, store.WithDurability(o.durability))
+	}
+	st := testkit.OpenStore(t, opts...)
 	clock := o.clock
 	if clock == nil {
 		clock = gateway.SystemClock{}

@@ -171,9 +171,11 @@ func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 	if after, done := w.sendParts(ctx, m, sub, opts, todo, now.Add(w.d.cfg.Lease), log); !done {
 		return after
 	}
-	if err := w.d.store.Sent(bg, m.ID, w.d.clock.Now()); err != nil {
-		log.Error("record message sent", "err", err)
-		return stepPause
+	if len(todo) == 0 { // else the last part's record marked it sent
+		if err := w.d.store.Sent(bg, m.ID, w.d.clock.Now()); err != nil {
+			log.Error("record message sent", "err", err)
+			return stepPause
+		}
 	}
 	w.faults = 0
 	log.Debug("message sent", "to", gateway.MaskNumber(m.To), "parts", len(m.Parts))
@@ -225,7 +227,11 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 		if err != nil {
 			return w.sendFailed(bg, m, i+1, err, log), false
 		}
-		if err := w.d.store.PartSent(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); err != nil {
+		record := w.d.store.PartSent
+		if k == len(todo)-1 {
+			record = w.d.store.LastPartSent // and the message sent, in one write
+		}
+		if err := record(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); err != nil {
 			// The part went out but is not recorded; the lease will expire
 			// and the part may go twice (DESIGN.md §4 allows one duplicate).
 			log.Error("record part sent", "part", i+1, "mr", mr, "err", err)

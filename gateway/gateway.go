@@ -284,6 +284,9 @@ type Queue interface {
 	// Sent marks a claimed message sent once every part is. Without a status
 	// report request, sent is as far as it goes.
 	Sent(ctx context.Context, id string, now time.Time) error
+	// LastPartSent is PartSent for the last unsent part, then Sent, in one
+	// write: a single-part message is recorded sent with one commit.
+	LastPartSent(ctx context.Context, id string, part int, modem string, mr int, now time.Time) error
 	// Retry returns a claimed message to the queue for another attempt at
 	// next, releasing its lease; countAttempt is false when the message was
 	// not at fault (the modem went away, shutdown). Parts already sent keep

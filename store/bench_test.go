@@ -2,18 +2,51 @@ package store
 
 import (
 	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
 
+// durabilities are the two settings, benchmarked side by side.
+var durabilities = []Durability{DurabilityNormal, DurabilityFull}
+
+func mustOpenDurability(b *testing.B, d Durability) *Store {
+	b.Helper()
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "simgate.db"), nil, WithDurability(d))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkCreateMessage commits messages from one caller and from eight at
+// once, whose writes the writer commits together; writes/commit is how
+// many shared each transaction.
 func BenchmarkCreateMessage(b *testing.B) {
 	for _, idem := range []bool{false, true} {
-		b.Run(fmt.Sprintf("idempotency=%v", idem), func(b *testing.B) {
-			s := mustOpen(b)
-			i := 0
-			for b.Loop() {
+		for _, clients := range []int{1, 8} {
+			for _, d := range durabilities {
+				b.Run(fmt.Sprintf("idempotency=%v/clients=%d/durability=%s", idem, clients, d), func(b *testing.B) {
+					benchCreate(b, mustOpenDurability(b, d), idem, clients)
+				})
+			}
+		}
+	}
+}
+
+func benchCreate(b *testing.B, s *Store, idem bool, clients int) {
+	var next atomic.Int64
+	commits := s.wq.commits.Load()
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range clients {
+		wg.Go(func() {
+			for i := int(next.Add(1)); i <= b.N; i = int(next.Add(1)) {
 				m := newMessage(msgID(i), time.Duration(i))
 				m.Segments = 2
 				var k gateway.IdempotencyKey
@@ -21,13 +54,16 @@ func BenchmarkCreateMessage(b *testing.B) {
 					k = gateway.IdempotencyKey{APIKey: "app", Key: m.ID, Hash: "h"}
 				}
 				if _, _, err := s.CreateMessage(b.Context(), m, k); err != nil {
-					b.Fatal(err)
+					b.Error(err)
+					return
 				}
-				i++
 			}
-			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/float64(s.wq.commits.Load()-commits), "writes/commit")
 }
 
 // BenchmarkClaimNext claims from a queue kept at about `queued` messages.
@@ -77,10 +113,20 @@ func BenchmarkClaimNext(b *testing.B) {
 	}
 }
 
-// BenchmarkClaimCycle is one message's way through the queue:
-// create → claim → part sent → sent.
+// BenchmarkClaimCycle is one message's way through the queue, one write
+// after the other: create → claim → part sent → sent, the last two as
+// separate writes (PartSent, Sent) or one (LastPartSent).
 func BenchmarkClaimCycle(b *testing.B) {
-	s := mustOpen(b)
+	for _, merged := range []bool{false, true} {
+		for _, d := range durabilities {
+			b.Run(fmt.Sprintf("last-part-sent=%v/durability=%s", merged, d), func(b *testing.B) {
+				benchClaimCycle(b, mustOpenDurability(b, d), merged)
+			})
+		}
+	}
+}
+
+func benchClaimCycle(b *testing.B, s *Store, merged bool) {
 	i := 0
 	for b.Loop() {
 		now := t0.Add(time.Duration(i) * time.Millisecond)
@@ -89,11 +135,17 @@ func BenchmarkClaimCycle(b *testing.B) {
 		if m == nil {
 			b.Fatal("nothing claimed")
 		}
-		if err := s.PartSent(b.Context(), m.ID, 1, "imeiA", i%256, now); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Sent(b.Context(), m.ID, now); err != nil {
-			b.Fatal(err)
+		if merged {
+			if err := s.LastPartSent(b.Context(), m.ID, 1, "imeiA", i%256, now); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			if err := s.PartSent(b.Context(), m.ID, 1, "imeiA", i%256, now); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Sent(b.Context(), m.ID, now); err != nil {
+				b.Fatal(err)
+			}
 		}
 		i++
 	}

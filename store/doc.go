@@ -8,6 +8,10 @@
 // Writes go through a pool of exactly one connection, and every
 // transaction begins IMMEDIATE: SQLite has one writer anyway, and waiting
 // in Go for the connection is cheaper and fairer than retrying SQLITE_BUSY.
+// Write transactions are requests to one writer goroutine that commits the
+// requests waiting together, each in its own savepoint (group commit,
+// writer.go); in durability full a syncer goroutine fsyncs the WAL for it
+// and answers each request once its commit is on disk (syncer.go).
 // Reads use a separate read-only pool; in WAL mode they never block the
 // writer nor it them. busy_timeout is the first pragma, so that even the
 // pragmas that write wait for another process (simgate apikey create next

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/simgate/simgate/gateway"
 	"modernc.org/sqlite"
@@ -15,10 +16,11 @@ import (
 // say "later" (503) instead of "broken" (500). The store remembers it until
 // a write succeeds again, for readiness.
 
-// isFull reports whether err is SQLite's "database or disk is full".
+// isFull reports whether err is SQLite's "database or disk is full", or
+// ENOSPC from the syncer's fsync (syncer.go).
 func isFull(err error) bool {
 	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL || errors.Is(err, syscall.ENOSPC)
 }
 
 // noteWrite records the outcome of a write: a full disk sets the flag and

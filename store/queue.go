@@ -55,7 +55,11 @@ func (s *Store) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Messag
 		return nil, fmt.Errorf("claim: modem %q, lease %v, now %v: %w", c.Modem, c.Lease, c.Now, gateway.ErrInvalid)
 	}
 	var m *gateway.Message
-	err := s.inTx(ctx, func(tx wtx) error {
+	// Lazy (writer.go): a claim lost in a power cut leaves the message
+	// queued, to be claimed again, which is what RecoverLeases makes of a
+	// claim that survived it. A claim is durable as soon as anything of its
+	// send is: the PartSent or Retry that follows.
+	err := s.inLazyTx(ctx, func(tx wtx) error {
 		var err error
 		m, err = scanMessage(tx.QueryRowContext(ctx, claimSQL, c.Modem, fmtTime(c.Now), fmtTime(c.Now.Add(c.Lease))))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -83,26 +87,7 @@ func (s *Store) PartSent(ctx context.Context, id string, part int, modem string,
 	if mr < 0 || mr > 255 {
 		return fmt.Errorf("part sent: mr %d: %w", mr, gateway.ErrInvalid)
 	}
-	err := s.inTx(ctx, func(tx wtx) error {
-		res, err := tx.ExecContext(ctx, partSentSQL, mr, modem, fmtTime(now), id, part)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n > 0 {
-			return nil
-		}
-		var status string
-		err = tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("message %s part %d: %w", id, part, gateway.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("message %s part %d is %s: %w", id, part, status, gateway.ErrConflict)
-	})
+	err := s.inTx(ctx, func(tx wtx) error { return recordPart(ctx, tx, id, part, modem, mr, now) })
 	if err != nil {
 		return fmt.Errorf("part sent: %w", err)
 	}
@@ -115,38 +100,95 @@ func (s *Store) PartSent(ctx context.Context, id string, part int, modem string,
 // never undoes a report.
 func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
 	err := s.inTx(ctx, func(tx wtx) error {
-		var unsent int
-		if err := tx.QueryRowContext(ctx, unsentSQL, id).Scan(&unsent); err != nil {
-			return err
+		unsent, err := markSent(ctx, tx, id, now)
+		if err == nil && unsent > 0 {
+			err = fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
 		}
-		var status string
-		err := tx.QueryRowContext(ctx, messageStatusSQL, id).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		switch gateway.Status(status) {
-		case gateway.StatusSending:
-			if unsent > 0 {
-				return fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
-			}
-			if _, err = tx.ExecContext(ctx, sentSQL, fmtTime(now), id); err != nil {
-				return err
-			}
-			return appendMessageEvent(ctx, tx, id, now)
-		case gateway.StatusSent, gateway.StatusDelivered, gateway.StatusFailed:
-			_, err = tx.ExecContext(ctx, `UPDATE messages SET lease_until = '',
-				sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END WHERE id = ?`, fmtTime(now), id)
-			return err
-		}
-		return fmt.Errorf("message %s is %s: %w", id, status, gateway.ErrConflict)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sent: %w", err)
 	}
 	return nil
+}
+
+// LastPartSent is PartSent for the last unsent part of message id, then
+// Sent, in one transaction: a single-part message takes one write fewer.
+// Should a part be left unsent after all, the part is still recorded, the
+// message stays sending, and the answer is ErrConflict, as from Sent.
+func (s *Store) LastPartSent(ctx context.Context, id string, part int, modem string, mr int, now time.Time) error {
+	if mr < 0 || mr > 255 {
+		return fmt.Errorf("last part sent: mr %d: %w", mr, gateway.ErrInvalid)
+	}
+	var unsent int
+	err := s.inTx(ctx, func(tx wtx) error {
+		if err := recordPart(ctx, tx, id, part, modem, mr, now); err != nil {
+			return err
+		}
+		var err error
+		unsent, err = markSent(ctx, tx, id, now)
+		return err
+	})
+	if err == nil && unsent > 0 {
+		err = fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("last part sent: %w", err)
+	}
+	return nil
+}
+
+// recordPart is PartSent in tx.
+func recordPart(ctx context.Context, tx wtx, id string, part int, modem string, mr int, now time.Time) error {
+	res, err := tx.ExecContext(ctx, partSentSQL, mr, modem, fmtTime(now), id, part)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	var status string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("message %s part %d: %w", id, part, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("message %s part %d is %s: %w", id, part, status, gateway.ErrConflict)
+}
+
+// markSent is Sent in tx, except that a sending message with parts still
+// unsent is left as it is and their number returned.
+func markSent(ctx context.Context, tx wtx, id string, now time.Time) (unsent int, err error) {
+	if err := tx.QueryRowContext(ctx, unsentSQL, id).Scan(&unsent); err != nil {
+		return 0, err
+	}
+	var status string
+	err = tx.QueryRowContext(ctx, messageStatusSQL, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	switch gateway.Status(status) {
+	case gateway.StatusSending:
+		if unsent > 0 {
+			return unsent, nil
+		}
+		if _, err = tx.ExecContext(ctx, sentSQL, fmtTime(now), id); err != nil {
+			return 0, err
+		}
+		return 0, appendMessageEvent(ctx, tx, id, now)
+	case gateway.StatusSent, gateway.StatusDelivered, gateway.StatusFailed:
+		_, err = tx.ExecContext(ctx, `UPDATE messages SET lease_until = '',
+			sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END WHERE id = ?`, fmtTime(now), id)
+		return 0, err
+	}
+	return 0, fmt.Errorf("message %s is %s: %w", id, status, gateway.ErrConflict)
 }
 
 // Retry puts a claimed message back in the queue, due at next, and releases

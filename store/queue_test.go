@@ -355,6 +355,32 @@ func TestTransitions(t *testing.T) {
 		}
 	})
 
+	t.Run("LastPartSent", func(t *testing.T) {
+		s := setup(t, 2)
+		wantErr(t, "mr out of range", s.LastPartSent(t.Context(), "msg_1", 2, "imeiA", 256, now), gateway.ErrInvalid)
+		wantErr(t, "unknown message", s.LastPartSent(t.Context(), "msg_x", 1, "imeiA", 1, now), gateway.ErrNotFound)
+		// With part 1 still unsent, part 2 is recorded and the message
+		// stays sending.
+		wantErr(t, "with a part unsent", s.LastPartSent(t.Context(), "msg_1", 2, "imeiA", 8, now), gateway.ErrConflict)
+		if m := mustMessage(t, s, "msg_1"); m.Status != gateway.StatusSending || !m.Parts[1].HasMR || m.Parts[1].MR != 8 {
+			t.Fatalf("after a premature LastPartSent: %s, part 2 %+v", m.Status, m.Parts[1])
+		}
+		if err := s.LastPartSent(t.Context(), "msg_1", 1, "imeiA", 9, now.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		m := mustMessage(t, s, "msg_1")
+		if m.Status != gateway.StatusSent || !m.SentAt.Equal(now.Add(time.Second)) {
+			t.Errorf("status %s sent_at %v, want sent at %v", m.Status, m.SentAt, now.Add(time.Second))
+		}
+		if p := m.Parts[0]; !p.HasMR || p.MR != 9 || p.Modem != "imeiA" || p.Status != gateway.StatusSent {
+			t.Errorf("part 1 = %+v", p)
+		}
+		evs, err := s.EventsAfter(t.Context(), 0, 10)
+		if err != nil || len(evs) != 2 || evs[1].Type != "message.sent" {
+			t.Errorf("events %+v, %v; want message.queued, message.sent", evs, err)
+		}
+	})
+
 	t.Run("RetryKeepsSentParts", func(t *testing.T) {
 		s := setup(t, 3)
 		if err := s.PartSent(t.Context(), "msg_1", 1, "imeiA", 7, now); err != nil {

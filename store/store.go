@@ -31,12 +31,16 @@ const readConns = 4
 // Store is the SQLite implementation of gateway.Store. It is safe for
 // concurrent use.
 type Store struct {
-	w      *sql.DB // one connection: SQLite has one writer, and queuing in Go beats SQLITE_BUSY
-	ws     stmts   // prepared on w
-	r      rdb     // read-only pool
-	logger *slog.Logger
-	events *gateway.Signal // notified after a commit that appended events
-	full   atomic.Bool     // the last write failed for lack of space (full.go)
+	w          *sql.DB // one connection: SQLite has one writer, and queuing in Go beats SQLITE_BUSY
+	ws         stmts   // prepared on w
+	r          rdb     // read-only pool
+	durability Durability
+	logger     *slog.Logger
+	events     *gateway.Signal // notified after a commit that appended events
+	full       atomic.Bool     // the last write failed for lack of space (full.go)
+
+	wq     *writeQueue // write transactions wait here for the writer (writer.go)
+	syncer *walSyncer  // fsyncs for the writer in durability full; nil: SQLite does (syncer.go)
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -138,19 +142,28 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, logger: logger, events: gateway.NewSignal()}
+	s := &Store{w: w, durability: o.durability, logger: logger, events: gateway.NewSignal(), wq: newWriteQueue()}
+	go s.writeLoop()
 	if err := s.migrate(ctx, o.backupDirFor(path)); err != nil {
+		s.stopWriter()
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
 	}
 	if s.ws, err = prepare(ctx, w, hotWrites); err != nil {
+		s.stopWriter()
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
+	}
+	if o.durability == DurabilityFull {
+		// Read by the writer only from its next batch on: the channel
+		// operations of that batch order this write before the read.
+		s.syncer = s.startSyncer(path)
 	}
 
 	// The read pool opens only after migration so that it finds the file
 	// already in WAL mode.
 	if s.r, err = openReadPool(ctx, path, sync); err != nil {
+		s.stopWriter()
 		s.ws.close()
 		w.Close()
 		return nil, fmt.Errorf("open db: %w", err)
@@ -189,8 +202,10 @@ func dsn(path string, params ...string) string {
 }
 
 // Close closes the database; the last connection to close checkpoints the
-// WAL into the main file.
+// WAL into the main file. The writes already queued complete first; one
+// made after Close fails.
 func (s *Store) Close() error {
+	s.stopWriter()
 	s.r.st.close()
 	s.ws.close()
 	if err := errors.Join(s.r.DB.Close(), s.w.Close()); err != nil {
@@ -295,30 +310,6 @@ func (s *Store) backupBeforeMigrate(ctx context.Context, dir string) error {
 // migrates a database.
 const PreMigratePrefix = "simgate-premigrate-"
 
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE), committing when fn
-// returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx wtx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	appended := false
-	if err := fn(wtx{Tx: tx, st: s.ws, appended: &appended}); err != nil {
-		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			return s.noteWrite(errors.Join(err, rerr))
-		}
-		return s.noteWrite(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.noteWrite(err)
-	}
-	s.noteWrite(nil)
-	if appended {
-		s.events.Notify()
-	}
-	return nil
-}
-
 // Statements run on every message are prepared once at Open: with
 // modernc.org/sqlite, parsing and planning them costs more than running
 // them. Each is registered by wrapping its package-level SQL in
@@ -353,32 +344,37 @@ func (st stmts) close() {
 	}
 }
 
-// wtx is a write transaction that runs prepared statements where it can.
+// wtx is one request's part of a write transaction (writer.go); it runs
+// prepared statements where it can. Its methods take a ctx to read like
+// database/sql's, but use ctx, the request's context without its cancel:
+// canceling a statement would roll back the transaction that other
+// requests share.
 type wtx struct {
 	*sql.Tx
 	st       stmts
 	appended *bool // set by appendEvent: readers of the log are woken after the commit
+	ctx      context.Context
 }
 
-func (t wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (t wtx) ExecContext(_ context.Context, q string, args ...any) (sql.Result, error) {
 	if p := t.st[q]; p != nil {
-		return t.Tx.StmtContext(ctx, p).ExecContext(ctx, args...)
+		return t.Tx.StmtContext(t.ctx, p).ExecContext(t.ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, q, args...)
+	return t.Tx.ExecContext(t.ctx, q, args...)
 }
 
-func (t wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (t wtx) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows, error) {
 	if p := t.st[q]; p != nil {
-		return t.Tx.StmtContext(ctx, p).QueryContext(ctx, args...)
+		return t.Tx.StmtContext(t.ctx, p).QueryContext(t.ctx, args...)
 	}
-	return t.Tx.QueryContext(ctx, q, args...)
+	return t.Tx.QueryContext(t.ctx, q, args...)
 }
 
-func (t wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (t wtx) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
 	if p := t.st[q]; p != nil {
-		return t.Tx.StmtContext(ctx, p).QueryRowContext(ctx, args...)
+		return t.Tx.StmtContext(t.ctx, p).QueryRowContext(t.ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, q, args...)
+	return t.Tx.QueryRowContext(t.ctx, q, args...)
 }
 
 // rdb is the read-only pool, running prepared statements where it can.

@@ -68,9 +68,9 @@ func (s *SyncBuffer) String() string {
 
 // OpenStore opens a store on a new SQLite file in t's temporary directory
 // and closes it when the test ends.
-func OpenStore(t testing.TB) *store.Store {
+func OpenStore(t testing.TB, opts ...store.Option) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "simgate.db"), nil)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "simgate.db"), nil, opts...)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
