@@ -125,11 +125,14 @@ func (a *app) buildCore(cfg config) error {
 	a.notifier = webhook.New(webhook.Config{}, a.db, clock, a.log.With("component", "webhooks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
+	limits, dest := cfg.Messages.gateway()
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
 		AllowShortCodes: cfg.AllowShortCodes,
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
+		Limits:          limits,
+		Destinations:    dest,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
 	a.otp, err = newOTP(cfg, otpKey, a.svc, a.db, clock, a.log.With("component", "otp"))
 	return err

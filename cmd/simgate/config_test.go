@@ -100,7 +100,7 @@ func TestConfig_Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"listen", "data", "log_level", "modems", "sim", "pin", "region", "allow_short_codes",
-		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap", "otp", "smtp", "retention"} {
+		"max_segments", "default_ttl", "max_body_bytes", "poll_interval", "send_interval", "daily_cap", "messages", "otp", "smtp", "retention"} {
 		if !strings.Contains(string(b), "\n"+key+":") {
 			t.Errorf("configs/simgate.yaml does not document %q", key)
 		}
@@ -111,7 +111,8 @@ func TestConfig_Example(t *testing.T) {
 		"limits", "number_per_hour", "number_per_day", "api_key_per_minute", "allowed_countries", "refused_types",
 		"prefix_per_hour", "breaker_every", "breaker_window", "breaker_min_verifications", "breaker_min_conversion",
 		"block_for", "host", "port", "username", "password", "from", "tls", "timeout",
-		"idempotency_keys", "webhook_deliveries", "message_texts", "inbound_texts"} {
+		"idempotency_keys", "webhook_deliveries", "message_texts", "inbound_texts",
+		"key_rate", "key_burst", "key_daily_quota"} {
 		if !strings.Contains(string(b), "\n  "+key+":") && !strings.Contains(string(b), "\n    "+key+":") {
 			t.Errorf("configs/simgate.yaml does not document otp/smtp key %q", key)
 		}

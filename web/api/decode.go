@@ -18,7 +18,9 @@ import (
 )
 
 // decodeJSON reads the body (already bounded by limitBody) into dst, which
-// must be the whole body: one object, no unknown fields, nothing after it.
+// must be the whole body: one object, no unknown fields, nothing after it,
+// and nothing strictJSON refuses (repeated keys, field names in another
+// case, lone surrogates).
 // Each way of getting it wrong is a 400 that says where.
 func decodeJSON(c echo.Context, dst any) error {
 	req := c.Request()
@@ -56,6 +58,9 @@ func decodeJSON(c echo.Context, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("the body must hold one JSON object and nothing after it (offset %d)", dec.InputOffset()))
+	}
+	if p := strictJSON(body, dst); p != nil {
+		return p
 	}
 	return nil
 }
