@@ -19,8 +19,8 @@ import (
 
 // decodeJSON reads the body (already bounded by limitBody) into dst, which
 // must be the whole body: one object, no unknown fields, nothing after it,
-// and nothing strictJSON refuses (repeated keys, field names in another
-// case, lone surrogates).
+// no lone surrogate escape, and nothing strictJSON refuses (repeated keys,
+// field names in another case).
 // Each way of getting it wrong is a 400 that says where.
 func decodeJSON(c echo.Context, dst any) error {
 	req := c.Request()
@@ -49,6 +49,9 @@ func decodeJSON(c echo.Context, dst any) error {
 		}
 		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("the body is not valid UTF-8 (offset %d)", i))
+	}
+	if p := surrogateProblem(body); p != nil {
+		return p
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -15,14 +15,9 @@ import (
 
 // strictJSON refuses what encoding/json reads quietly but a client cannot
 // have meant, in a body that already decoded into dst: a key given twice
-// (encoding/json keeps the last), a field name in another case ("TO" for
-// "to": encoding/json matches case-insensitively), and a lone UTF-16
-// surrogate escape ("\ud800", which encoding/json turns into U+FFFD).
+// (encoding/json keeps the last) and a field name in another case ("TO"
+// for "to": encoding/json matches case-insensitively).
 func strictJSON(body []byte, dst any) *problem.Error {
-	if off, ok := loneSurrogate(body); ok {
-		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
-			fmt.Sprintf("the body has a lone UTF-16 surrogate escape at offset %d; a \\uD800–\\uDBFF escape must be followed by a \\uDC00–\\uDFFF one", off))
-	}
 	top, dup := objectKeys(body)
 	if dup != "" {
 		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
@@ -45,8 +40,20 @@ func strictJSON(body []byte, dst any) *problem.Error {
 	return nil
 }
 
+// surrogateProblem refuses a lone UTF-16 surrogate escape ("\ud800"),
+// which encoding/json would turn into U+FFFD: a message would go out with a
+// character the client never wrote.
+func surrogateProblem(body []byte) *problem.Error {
+	if off, ok := loneSurrogate(body); ok {
+		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
+			fmt.Sprintf("the body has a lone UTF-16 surrogate escape at offset %d; a \\uD800–\\uDBFF escape must be followed by a \\uDC00–\\uDFFF one", off))
+	}
+	return nil
+}
+
 // loneSurrogate finds a \u escape of a UTF-16 surrogate that is not half of
-// a high–low pair, in the strings of a valid JSON text.
+// a high–low pair, in the strings of a JSON text (read leniently: a body
+// that is not JSON is the decoder's to refuse).
 func loneSurrogate(b []byte) (int, bool) {
 	in := false
 	for i := 0; i < len(b); i++ {
