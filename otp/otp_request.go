@@ -63,7 +63,7 @@ func (s *Service) prepare(r Request) (otpParams, error) {
 			return p, &gateway.ValidationError{Field: "to", Reason: "number " + err.Error()}
 		}
 		p.to, p.recipient = to, to
-		p.country, p.numberType = numberInfo(to)
+		p.country, p.numberType = gateway.NumberInfo(to)
 		p.prefix = numberPrefix(to)
 	}
 	switch {

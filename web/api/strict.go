@@ -126,6 +126,9 @@ func objectKeys(b []byte) (top []string, dup string) {
 			}
 			continue
 		}
+		if len(stack) == 0 {
+			continue // a scalar at the top: no object at all
+		}
 		if f := stack[len(stack)-1]; f.obj && f.wantKey {
 			k, _ := tok.(string)
 			if f.keys[k] {
