@@ -18,6 +18,7 @@ const (
 	ProblemValidation      = "urn:simgate:problem:validation"
 	ProblemTooLarge        = "urn:simgate:problem:body-too-large"
 	ProblemUnauthorized    = "urn:simgate:problem:unauthorized"
+	ProblemForbidden       = "urn:simgate:problem:forbidden"
 	ProblemNotFound        = "urn:simgate:problem:not-found"
 	ProblemConflict        = "urn:simgate:problem:conflict"
 	ProblemIdempotency     = "urn:simgate:problem:idempotency-key-reused"

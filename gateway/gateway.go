@@ -58,6 +58,7 @@ type Message struct {
 	ConcatRef    int    // concatenation reference, fixed at enqueue (0–255)
 	Modem        string // IMEI of the modem that sent (or is sending) it
 	APIKey       string // name of the API key that submitted it, for audit
+	OwnerKey     int64  // ID of that key: only it (and admin) sees the message; 0 = admin only
 
 	CreatedAt   time.Time
 	SendAt      time.Time // not before; zero = now
@@ -109,6 +110,7 @@ type MessageFilter struct {
 	Limit  int       // 1–500
 	Cursor string    // opaque, from a previous page; "" = first page
 	Offset int       // rows to skip, for a page by number
+	Owner  int64     // only the messages of this API key ID; 0 = every key's (Caller.OwnerFilter)
 }
 
 // Claim is a worker's request for the next message to send.
@@ -267,6 +269,9 @@ type Queue interface {
 	// CancelMessage cancels a queued message (ErrConflict once it is sending
 	// or final).
 	CancelMessage(ctx context.Context, id string, now time.Time) (*Message, error)
+	// KeyMessagesSince counts the messages API key key queued since since,
+	// for its daily quota.
+	KeyMessagesSince(ctx context.Context, key int64, since time.Time) (int, error)
 
 	// ClaimNext picks, in one UPDATE … RETURNING, the next message c.Modem
 	// may send — pinned to it or unpinned; status queued; send_at,

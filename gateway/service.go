@@ -65,6 +65,22 @@ type ServiceConfig struct {
 	DefaultTTL time.Duration
 	// MaxTTL is the longest TTL accepted; default 7 days.
 	MaxTTL time.Duration
+	// Limits bound each API key's sends; the zero value limits nothing.
+	Limits SendLimits
+	// Destinations is where Send may send; the zero value allows
+	// DefaultRegion's country and refuses DefaultRefusedNumberTypes.
+	// NewService panics on a policy CheckDestinations refuses.
+	Destinations DestinationPolicy
+}
+
+// CheckDestinations is nil when NewService accepts p with region as its
+// default region.
+func CheckDestinations(p DestinationPolicy, region string) error {
+	if region == "" {
+		region = DefaultRegion
+	}
+	_, err := newDestinations(p, strings.ToUpper(region))
+	return err
 }
 
 // Defaults of ServiceConfig.
@@ -78,11 +94,13 @@ const (
 // commits, and wakes the Dispatcher. It holds no queue of its own, so
 // several Services (one per process) may share one store.
 type Service struct {
-	cfg   ServiceConfig
-	store Store
-	waker Waker
-	clock Clock
-	log   *slog.Logger
+	cfg    ServiceConfig
+	store  Store
+	waker  Waker
+	clock  Clock
+	log    *slog.Logger
+	dest   destinations
+	limits *keyLimits
 
 	concatRef atomic.Uint32 // next concatenation reference, mod 256
 
@@ -113,7 +131,12 @@ func NewService(cfg ServiceConfig, store Store, waker Waker, clock Clock, logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Service{cfg: cfg, store: store, waker: waker, clock: clock, log: logger, touched: map[int64]time.Time{}}
+	dest, err := newDestinations(cfg.Destinations, cfg.DefaultRegion)
+	if err != nil {
+		panic("gateway: NewService: " + err.Error())
+	}
+	s := &Service{cfg: cfg, store: store, waker: waker, clock: clock, log: logger, dest: dest,
+		limits: newKeyLimits(cfg.Limits), touched: map[int64]time.Time{}}
 	// Start the references at random so that a restart does not reuse the
 	// ones the recipients' phones may still hold incomplete sets of.
 	var b [4]byte

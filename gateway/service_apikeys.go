@@ -68,9 +68,14 @@ const APIKeyPrefix = "sg_"
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // CreateAPIKey makes a key named name and returns its secret, which exists
-// only in this return value: the store keeps its hash.
+// only in this return value: the store keeps its hash. No scopes means
+// DefaultScopes; an unknown scope is refused.
 func (s *Service) CreateAPIKey(ctx context.Context, name string, scopes []string) (string, APIKey, error) {
 	if err := validKeyName(name); err != nil {
+		return "", APIKey{}, err
+	}
+	scopes, err := ParseScopes(scopes)
+	if err != nil {
 		return "", APIKey{}, err
 	}
 	secret := newSecret()

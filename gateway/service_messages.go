@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/simgate/simgate/pdu"
@@ -23,24 +24,49 @@ type SendRequest struct {
 	TTL            time.Duration
 	SendAt         time.Time
 	APIKey         string // name of the authenticated key
+	OwnerKey       int64  // its ID, the message's owner
 	IdempotencyKey string
 	BodyHash       string // hash of the request body, for idempotency; "" = derived from the fields
 }
 
-// Send validates r, commits the message and wakes the dispatcher. It returns
-// as soon as the row is committed; with an Idempotency-Key seen before it
-// returns the message committed then and replayed = true.
+// Send validates r, checks the destination policy and the key's limits
+// (a RetryAfterError when over one), commits the message and wakes the
+// dispatcher. It returns as soon as the row is committed; with an
+// Idempotency-Key seen before it returns the message committed then and
+// replayed = true. A request without an owner key (the status page) has no
+// limits.
 func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, error) {
 	now := s.clock.Now()
+	if err := checkText(r.Text); err != nil {
+		return nil, false, err
+	}
 	m, err := s.newMessage(ctx, r, now)
 	if err != nil {
+		return nil, false, err
+	}
+	if err := s.dest.check(m.To); err != nil {
 		return nil, false, err
 	}
 	idem := IdempotencyKey{APIKey: r.APIKey, Key: r.IdempotencyKey, Hash: r.BodyHash}
 	if idem.Key != "" && idem.Hash == "" {
 		idem.Hash = requestHash(m, r)
 	}
-	got, replayed, err := s.store.CreateMessage(ctx, m, idem)
+	var (
+		got      *Message
+		replayed bool
+	)
+	commit := func() (err error) {
+		got, replayed, err = s.store.CreateMessage(ctx, m, idem)
+		return err
+	}
+	if r.OwnerKey != 0 {
+		if err := s.limits.allow(r.OwnerKey, now); err != nil {
+			return nil, false, err
+		}
+		err = s.limits.withQuota(ctx, s.store, r.OwnerKey, now, commit)
+	} else {
+		err = commit()
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("create message: %w", err)
 	}
@@ -112,6 +138,10 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		}
 	}
 
+	// A year 9999 is more likely a mistake than a plan.
+	if r.SendAt.After(now.AddDate(1, 0, 0)) {
+		return nil, &ValidationError{Field: "send_at", Reason: "is more than a year ahead"}
+	}
 	// send_at in the past means now; the TTL counts from when the message
 	// may first be sent, so a scheduled message is not born expired.
 	var sendAt time.Time
@@ -137,6 +167,7 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		Status:       StatusQueued,
 		ConcatRef:    int(s.concatRef.Add(1) % 256),
 		APIKey:       r.APIKey,
+		OwnerKey:     r.OwnerKey,
 		CreatedAt:    now,
 		SendAt:       sendAt,
 		ExpiresAt:    expires,
@@ -258,4 +289,23 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Message, error) {
 		return nil, fmt.Errorf("cancel message: %w", err)
 	}
 	return m, nil
+}
+
+// checkText refuses a text an API client cannot have meant: only white
+// space, or control characters other than line breaks (LF, and CR for
+// CRLF). A tab, NUL or escape is invisible or mangled on a handset, and
+// all but LF and CR force UCS-2, halving what a segment holds.
+func checkText(text string) error {
+	if text != "" && strings.TrimSpace(text) == "" {
+		return &ValidationError{Field: "text", Reason: "is only white space"}
+	}
+	for i, r := range text {
+		if r == '\n' || r == '\r' {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return &ValidationError{Field: "text", Reason: fmt.Sprintf("has the control character U+%04X at byte %d; only line breaks (\\n) are allowed", r, i)}
+		}
+	}
+	return nil
 }

@@ -314,7 +314,7 @@ func TestService_Idempotency(t *testing.T) {
 
 func TestService_APIKeys(t *testing.T) {
 	svc, _, clock, _ := newTestService(t, gateway.ServiceConfig{})
-	secret, k, err := svc.CreateAPIKey(t.Context(), "billing-app", []string{"send"})
+	secret, k, err := svc.CreateAPIKey(t.Context(), "billing-app", []string{"messages:send"})
 	if err != nil {
 		t.Fatalf("CreateAPIKey: %v", err)
 	}

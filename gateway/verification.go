@@ -65,6 +65,7 @@ type Verification struct {
 	Fallback     bool
 	Channels     []ChannelAttempt
 	BlockReason  string // why a blocked verification was refused; operators only
+	OwnerKey     int64  // ID of the API key that started it; 0 = admin only
 }
 
 // PublicStatus is the status an API client sees: blocked shows as pending
@@ -168,12 +169,12 @@ type OTPStat struct {
 // Implemented by package store on SQLite.
 type OTPStore interface {
 	// CreateVerification runs, in one write transaction: it reads the
-	// pending (or blocked) verification of (to, purpose), if any, and the
+	// pending (or blocked) verification of (owner, to, purpose), if any, and the
 	// counts at now, and calls decide. decide returns existing to keep it
 	// (nothing is written) or a new record, which is inserted after the
 	// existing one, if any, is canceled. Every send the new record counts is
 	// logged for the limits.
-	CreateVerification(ctx context.Context, now time.Time, to, purpose, prefix string,
+	CreateVerification(ctx context.Context, now time.Time, owner int64, to, purpose, prefix string,
 		decide func(existing *OTPRecord, c OTPCounts) (*OTPRecord, error)) (*OTPRecord, error)
 	// Verification returns one verification; ErrNotFound when absent.
 	Verification(ctx context.Context, id string) (*OTPRecord, error)
@@ -181,8 +182,9 @@ type OTPStore interface {
 	// travels in message id; ErrNotFound when none.
 	VerificationByMessage(ctx context.Context, messageID string) (*OTPRecord, error)
 	// PendingVerification returns the newest pending or blocked
-	// verification of (to, purpose); ErrNotFound when none.
-	PendingVerification(ctx context.Context, to, purpose string) (*OTPRecord, error)
+	// verification API key owner started for (to, purpose); ErrNotFound
+	// when none.
+	PendingVerification(ctx context.Context, owner int64, to, purpose string) (*OTPRecord, error)
 	// UpdateVerification reads id in a write transaction and calls fn, which
 	// changes the record in place; when fn returns true the change is
 	// written (sends added are logged). An error from fn rolls back and is

@@ -28,6 +28,12 @@ type WebhookEndpoint struct {
 	Secret     string
 	CreatedAt  time.Time
 	DisabledAt time.Time // deleted; zero while live
+	// OwnerKey is the ID of the API key that registered it (0: before keys
+	// owned endpoints; admin only). AllEvents is false for an endpoint of
+	// a key that is not admin: it gets message and OTP events of its own
+	// key's messages and verifications only.
+	OwnerKey  int64
+	AllEvents bool
 	// ParkedUntil is when the Notifier's breaker lets the endpoint be
 	// tried again after it gave no answer too often; zero when it is not
 	// parked. It is the Notifier's memory, not stored.

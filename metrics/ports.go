@@ -75,10 +75,10 @@ type otpStore struct {
 	m *Metrics
 }
 
-func (s otpStore) CreateVerification(ctx context.Context, now time.Time, to, purpose, prefix string,
+func (s otpStore) CreateVerification(ctx context.Context, now time.Time, owner int64, to, purpose, prefix string,
 	decide func(existing *gateway.OTPRecord, c gateway.OTPCounts) (*gateway.OTPRecord, error)) (*gateway.OTPRecord, error) {
 	var made *gateway.OTPRecord
-	rec, err := s.OTPStore.CreateVerification(ctx, now, to, purpose, prefix,
+	rec, err := s.OTPStore.CreateVerification(ctx, now, owner, to, purpose, prefix,
 		func(existing *gateway.OTPRecord, c gateway.OTPCounts) (*gateway.OTPRecord, error) {
 			r, err := decide(existing, c)
 			made = nil // a retried transaction decides again

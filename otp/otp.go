@@ -44,6 +44,7 @@ type Request struct {
 	TTL      time.Duration // code lifetime
 	Fallback bool          // send the code by email when the SMS fails or is late
 	APIKey   string        // name of the authenticated key
+	OwnerKey int64         // its ID: the verification's owner, and the namespace of (To, Purpose)
 }
 
 // ErrOTPSealed means an OTP message or code cannot be opened with this

@@ -59,9 +59,9 @@ func (s *Service) Check(ctx context.Context, id, code string) (*gateway.Verifica
 	return &rec.Verification, nil
 }
 
-// CheckByNumber checks code against the newest pending verification of
-// (to, purpose); ErrNotFound when there is none.
-func (s *Service) CheckByNumber(ctx context.Context, to, code, purpose string) (*gateway.Verification, error) {
+// CheckByNumber checks code against the newest pending verification API
+// key owner started for (to, purpose); ErrNotFound when there is none.
+func (s *Service) CheckByNumber(ctx context.Context, owner int64, to, code, purpose string) (*gateway.Verification, error) {
 	recipient := strings.TrimSpace(to)
 	if !strings.Contains(recipient, "@") {
 		n, err := gateway.NormalizeNumber(to, s.svc.DefaultRegion(), false)
@@ -72,7 +72,7 @@ func (s *Service) CheckByNumber(ctx context.Context, to, code, purpose string) (
 	} else {
 		recipient = strings.ToLower(recipient)
 	}
-	rec, err := s.store.PendingVerification(ctx, recipient, strings.TrimSpace(purpose))
+	rec, err := s.store.PendingVerification(ctx, owner, recipient, strings.TrimSpace(purpose))
 	if err != nil {
 		// Same work as a real check, so that absence does not answer faster.
 		_ = s.codeHash("otp_", code)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
 	"github.com/simgate/simgate/gateway"
 )
 
@@ -51,23 +50,9 @@ const (
 )
 
 // DefaultRefusedNumberTypes are the number types SMS pumping lives on, and
-// those that cannot receive a text.
-var DefaultRefusedNumberTypes = []string{"premium_rate", "shared_cost", "toll_free", "pager", "uan", "voicemail", "unknown"}
-
-var numberTypes = map[phonenumbers.PhoneNumberType]string{
-	phonenumbers.FIXED_LINE:           "fixed_line",
-	phonenumbers.MOBILE:               "mobile",
-	phonenumbers.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
-	phonenumbers.TOLL_FREE:            "toll_free",
-	phonenumbers.PREMIUM_RATE:         "premium_rate",
-	phonenumbers.SHARED_COST:          "shared_cost",
-	phonenumbers.VOIP:                 "voip",
-	phonenumbers.PERSONAL_NUMBER:      "personal_number",
-	phonenumbers.PAGER:                "pager",
-	phonenumbers.UAN:                  "uan",
-	phonenumbers.VOICEMAIL:            "voicemail",
-	phonenumbers.UNKNOWN:              "unknown",
-}
+// those that cannot receive a text: the gateway's, which /messages refuses
+// by default too.
+var DefaultRefusedNumberTypes = gateway.DefaultRefusedNumberTypes
 
 func (l *Limits) setDefaults(region string) {
 	def := func(v *int, d int) {
@@ -131,7 +116,7 @@ func newLimiter(cfg Limits) (*limiter, error) {
 		}
 	}
 	known := map[string]bool{}
-	for _, n := range numberTypes {
+	for _, n := range gateway.NumberTypes {
 		known[n] = true
 	}
 	for _, t := range cfg.RefusedTypes {
@@ -204,16 +189,6 @@ func (l *limiter) refuse(p otpParams, c gateway.OTPCounts) string {
 		return fmt.Sprintf("prefix %s had %d sends in the last hour", p.prefix, c.PrefixHour)
 	}
 	return ""
-}
-
-// numberInfo returns the region and the libphonenumber type of an E.164
-// number.
-func numberInfo(e164 string) (region, typ string) {
-	n, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return "", "unknown"
-	}
-	return phonenumbers.GetRegionCodeForNumber(n), numberTypes[phonenumbers.GetNumberType(n)]
 }
 
 // numberPrefix is the number without its last 4 digits: pumping attacks

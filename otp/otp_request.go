@@ -63,7 +63,7 @@ func (s *Service) prepare(r Request) (otpParams, error) {
 			return p, &gateway.ValidationError{Field: "to", Reason: "number " + err.Error()}
 		}
 		p.to, p.recipient = to, to
-		p.country, p.numberType = numberInfo(to)
+		p.country, p.numberType = gateway.NumberInfo(to)
 		p.prefix = numberPrefix(to)
 	}
 	switch {
@@ -108,9 +108,27 @@ func validEmail(e string) error {
 	return nil
 }
 
+// validDomain accepts a host name as WebOTP's last line names it
+// ("@example.com #123456"): dot-separated labels of ASCII letters, digits
+// and inner hyphens (an IDN as its xn-- form), at least two, each 1–63
+// characters, 253 in all. Anything else — a newline that would add a line
+// to the SMS, a space, a scheme, a port — is refused.
 func validDomain(d string) error {
-	if len(d) > 253 || strings.ContainsAny(d, " /:@#") || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
-		return errors.New(`must be a host name like "example.com", without scheme or path`)
+	bad := errors.New(`must be a host name like "example.com" (letters, digits, '-' and '.'; an IDN in its xn-- form), without scheme, port or path`)
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 {
+		return bad
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return bad
+		}
+		for i := range len(l) {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return bad
+			}
+		}
 	}
 	return nil
 }

@@ -88,7 +88,8 @@ func (s *Service) resendSMS(ctx context.Context, r *gateway.OTPRecord, code stri
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: r.To, Text: text, Priority: "high", TTL: ttl, APIKey: r.APIKey})
+	m, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: r.To, Text: text, Priority: "high", TTL: ttl,
+		APIKey: r.APIKey, OwnerKey: r.OwnerKey})
 	if err != nil {
 		return nil, err
 	}

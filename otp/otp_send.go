@@ -25,7 +25,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 	}
 	code := newCode(p.length)
 	id := gateway.NewID("otp_", now)
-	msg, err := s.codeSMS(ctx, p, code, r.APIKey)
+	msg, err := s.codeSMS(ctx, p, code, r)
 	if err != nil {
 		return nil, err
 	}
@@ -34,13 +34,13 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 	}
 
 	created := false
-	rec, err := s.store.CreateVerification(ctx, now, p.recipient, p.purpose, p.prefix,
+	rec, err := s.store.CreateVerification(ctx, now, r.OwnerKey, p.recipient, p.purpose, p.prefix,
 		func(existing *gateway.OTPRecord, c gateway.OTPCounts) (*gateway.OTPRecord, error) {
 			if existing != nil && existing.ExpiresAt.After(now) && now.Sub(existing.LastSentAt) < s.cfg.ResendInterval {
 				return existing, nil
 			}
 			created = true
-			rec := s.newRecord(p, id, code, r.APIKey, now)
+			rec := s.newRecord(p, id, code, r, now)
 			if reason := s.limits.refuse(p, c); reason != "" {
 				block(rec, reason, now)
 				return rec, nil
@@ -79,7 +79,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 
 // codeSMS renders the code's text and, for channel sms, returns the message
 // that will carry it, its text sealed; for channel email it returns nil.
-func (s *Service) codeSMS(ctx context.Context, p otpParams, code, apiKey string) (*gateway.Message, error) {
+func (s *Service) codeSMS(ctx context.Context, p otpParams, code string, r Request) (*gateway.Message, error) {
 	text, err := s.tmpl.sms(p.template, p.locale, code, s.cfg.App, p.ttl, p.domain, p.appHash)
 	if err != nil {
 		return nil, err
@@ -87,7 +87,8 @@ func (s *Service) codeSMS(ctx context.Context, p otpParams, code, apiKey string)
 	if p.channel != gateway.ChannelSMS {
 		return nil, nil
 	}
-	msg, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: p.to, Text: text, Priority: "high", TTL: p.ttl, APIKey: apiKey})
+	msg, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: p.to, Text: text, Priority: "high", TTL: p.ttl,
+		APIKey: r.APIKey, OwnerKey: r.OwnerKey})
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func (s *Service) codeSMS(ctx context.Context, p otpParams, code, apiKey string)
 }
 
 // newRecord is the pending verification id for p, its first code sent now.
-func (s *Service) newRecord(p otpParams, id, code, apiKey string, now time.Time) *gateway.OTPRecord {
+func (s *Service) newRecord(p otpParams, id, code string, r Request, now time.Time) *gateway.OTPRecord {
 	return &gateway.OTPRecord{
 		Verification: gateway.Verification{
 			ID:        id,
@@ -110,6 +111,7 @@ func (s *Service) newRecord(p otpParams, id, code, apiKey string, now time.Time)
 			CreatedAt: now,
 			Sends:     1,
 			Fallback:  p.fallback,
+			OwnerKey:  r.OwnerKey,
 		},
 		CodeHash:    s.codeHash(id, code),
 		Length:      p.length,
@@ -121,7 +123,7 @@ func (s *Service) newRecord(p otpParams, id, code, apiKey string, now time.Time)
 		AppHash:     p.appHash,
 		Country:     p.country,
 		Prefix:      p.prefix,
-		APIKey:      apiKey,
+		APIKey:      r.APIKey,
 		LastSentAt:  now,
 	}
 }

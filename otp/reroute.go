@@ -67,7 +67,8 @@ func (s *Service) rerouteSMS(ctx context.Context, r *gateway.OTPRecord, code str
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: r.To, Text: text, Priority: "high", TTL: r.ExpiresAt.Sub(now), APIKey: r.APIKey})
+	m, err := s.svc.NewMessage(ctx, gateway.SendRequest{To: r.To, Text: text, Priority: "high", TTL: r.ExpiresAt.Sub(now),
+		APIKey: r.APIKey, OwnerKey: r.OwnerKey})
 	if err != nil {
 		return nil, err
 	}

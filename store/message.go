@@ -21,7 +21,7 @@ const (
 // messageCols is the column list scanMessage reads, in order.
 const messageCols = `id, recipient, body, encoding, segments, priority, pin, status_report,
 	status, error, attempts, concat_ref, modem, api_key, created_at, send_at, expires_at,
-	next_attempt, sent_at, delivered_at, finished_at, route`
+	next_attempt, sent_at, delivered_at, finished_at, route, owner_key`
 
 // messageReadCols is what reads of a message select: messageCols, which
 // an insert writes, and what only retention writes.
@@ -52,7 +52,7 @@ func scanMessage(sc scanner) (*gateway.Message, error) {
 	err := sc.Scan(&m.ID, &m.To, &m.Text, &m.Encoding, &m.Segments, &m.Priority, &m.Pin, &srr,
 		&m.Status, &m.Error, &m.Attempts, &m.ConcatRef, &m.Modem, &m.APIKey,
 		timeCol{&m.CreatedAt}, timeCol{&m.SendAt}, timeCol{&m.ExpiresAt}, timeCol{&m.NextAttempt},
-		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt}, &m.Route, timeCol{&m.TextPurgedAt})
+		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt}, &m.Route, &m.OwnerKey, timeCol{&m.TextPurgedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ var (
 	idemInsertSQL = writeStmt(`INSERT INTO idempotency (api_key, key, body_hash, message_id, created_at)
 		VALUES (?, ?, ?, ?, ?)`)
 	messageInsertSQL = writeStmt(`INSERT INTO messages (` + messageCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	partInsertSQL = writeStmt(`INSERT INTO parts (` + partCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 )
 
@@ -237,7 +237,7 @@ func insertMessage(ctx context.Context, tx wtx, m *gateway.Message, status gatew
 		m.ID, m.To, m.Text, m.Encoding, m.Segments, int(m.Priority), m.Pin, boolInt(m.StatusReport),
 		string(status), m.Error, m.Attempts, m.ConcatRef, m.Modem, m.APIKey,
 		fmtTime(m.CreatedAt), fmtTime(m.SendAt), fmtTime(m.ExpiresAt), fmtTime(m.NextAttempt),
-		fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt), m.Route)
+		fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt), m.Route, m.OwnerKey)
 	if isUnique(err) {
 		return fmt.Errorf("message %s exists: %w", m.ID, gateway.ErrConflict)
 	}
@@ -370,6 +370,9 @@ func (s *Store) Messages(ctx context.Context, f gateway.MessageFilter) ([]*gatew
 // messageWhere turns f's conditions into SQL and its arguments.
 func messageWhere(f gateway.MessageFilter) (where []string, args []any, err error) {
 	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
+	if f.Owner != 0 {
+		add("owner_key = ?", f.Owner)
+	}
 	if f.Status != "" {
 		add("status = ?", string(f.Status))
 	}

@@ -16,7 +16,7 @@ var _ gateway.OTPStore = (*Store)(nil)
 const otpCols = `id, recipient, email, purpose, channel, status, code_hash, code_sealed, code_length,
 	attempts, max_attempts, sends, max_sends, fallback, fallback_done, watch, message_id, template,
 	locale, domain, app_hash, country, prefix, api_key, block_reason, channels, created_at,
-	expires_at, last_sent_at, fallback_at, finished_at`
+	expires_at, last_sent_at, fallback_at, finished_at, owner_key`
 
 func scanOTP(sc scanner) (*gateway.OTPRecord, error) {
 	var (
@@ -29,7 +29,7 @@ func scanOTP(sc scanner) (*gateway.OTPRecord, error) {
 		&r.Length, &r.Attempts, &r.MaxAttempts, &r.Sends, &r.MaxSends, &fb, &fbDone, &watch,
 		&r.MessageID, &r.Template, &r.Locale, &r.Domain, &r.AppHash, &r.Country, &r.Prefix,
 		&r.APIKey, &r.BlockReason, &channels, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt},
-		timeCol{&r.LastSentAt}, timeCol{&r.FallbackAt}, timeCol{&r.FinishedAt})
+		timeCol{&r.LastSentAt}, timeCol{&r.FallbackAt}, timeCol{&r.FinishedAt}, &r.OwnerKey)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,9 @@ func channelsJSON(c []gateway.ChannelAttempt) (string, error) {
 
 var (
 	otpByIDSQL   = bothStmt(`SELECT ` + otpCols + ` FROM otp_verifications WHERE id = ?`)
-	otpOpenSQL   = bothStmt(`SELECT ` + otpCols + ` FROM otp_verifications WHERE recipient = ? AND purpose = ? AND status IN ('pending', 'blocked')`)
+	otpOpenSQL   = bothStmt(`SELECT ` + otpCols + ` FROM otp_verifications WHERE owner_key = ? AND recipient = ? AND purpose = ? AND status IN ('pending', 'blocked')`)
 	otpInsertSQL = writeStmt(`INSERT INTO otp_verifications (` + otpCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// message_id is set apart, only when it changes: it is indexed, and a
 	// column in the SET list costs its index an update even when unchanged
 	// (every check of a code would pay it).
@@ -83,13 +83,13 @@ var (
 )
 
 // CreateVerification implements gateway.OTPStore: the open verification of
-// (to, purpose) and the counts are read and the decision written in one
+// (owner, to, purpose) and the counts are read and the decision written in one
 // transaction, so concurrent requests cannot pass a limit together.
-func (s *Store) CreateVerification(ctx context.Context, now time.Time, to, purpose, prefix string,
+func (s *Store) CreateVerification(ctx context.Context, now time.Time, owner int64, to, purpose, prefix string,
 	decide func(existing *gateway.OTPRecord, c gateway.OTPCounts) (*gateway.OTPRecord, error)) (*gateway.OTPRecord, error) {
 	var out *gateway.OTPRecord
 	err := s.inTx(ctx, func(tx wtx) error {
-		existing, err := scanOTP(tx.QueryRowContext(ctx, otpOpenSQL, to, purpose))
+		existing, err := scanOTP(tx.QueryRowContext(ctx, otpOpenSQL, owner, to, purpose))
 		if errors.Is(err, sql.ErrNoRows) {
 			existing, err = nil, nil
 		}
@@ -182,7 +182,7 @@ func insertOTP(ctx context.Context, tx wtx, r *gateway.OTPRecord) error {
 		boolInt(r.Fallback), boolInt(r.FallbackDone), boolInt(r.Watch), r.MessageID, r.Template,
 		r.Locale, r.Domain, r.AppHash, r.Country, r.Prefix, r.APIKey, r.BlockReason, ch,
 		fmtTime(r.CreatedAt), fmtTime(r.ExpiresAt), fmtTime(r.LastSentAt), fmtTime(r.FallbackAt),
-		fmtTime(r.FinishedAt))
+		fmtTime(r.FinishedAt), r.OwnerKey)
 	if isUnique(err) {
 		return fmt.Errorf("verification %s: %w", r.ID, gateway.ErrConflict)
 	}
@@ -227,8 +227,8 @@ func (s *Store) VerificationByMessage(ctx context.Context, messageID string) (*g
 }
 
 // PendingVerification implements gateway.OTPStore.
-func (s *Store) PendingVerification(ctx context.Context, to, purpose string) (*gateway.OTPRecord, error) {
-	r, err := scanOTP(s.r.QueryRowContext(ctx, otpOpenSQL, to, purpose))
+func (s *Store) PendingVerification(ctx context.Context, owner int64, to, purpose string) (*gateway.OTPRecord, error) {
+	r, err := scanOTP(s.r.QueryRowContext(ctx, otpOpenSQL, owner, to, purpose))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("pending verification: %w", gateway.ErrNotFound)
 	}

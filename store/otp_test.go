@@ -20,7 +20,7 @@ func newOTPRecord(id, to, purpose string, at time.Time) *gateway.OTPRecord {
 
 func mustCreateOTP(t *testing.T, s *Store, r *gateway.OTPRecord) (existing *gateway.OTPRecord, counts gateway.OTPCounts) {
 	t.Helper()
-	got, err := s.CreateVerification(t.Context(), r.CreatedAt, r.To, r.Purpose, r.Prefix,
+	got, err := s.CreateVerification(t.Context(), r.CreatedAt, r.OwnerKey, r.To, r.Purpose, r.Prefix,
 		func(ex *gateway.OTPRecord, c gateway.OTPCounts) (*gateway.OTPRecord, error) {
 			existing, counts = ex, c
 			return r, nil
@@ -55,7 +55,7 @@ func TestStore_Verification(t *testing.T) {
 	if old, _ := s.Verification(t.Context(), "otp_1"); old.Status != gateway.OTPCanceled || old.CodeHash != nil {
 		t.Fatalf("superseded = %+v", old)
 	}
-	if p, err := s.PendingVerification(t.Context(), "+12025550101", "login"); err != nil || p.ID != "otp_2" {
+	if p, err := s.PendingVerification(t.Context(), 0, "+12025550101", "login"); err != nil || p.ID != "otp_2" {
 		t.Fatalf("PendingVerification = %v, %v", p, err)
 	}
 

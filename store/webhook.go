@@ -11,16 +11,18 @@ import (
 
 var _ gateway.WebhookStore = (*Store)(nil)
 
-const webhookCols = `id, url, events, secret, created_at, disabled_at`
+const webhookCols = `id, url, events, secret, created_at, disabled_at, owner_key, all_events`
 
 func scanWebhook(sc scanner) (gateway.WebhookEndpoint, error) {
 	var (
 		e      gateway.WebhookEndpoint
 		events string
+		all    int
 	)
-	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}); err != nil {
+	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}, &e.OwnerKey, &all); err != nil {
 		return gateway.WebhookEndpoint{}, err
 	}
+	e.AllEvents = all != 0
 	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
 		return gateway.WebhookEndpoint{}, fmt.Errorf("webhook %s events: %w", e.ID, err)
 	}
@@ -36,8 +38,8 @@ func (s *Store) CreateWebhook(ctx context.Context, e gateway.WebhookEndpoint) er
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt))
+	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt), e.OwnerKey, boolInt(e.AllEvents))
 	if isUnique(err) {
 		return fmt.Errorf("create webhook %s: %w", e.ID, gateway.ErrConflict)
 	}
@@ -122,9 +124,17 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) err
 	})
 }
 
+// outboxInsertSQL takes ?1 event ID, ?2 type, ?3 payload, ?4 now, ?5 the
+// event's time, ?6 its subject. An endpoint without all_events (a key that
+// is not admin) gets a message or OTP event only when its key owns the
+// message or the verification.
 var outboxInsertSQL = writeStmt(`INSERT INTO webhook_outbox (id, event_id, endpoint, event, payload, next_attempt, created_at)
-	SELECT ? || '.' || id, ?, id, ?, ?, ?, ? FROM webhook_endpoints
-	WHERE disabled_at = '' AND created_at <= ? AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?)
+	SELECT ?1 || '.' || id, ?1, id, ?2, ?3, ?4, ?4 FROM webhook_endpoints
+	WHERE disabled_at = '' AND created_at <= ?5 AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?2)
+		AND (all_events = 1 OR owner_key = CASE
+			WHEN ?2 LIKE 'message.%' THEN (SELECT owner_key FROM messages WHERE id = ?6)
+			WHEN ?2 LIKE 'otp.%' THEN (SELECT owner_key FROM otp_verifications WHERE id = ?6)
+			ELSE owner_key END)
 	ON CONFLICT (endpoint, event_id) DO NOTHING`)
 
 // EnqueueEvents adds a pending row, due now, for each event and each live
@@ -136,8 +146,8 @@ func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, 
 	n := 0
 	err := s.inTx(ctx, func(tx wtx) error {
 		for _, ev := range events {
-			res, err := tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.ID, ev.Type, string(ev.Payload),
-				fmtTime(now), fmtTime(now), fmtTime(ev.At), ev.Type)
+			res, err := tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.Type, string(ev.Payload),
+				fmtTime(now), fmtTime(ev.At), ev.Subject)
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,7 @@ import (
 
 func mustWebhook(t *testing.T, s *Store, id string, events ...string) {
 	t.Helper()
-	e := gateway.WebhookEndpoint{ID: id, URL: "http://127.0.0.1:9/hook", Events: events, Secret: "whsec_AAAA", CreatedAt: t0}
+	e := gateway.WebhookEndpoint{ID: id, URL: "http://127.0.0.1:9/hook", Events: events, Secret: "whsec_AAAA", CreatedAt: t0, AllEvents: true}
 	if err := s.CreateWebhook(t.Context(), e); err != nil {
 		t.Fatalf("CreateWebhook(%s): %v", id, err)
 	}
@@ -126,7 +126,7 @@ func TestEnqueueEventsOnce(t *testing.T) {
 		t.Errorf("cursor = %d, %v; want 7 (never backwards)", seq, err)
 	}
 	e := gateway.WebhookEndpoint{ID: "wh_late", URL: "http://127.0.0.1:9/", Events: []string{gateway.EventMessageSent},
-		Secret: "whsec_AAAA", CreatedAt: t0.Add(time.Second)}
+		Secret: "whsec_AAAA", CreatedAt: t0.Add(time.Second), AllEvents: true}
 	if err := s.CreateWebhook(ctx, e); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func BenchmarkEnqueueEvents(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := mustOpen(b)
-			e := gateway.WebhookEndpoint{ID: "wh_a", URL: "http://127.0.0.1:9/", Events: []string{gateway.EventMessageSent}, Secret: "whsec_AAAA", CreatedAt: t0}
+			e := gateway.WebhookEndpoint{ID: "wh_a", URL: "http://127.0.0.1:9/", Events: []string{gateway.EventMessageSent}, Secret: "whsec_AAAA", CreatedAt: t0, AllEvents: true}
 			if err := s.CreateWebhook(b.Context(), e); err != nil {
 				b.Fatal(err)
 			}

@@ -168,9 +168,11 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// CreateWebhook registers an endpoint for events and returns it with its
-// secret, which is shown this once: the database holds it sealed.
-func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []string) (gateway.WebhookEndpoint, error) {
+// CreateWebhook registers an endpoint of owner for events and returns it
+// with its secret, which is shown this once: the database holds it sealed.
+// An endpoint of a caller that is not admin gets the message and OTP
+// events of its own key's rows only.
+func (n *Notifier) CreateWebhook(ctx context.Context, owner gateway.Caller, rawURL string, events []string) (gateway.WebhookEndpoint, error) {
 	if err := ValidURL(rawURL); err != nil {
 		return gateway.WebhookEndpoint{}, err
 	}
@@ -194,6 +196,7 @@ func (n *Notifier) CreateWebhook(ctx context.Context, rawURL string, events []st
 	e := gateway.WebhookEndpoint{
 		ID: gateway.NewID("wh_", now), URL: rawURL, Events: evs,
 		Secret: "whsec_" + base64.StdEncoding.EncodeToString(key), CreatedAt: now,
+		OwnerKey: owner.KeyID, AllEvents: owner.Admin,
 	}
 	stored := e
 	stored.Secret = n.box.seal(e.ID, e.Secret)

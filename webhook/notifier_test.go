@@ -149,7 +149,7 @@ func (r *notifierRig) close() {
 
 func (r *notifierRig) endpoint(url string, events ...string) gateway.WebhookEndpoint {
 	r.t.Helper()
-	e, err := r.n.CreateWebhook(context.Background(), url, events)
+	e, err := r.n.CreateWebhook(context.Background(), gateway.Caller{Admin: true}, url, events)
 	if err != nil {
 		r.t.Fatalf("CreateWebhook(%s): %v", url, err)
 	}
@@ -368,7 +368,7 @@ func TestNotifier_OTPFlowHasNoCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t, always(http.StatusOK))
-	ep, err := n.CreateWebhook(ctx, rcv.URL, gateway.WebhookEvents)
+	ep, err := n.CreateWebhook(ctx, gateway.Caller{Admin: true}, rcv.URL, gateway.WebhookEvents)
 	if err != nil {
 		t.Fatal(err)
 	}

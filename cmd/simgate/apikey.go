@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,8 @@ func runAPIKey(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "apikey "+verb, "--data DIR [--name NAME]")
 	data := fs.String("data", "", "data directory (default $SIMGATE_DATA or ./data)")
 	name := fs.String("name", "", "the key's name (create)")
-	scopes := fs.String("scopes", "", "comma-separated scopes (create; default: all)")
+	scopes := fs.String("scopes", "", "comma-separated scopes (create): "+strings.Join(gateway.Scopes, ", ")+
+		"; default: every one but admin")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -92,10 +94,14 @@ func createAPIKey(ctx context.Context, e env, svc *gateway.Service, name, scopes
 		sc = strings.Split(scopes, ",")
 	}
 	key, k, err := svc.CreateAPIKey(ctx, name, sc)
+	var ve *gateway.ValidationError
+	if errors.As(err, &ve) {
+		return usagef("apikey create: --%s: %s", ve.Field, ve.Reason)
+	}
 	if err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "created API key %q; it is shown once, store it now:\n", k.Name)
+	fmt.Fprintf(e.stderr, "created API key %q with scopes %s; it is shown once, store it now:\n", k.Name, strings.Join(k.Scopes, ","))
 	fmt.Fprintln(e.stdout, key) // alone on the last stdout line, for scripts
 	return nil
 }

@@ -149,11 +149,14 @@ func (a *app) buildCore(cfg config) error {
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
+	limits, dest := cfg.Messages.gateway()
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
 		AllowShortCodes: cfg.AllowShortCodes,
 		MaxSegments:     cfg.MaxSegments,
 		DefaultTTL:      cfg.DefaultTTL,
+		Limits:          limits,
+		Destinations:    dest,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
 	var router gateway.Router
 	if cfg.Routing.Enabled {

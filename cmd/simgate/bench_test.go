@@ -38,9 +38,12 @@ func eachDurability(b *testing.B, bench func(b *testing.B)) {
 	}
 }
 
-// benchGateway starts "simgate serve --sim n" and returns it with its key.
+// benchGateway starts "simgate serve --sim n" and returns it with its key,
+// without the per-key rate limit: the figures are the gateway's, not the
+// limit's.
 func benchGateway(b *testing.B, n int) *gatewayProc {
 	b.Helper()
+	b.Setenv("SIMGATE_MESSAGES_KEY_RATE", "0")
 	data := b.TempDir()
 	listen := freePort(b)
 	g := startGatewaySim(b, data, listen, n)

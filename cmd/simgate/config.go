@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/retention"
 	"github.com/simgate/simgate/routing"
 	"github.com/simgate/simgate/store"
@@ -41,6 +42,7 @@ type config struct {
 	SendInterval time.Duration `yaml:"send_interval"`
 	DailyCap     int           `yaml:"daily_cap"`
 
+	Messages  messagesConfig  `yaml:"messages"`
 	OTP       otpConfig       `yaml:"otp"`
 	SMTP      smtpConfig      `yaml:"smtp"`
 	Retention retentionConfig `yaml:"retention"`
@@ -62,6 +64,21 @@ func (c routingConfig) gateway() routing.Config {
 		explore = -1 // configured off
 	}
 	return routing.Config{Explore: explore, Window: c.Window}
+}
+
+// messagesConfig is the messages: section: where POST /api/v1/messages may
+// send, and how much one API key may send.
+type messagesConfig struct {
+	AllowedCountries []string `yaml:"allowed_countries"` // default: region's; ["*"]: any
+	RefusedTypes     []string `yaml:"refused_types"`     // default: premium_rate, shared_cost, …; ["none"]
+	KeyRate          float64  `yaml:"key_rate"`          // messages per second per key; 0: no limit
+	KeyBurst         int      `yaml:"key_burst"`
+	KeyDailyQuota    int      `yaml:"key_daily_quota"` // messages per key per UTC day; 0: none
+}
+
+func (c messagesConfig) gateway() (gateway.SendLimits, gateway.DestinationPolicy) {
+	return gateway.SendLimits{Rate: c.KeyRate, Burst: c.KeyBurst, DailyQuota: c.KeyDailyQuota},
+		gateway.DestinationPolicy{AllowedCountries: c.AllowedCountries, RefusedTypes: c.RefusedTypes}
 }
 
 // retentionConfig is the retention: section: how long each kind of data is
@@ -89,6 +106,7 @@ func defaultConfig() config {
 		MaxBodyBytes: 64 << 10,
 		PollInterval: 30 * time.Second,
 		Routing:      routingConfig{Enabled: true, Explore: 0.1, Window: 10},
+		Messages:     messagesConfig{KeyRate: 20, KeyBurst: 200},
 		Retention: retentionConfig{
 			IdempotencyKeys:   retention.DefaultIdempotencyKeys,
 			WebhookDeliveries: retention.DefaultWebhookDeliveries,
@@ -219,6 +237,13 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	if v := getenv("SIMGATE_MODEMS"); v != "" {
 		cfg.Modems = strings.Split(v, ",")
 	}
+	if v := getenv("SIMGATE_MESSAGES_KEY_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return &configError{"env SIMGATE_MESSAGES_KEY_RATE", "messages.key_rate", err}
+		}
+		cfg.Messages.KeyRate = r
+	}
 	if v := getenv("SIMGATE_ALLOW_SHORT_CODES"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -229,7 +254,8 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	for _, f := range []struct {
 		name string
 		dst  *int
-	}{{"SIMGATE_SIM", &cfg.Sim}, {"SIMGATE_MAX_SEGMENTS", &cfg.MaxSegments}, {"SIMGATE_DAILY_CAP", &cfg.DailyCap}} {
+	}{{"SIMGATE_SIM", &cfg.Sim}, {"SIMGATE_MAX_SEGMENTS", &cfg.MaxSegments}, {"SIMGATE_DAILY_CAP", &cfg.DailyCap},
+		{"SIMGATE_MESSAGES_KEY_BURST", &cfg.Messages.KeyBurst}, {"SIMGATE_MESSAGES_KEY_DAILY_QUOTA", &cfg.Messages.KeyDailyQuota}} {
 		if err := num(f.name, f.dst); err != nil {
 			return err
 		}
@@ -288,6 +314,16 @@ func (c config) validate() error {
 	}
 	if c.SendInterval < 0 || c.DailyCap < 0 || c.DefaultTTL < 0 {
 		return bad("send_interval/daily_cap/default_ttl", "must not be negative")
+	}
+	if m := c.Messages; m.KeyRate < 0 || m.KeyBurst < 0 || m.KeyDailyQuota < 0 {
+		return bad("messages", "key_rate, key_burst and key_daily_quota must not be negative (0 is no limit)")
+	}
+	if c.Messages.KeyRate > 0 && c.Messages.KeyBurst < 1 {
+		return bad("messages.key_burst", "must be at least 1 with a key_rate")
+	}
+	if err := gateway.CheckDestinations(gateway.DestinationPolicy{AllowedCountries: c.Messages.AllowedCountries,
+		RefusedTypes: c.Messages.RefusedTypes}, c.Region); err != nil {
+		return bad("messages", "%v", err)
 	}
 	if r := c.Retention; r.IdempotencyKeys < 0 || r.WebhookDeliveries < 0 || r.MessageTexts < 0 || r.InboundTexts < 0 {
 		return bad("retention", "must not be negative (0 keeps that kind for ever)")

@@ -100,7 +100,7 @@ func TestConfig_Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"listen", "data", "log_level", "modems", "sim", "pin", "region", "allow_short_codes",
-		"max_segments", "default_ttl", "max_body_bytes", "metrics_token", "poll_interval", "send_interval", "daily_cap", "otp", "smtp", "retention"} {
+		"max_segments", "default_ttl", "max_body_bytes", "metrics_token", "poll_interval", "send_interval", "daily_cap", "messages", "otp", "smtp", "retention"} {
 		if !strings.Contains(string(b), "\n"+key+":") {
 			t.Errorf("configs/simgate.yaml does not document %q", key)
 		}
@@ -111,7 +111,8 @@ func TestConfig_Example(t *testing.T) {
 		"limits", "number_per_hour", "number_per_day", "api_key_per_minute", "allowed_countries", "refused_types",
 		"prefix_per_hour", "breaker_every", "breaker_window", "breaker_min_verifications", "breaker_min_conversion",
 		"block_for", "host", "port", "username", "password", "from", "tls", "timeout",
-		"idempotency_keys", "webhook_deliveries", "message_texts", "inbound_texts"} {
+		"idempotency_keys", "webhook_deliveries", "message_texts", "inbound_texts",
+		"key_rate", "key_burst", "key_daily_quota"} {
 		if !strings.Contains(string(b), "\n  "+key+":") && !strings.Contains(string(b), "\n    "+key+":") {
 			t.Errorf("configs/simgate.yaml does not document otp/smtp key %q", key)
 		}
@@ -142,5 +143,41 @@ func TestConfig_Retention(t *testing.T) {
 	}
 	if got, want := def.Retention.gateway(), retention.DefaultConfig(); got != want {
 		t.Errorf("default retention = %+v, want %+v", got, want)
+	}
+}
+
+// The messages: section: a new installation limits each key (20/s, bursts
+// of 200) and sends home only; the file and SIMGATE_MESSAGES_* change it; a
+// country or number type the gateway does not know is a config error.
+func TestConfig_Messages(t *testing.T) {
+	def, err := loadConfig(env{getenv: func(string) string { return "" }, stderr: &strings.Builder{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := def.Messages; m.KeyRate != 20 || m.KeyBurst != 200 || m.KeyDailyQuota != 0 || len(m.AllowedCountries) != 0 || len(m.RefusedTypes) != 0 {
+		t.Errorf("default messages = %+v", m)
+	}
+	load := func(yaml string, vars map[string]string) (config, error) {
+		file := filepath.Join(t.TempDir(), "simgate.yaml")
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		vars["SIMGATE_CONFIG"] = file
+		return loadConfig(env{getenv: func(k string) string { return vars[k] }, stderr: &strings.Builder{}}, nil)
+	}
+	cfg, err := load("messages:\n  allowed_countries: [US, DE]\n  refused_types: [premium_rate]\n  key_daily_quota: 500\n",
+		map[string]string{"SIMGATE_MESSAGES_KEY_RATE": "2.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits, dest := cfg.Messages.gateway()
+	if limits.Rate != 2.5 || limits.Burst != 200 || limits.DailyQuota != 500 || len(dest.AllowedCountries) != 2 || dest.RefusedTypes[0] != "premium_rate" {
+		t.Errorf("messages = %+v, %+v", limits, dest)
+	}
+	for _, bad := range []string{"messages:\n  allowed_countries: [USA]\n", "messages:\n  refused_types: [premium]\n",
+		"messages:\n  key_rate: -1\n", "messages:\n  key_burst: 0\n"} {
+		if _, err := load(bad, map[string]string{}); err == nil || !strings.Contains(err.Error(), "messages") {
+			t.Errorf("%q: %v, want a messages error", bad, err)
+		}
 	}
 }

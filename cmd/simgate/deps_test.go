@@ -26,7 +26,7 @@ func TestDependencies(t *testing.T) {
 		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
 		// The core: domain types, ports and the event type; no feature,
 		// adapter or driver.
-		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev"}, adapters...)},
+		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers", "golang.org/x/time/rate"}, append([]string{"modem", "modemdev"}, adapters...)},
 		// Feature packages, beside the core: each its own job, none
 		// reaching another (the composition root wires them).
 		{"events", []string{mod + "gateway"}, append([]string{"modem", "dispatch", "session", "otp", "webhook"}, adapters...)},

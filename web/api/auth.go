@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -14,14 +15,22 @@ import (
 	"github.com/simgate/simgate/web/internal/problem"
 )
 
-// ctxAPIKey is the key of the authenticated key's name in the echo.Context.
+// ctxAPIKey is the key of the authenticated gateway.APIKey in the
+// echo.Context.
 const ctxAPIKey = "simgate.api_key"
 
 // KeyName is the name of the API key that authenticated the request, ""
 // before requireKey or without a key: the request log shows it.
 func KeyName(c echo.Context) string {
-	name, _ := c.Get(ctxAPIKey).(string)
-	return name
+	k, _ := c.Get(ctxAPIKey).(gateway.APIKey)
+	return k.Name
+}
+
+// callerOf is the key behind the request as tenancy sees it: its ID and
+// whether it is admin. A request that passed requireKey always has one.
+func callerOf(c echo.Context) gateway.Caller {
+	k, _ := c.Get(ctxAPIKey).(gateway.APIKey)
+	return gateway.CallerOf(k)
 }
 
 // authenticator is the part of the gateway that checks API keys.
@@ -30,8 +39,12 @@ type authenticator interface {
 }
 
 // requireKey admits a request with "Authorization: Bearer <key>" for a key
-// the gateway knows, and leaves the key's name in the context.
-func requireKey(auth authenticator) echo.MiddlewareFunc {
+// the gateway knows that holds scope (admin holds every scope), and leaves
+// the key in the context: 401 without a valid key, 403 without the scope.
+func requireKey(auth authenticator, scope string) echo.MiddlewareFunc {
+	if !slices.Contains(gateway.Scopes, scope) {
+		panic(fmt.Sprintf("api: route scope %q is not a gateway scope", scope))
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
@@ -48,10 +61,21 @@ func requireKey(auth authenticator) echo.MiddlewareFunc {
 			if err != nil {
 				return fmt.Errorf("authenticate: %w", err)
 			}
-			c.Set(ctxAPIKey, key.Name)
+			c.Set(ctxAPIKey, key)
+			if !key.Has(scope) {
+				return problem.New(http.StatusForbidden, apiv1.ProblemForbidden,
+					fmt.Sprintf("this route needs an API key with the scope %q (or admin); this key has %s", scope, scopeList(key.Scopes)))
+			}
 			return next(c)
 		}
 	}
+}
+
+func scopeList(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
 }
 
 // bearerToken parses an RFC 6750 §2.1 credential; the scheme is

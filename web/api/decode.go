@@ -18,7 +18,9 @@ import (
 )
 
 // decodeJSON reads the body (already bounded by limitBody) into dst, which
-// must be the whole body: one object, no unknown fields, nothing after it.
+// must be the whole body: one object, no unknown fields, nothing after it,
+// no lone surrogate escape, and nothing strictJSON refuses (repeated keys,
+// field names in another case).
 // Each way of getting it wrong is a 400 that says where.
 func decodeJSON(c echo.Context, dst any) error {
 	req := c.Request()
@@ -48,6 +50,9 @@ func decodeJSON(c echo.Context, dst any) error {
 		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("the body is not valid UTF-8 (offset %d)", i))
 	}
+	if p := surrogateProblem(body); p != nil {
+		return p
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -56,6 +61,9 @@ func decodeJSON(c echo.Context, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return problem.New(http.StatusBadRequest, apiv1.ProblemInvalidJSON,
 			fmt.Sprintf("the body must hold one JSON object and nothing after it (offset %d)", dec.InputOffset()))
+	}
+	if p := strictJSON(body, dst); p != nil {
+		return p
 	}
 	return nil
 }

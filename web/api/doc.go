@@ -21,11 +21,14 @@
 //     decoded fields, so spacing and key order do not matter.
 //
 // Statuses: 400 for a request that cannot be read (malformed or mistyped
-// JSON, unknown fields, bad query parameters or headers), 413 for a body
+// JSON, unknown fields, a key given twice, a field name in another case, a
+// lone surrogate escape, bad query parameters or headers), 413 for a body
 // over Config.MaxBodyBytes, 415 for a body that is not JSON, 422 for fields
 // that were read but are refused, 404, 409 (cancel of a message no longer
-// queued), 401, and 500 with a generic detail for anything else (logged
-// once, under the request id the answer carries).
+// queued), 401, 403 for a key without the route's scope (each route
+// declares one, routes.go; docs/SECURITY.md), 429 with Retry-After for a
+// key over its send rate or daily quota, and 500 with a generic detail for
+// anything else (logged once, under the request id the answer carries).
 //
 // POST /api/v1/messages takes ttl as a JSON integer of seconds (3600), or a
 // string holding seconds ("3600") or a Go duration ("90m", "1h30m"); 0 or

@@ -176,11 +176,12 @@ func handleSend(svc sender) echo.HandlerFunc {
 			TTL:            req.ttl,
 			SendAt:         req.sendAt,
 			APIKey:         KeyName(c),
+			OwnerKey:       callerOf(c).KeyID,
 			IdempotencyKey: idemKey,
 			BodyHash:       req.bodyHash(),
 		})
 		if err != nil {
-			return fmt.Errorf("send: %w", err)
+			return retryAfter(c, fmt.Errorf("send: %w", err))
 		}
 		status := string(m.Status)
 		if replayed {
@@ -275,9 +276,22 @@ type messageGetter interface {
 	Message(ctx context.Context, id string) (*gateway.Message, error)
 }
 
+// ownMessage is message id when the caller owns it (or is admin); another
+// key's message is not found, as if it did not exist.
+func ownMessage(c echo.Context, svc messageGetter, id string) (*gateway.Message, error) {
+	m, err := svc.Message(c.Request().Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !callerOf(c).Owns(m.OwnerKey) {
+		return nil, fmt.Errorf("message %s of another key: %w", id, gateway.ErrNotFound)
+	}
+	return m, nil
+}
+
 func handleGetMessage(svc messageGetter) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		m, err := svc.Message(c.Request().Context(), c.Param("id"))
+		m, err := ownMessage(c, svc, c.Param("id"))
 		if err != nil {
 			return fmt.Errorf("get message: %w", err)
 		}
@@ -286,13 +300,20 @@ func handleGetMessage(svc messageGetter) echo.HandlerFunc {
 }
 
 type canceler interface {
+	messageGetter
 	Cancel(ctx context.Context, id string) (*gateway.Message, error)
 }
 
 // handleCancelMessage cancels a queued message and answers with it; 409
-// once it is sending or final.
+// once it is sending or final. The owner never changes, so looking first
+// and canceling after is safe.
 func handleCancelMessage(svc canceler) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if !callerOf(c).Admin {
+			if _, err := ownMessage(c, svc, c.Param("id")); err != nil {
+				return fmt.Errorf("cancel message: %w", err)
+			}
+		}
 		m, err := svc.Cancel(c.Request().Context(), c.Param("id"))
 		if err != nil {
 			return fmt.Errorf("cancel message: %w", err)
@@ -311,6 +332,7 @@ func handleListMessages(svc messageLister) echo.HandlerFunc {
 		f := gateway.MessageFilter{
 			To:     queryNumber(c.QueryParam("to")),
 			Cursor: c.QueryParam("cursor"),
+			Owner:  callerOf(c).OwnerFilter(),
 		}
 		if s := c.QueryParam("status"); s != "" {
 			if !knownStatus(gateway.Status(s)) {

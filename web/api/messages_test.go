@@ -172,7 +172,7 @@ func TestHandleSend_Request(t *testing.T) {
 		{
 			name: "Minimal",
 			body: `{"to":"+12025550123","text":"hi"}`,
-			want: gateway.SendRequest{To: "+12025550123", Text: "hi", APIKey: webtest.KeyName},
+			want: gateway.SendRequest{To: "+12025550123", Text: "hi", APIKey: webtest.KeyName, OwnerKey: 7},
 		},
 		{
 			name:    "Everything",
@@ -181,18 +181,18 @@ func TestHandleSend_Request(t *testing.T) {
 			want: gateway.SendRequest{
 				To: "+12025550123", Text: "hi", Priority: "high", Modem: "356938035643809", StatusReport: new(false),
 				TTL: 10 * time.Minute, SendAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
-				APIKey: webtest.KeyName, IdempotencyKey: "order-42",
+				APIKey: webtest.KeyName, OwnerKey: 7, IdempotencyKey: "order-42",
 			},
 		},
 		{
 			name: "TTLDurationString",
 			body: `{"to":"+12025550123","text":"hi","ttl":"1h30m"}`,
-			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 90 * time.Minute, APIKey: webtest.KeyName},
+			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 90 * time.Minute, APIKey: webtest.KeyName, OwnerKey: 7},
 		},
 		{
 			name: "TTLSecondsString",
 			body: `{"to":"+12025550123","text":"hi","ttl":"45","status_report":null}`,
-			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 45 * time.Second, APIKey: webtest.KeyName},
+			want: gateway.SendRequest{To: "+12025550123", Text: "hi", TTL: 45 * time.Second, APIKey: webtest.KeyName, OwnerKey: 7},
 		},
 	}
 	for _, tt := range tests {

@@ -22,7 +22,7 @@ import (
 type OTPAPI interface {
 	Send(ctx context.Context, r otp.Request) (*gateway.Verification, error)
 	Check(ctx context.Context, id, code string) (*gateway.Verification, error)
-	CheckByNumber(ctx context.Context, to, code, purpose string) (*gateway.Verification, error)
+	CheckByNumber(ctx context.Context, owner int64, to, code, purpose string) (*gateway.Verification, error)
 	Resend(ctx context.Context, id string) (*gateway.Verification, error)
 	Cancel(ctx context.Context, id string) (*gateway.Verification, error)
 	Get(ctx context.Context, id string) (*gateway.Verification, error)
@@ -86,13 +86,36 @@ func newVerificationJSON(v *gateway.Verification) apiv1.Verification {
 // otpError turns a RetryAfterError into 429 with Retry-After; the rest goes
 // to handleError.
 func otpError(c echo.Context, op string, err error) error {
+	return retryAfter(c, fmt.Errorf("%s: %w", op, err))
+}
+
+// retryAfter turns a RetryAfterError (a limit that lifts after a while)
+// into 429 with Retry-After in whole seconds, rounded up; other errors go
+// to handleError as they are.
+func retryAfter(c echo.Context, err error) error {
 	var ra *gateway.RetryAfterError
 	if errors.As(err, &ra) {
 		secs := max(int((ra.Wait+time.Second-1)/time.Second), 1)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return problem.New(http.StatusTooManyRequests, apiv1.ProblemTooManyRequests, ra.Error())
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return err
+}
+
+// ownVerification refuses, as not found, a verification of another key
+// (admin sees all) before anything is done with it.
+func ownVerification(c echo.Context, svc OTPAPI, id string) error {
+	if callerOf(c).Admin {
+		return nil
+	}
+	v, err := svc.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if !callerOf(c).Owns(v.OwnerKey) {
+		return fmt.Errorf("verification %s of another key: %w", id, gateway.ErrNotFound)
+	}
+	return nil
 }
 
 func handleOTPSend(svc OTPAPI) echo.HandlerFunc {
@@ -107,7 +130,7 @@ func handleOTPSend(svc OTPAPI) echo.HandlerFunc {
 		v, err := svc.Send(c.Request().Context(), otp.Request{
 			To: req.To, Template: req.Template, Locale: req.Locale, Domain: req.Domain, AppHash: req.AppHash,
 			Purpose: req.Purpose, Channel: req.Channel, Email: req.Email, Length: req.Length, TTL: req.ttl,
-			Fallback: req.Fallback, APIKey: KeyName(c),
+			Fallback: req.Fallback, APIKey: KeyName(c), OwnerKey: callerOf(c).KeyID,
 		})
 		if err != nil {
 			return otpError(c, "send otp", err)
@@ -148,6 +171,9 @@ func handleOTPCheck(svc OTPAPI) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := ownVerification(c, svc, c.Param("id")); err != nil {
+			return otpError(c, "check otp", err)
+		}
 		v, err := svc.Check(c.Request().Context(), c.Param("id"), req.Code)
 		if err != nil {
 			return otpError(c, "check otp", err)
@@ -162,7 +188,7 @@ func handleOTPCheckByNumber(svc OTPAPI) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		v, err := svc.CheckByNumber(c.Request().Context(), req.To, req.Code, req.Purpose)
+		v, err := svc.CheckByNumber(c.Request().Context(), callerOf(c).KeyID, req.To, req.Code, req.Purpose)
 		if err != nil {
 			return otpError(c, "check otp", err)
 		}
@@ -172,6 +198,9 @@ func handleOTPCheckByNumber(svc OTPAPI) echo.HandlerFunc {
 
 func handleOTPResend(svc OTPAPI) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := ownVerification(c, svc, c.Param("id")); err != nil {
+			return otpError(c, "resend otp", err)
+		}
 		v, err := svc.Resend(c.Request().Context(), c.Param("id"))
 		if err != nil {
 			return otpError(c, "resend otp", err)
@@ -182,6 +211,9 @@ func handleOTPResend(svc OTPAPI) echo.HandlerFunc {
 
 func handleOTPCancel(svc OTPAPI) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := ownVerification(c, svc, c.Param("id")); err != nil {
+			return otpError(c, "cancel otp", err)
+		}
 		v, err := svc.Cancel(c.Request().Context(), c.Param("id"))
 		if err != nil {
 			return otpError(c, "cancel otp", err)
@@ -193,6 +225,9 @@ func handleOTPCancel(svc OTPAPI) echo.HandlerFunc {
 func handleOTPGet(svc OTPAPI) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		v, err := svc.Get(c.Request().Context(), c.Param("id"))
+		if err == nil && !callerOf(c).Owns(v.OwnerKey) {
+			err = fmt.Errorf("verification %s of another key: %w", v.ID, gateway.ErrNotFound)
+		}
 		if err != nil {
 			return otpError(c, "get otp", err)
 		}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/simgate/simgate/gateway"
@@ -11,41 +13,42 @@ import (
 // is the whole HTTP surface. The OTP routes come only with otp, the
 // webhook routes only with webhooks.
 //
+// Every route names the scope its key needs (gateway.Scopes; admin holds
+// them all): a key without it gets 403. TestRoutes_Scopes walks echo's
+// route table and tries each route with each scope.
+//
 // Authentication is attached per route rather than to the group: echo's
 // Group.Use registers catch-all routes that would turn a wrong method on a
 // known path into 404 instead of 405.
 func Routes(v1 *echo.Group, svc gateway.ServiceAPI, otp OTPAPI, webhooks WebhookAPI) {
-	auth := requireKey(svc)
-
-	v1.POST("/messages", handleSend(svc), auth)
-	v1.GET("/messages", handleListMessages(svc), auth)
-	v1.GET("/messages/:id", handleGetMessage(svc), auth)
-	v1.DELETE("/messages/:id", handleCancelMessage(svc), auth)
-	v1.GET("/inbox", handleInbox(svc), auth)
-	v1.GET("/modems", handleModems(svc), auth)
-	otpRoutes(v1, otp, auth)
-	webhookRoutes(v1, webhooks, auth)
+	r := router{v1, svc}
+	r.add(http.MethodPost, "/messages", gateway.ScopeMessagesSend, handleSend(svc))
+	r.add(http.MethodGet, "/messages", gateway.ScopeMessagesRead, handleListMessages(svc))
+	r.add(http.MethodGet, "/messages/:id", gateway.ScopeMessagesRead, handleGetMessage(svc))
+	r.add(http.MethodDelete, "/messages/:id", gateway.ScopeMessagesSend, handleCancelMessage(svc))
+	r.add(http.MethodGet, "/inbox", gateway.ScopeInboxRead, handleInbox(svc))
+	r.add(http.MethodGet, "/modems", gateway.ScopeModemsRead, handleModems(svc))
+	if otp != nil {
+		r.add(http.MethodPost, "/otp", gateway.ScopeOTP, handleOTPSend(otp))
+		r.add(http.MethodPost, "/otp/check", gateway.ScopeOTP, handleOTPCheckByNumber(otp))
+		r.add(http.MethodGet, "/otp/:id", gateway.ScopeOTP, handleOTPGet(otp))
+		r.add(http.MethodDelete, "/otp/:id", gateway.ScopeOTP, handleOTPCancel(otp))
+		r.add(http.MethodPost, "/otp/:id/check", gateway.ScopeOTP, handleOTPCheck(otp))
+		r.add(http.MethodPost, "/otp/:id/resend", gateway.ScopeOTP, handleOTPResend(otp))
+	}
+	if webhooks != nil {
+		r.add(http.MethodPost, "/webhooks", gateway.ScopeWebhooks, handleWebhookCreate(webhooks))
+		r.add(http.MethodGet, "/webhooks", gateway.ScopeWebhooks, handleWebhookList(webhooks))
+		r.add(http.MethodDelete, "/webhooks/:id", gateway.ScopeWebhooks, handleWebhookDelete(webhooks))
+	}
 }
 
-// otpRoutes registers the OTP API when svc is set.
-func otpRoutes(v1 *echo.Group, svc OTPAPI, auth echo.MiddlewareFunc) {
-	if svc == nil {
-		return
-	}
-	v1.POST("/otp", handleOTPSend(svc), auth)
-	v1.POST("/otp/check", handleOTPCheckByNumber(svc), auth)
-	v1.GET("/otp/:id", handleOTPGet(svc), auth)
-	v1.DELETE("/otp/:id", handleOTPCancel(svc), auth)
-	v1.POST("/otp/:id/check", handleOTPCheck(svc), auth)
-	v1.POST("/otp/:id/resend", handleOTPResend(svc), auth)
+// router registers routes that each need an API key with a scope.
+type router struct {
+	g    *echo.Group
+	auth authenticator
 }
 
-// webhookRoutes registers the webhook endpoints' API when api is set.
-func webhookRoutes(v1 *echo.Group, api WebhookAPI, auth echo.MiddlewareFunc) {
-	if api == nil {
-		return
-	}
-	v1.POST("/webhooks", handleWebhookCreate(api), auth)
-	v1.GET("/webhooks", handleWebhookList(api), auth)
-	v1.DELETE("/webhooks/:id", handleWebhookDelete(api), auth)
+func (r router) add(method, path, scope string, h echo.HandlerFunc) {
+	r.g.Add(method, path, h, requireKey(r.auth, scope))
 }

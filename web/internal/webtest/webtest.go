@@ -95,7 +95,8 @@ func (f *FakeService) Modems(ctx context.Context) ([]gateway.ModemView, error) {
 	return f.ModemsFn(ctx)
 }
 
-// Authenticate knows one key unless AuthenticateFn says otherwise.
+// Authenticate knows one key, an admin key (every scope, every key's rows),
+// unless AuthenticateFn says otherwise.
 func (f *FakeService) Authenticate(ctx context.Context, key string) (gateway.APIKey, error) {
 	if f.AuthenticateFn != nil {
 		return f.AuthenticateFn(ctx, key)
@@ -103,7 +104,7 @@ func (f *FakeService) Authenticate(ctx context.Context, key string) (gateway.API
 	if key != Key {
 		return gateway.APIKey{}, gateway.ErrUnauthorized
 	}
-	return gateway.APIKey{ID: 7, Name: KeyName}, nil
+	return gateway.APIKey{ID: 7, Name: KeyName, Scopes: []string{gateway.ScopeAdmin}}, nil
 }
 
 func (f *FakeService) Ready(ctx context.Context) error {
