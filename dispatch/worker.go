@@ -222,6 +222,12 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 			if after, goOn := w.outcomeUnknown(bg, m, i+1, err, log); !goOn {
 				return after, false
 			}
+			if k == len(todo)-1 { // recorded by PartUnknown: no LastPartSent marks it sent
+				if err := w.d.store.Sent(bg, m.ID, w.d.clock.Now()); err != nil {
+					log.Error("record message sent", "err", err)
+					return stepPause, false
+				}
+			}
 			continue
 		}
 		if err != nil {
