@@ -104,6 +104,26 @@ func TestOwnerKey_WebhookFanOut(t *testing.T) {
 	if got := fanOut(gateway.EventModemOnline, "356938035643809"); !slices.Equal(got, []string{"wh_admin", "wh_one", "wh_two"}) {
 		t.Errorf("modem.online went to %v, want every endpoint", got)
 	}
+
+	// A revoked key's endpoint hears nothing more.
+	k, err := s.CreateAPIKey(t.Context(), gateway.APIKey{Name: "gone", Hash: "h-gone", Scopes: []string{"webhooks", "modems:read"}, CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := gateway.WebhookEndpoint{ID: "wh_gone", OwnerKey: k.ID, URL: "http://127.0.0.1:9/", Secret: "whsec_AAAA", CreatedAt: t0,
+		Events: []string{gateway.EventModemOnline}}
+	if err := s.CreateWebhook(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	if got := fanOut(gateway.EventModemOnline, "356938035643809"); !slices.Contains(got, "wh_gone") {
+		t.Fatalf("modem.online went to %v, want wh_gone too while its key lives", got)
+	}
+	if err := s.RevokeAPIKey(t.Context(), "gone", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fanOut(gateway.EventModemOnline, "356938035643809"); slices.Contains(got, "wh_gone") {
+		t.Errorf("modem.online went to %v: the revoked key's endpoint still hears", got)
+	}
 }
 
 // Migration 0050 gives rows made before it the key whose name they kept

@@ -135,6 +135,8 @@ var outboxInsertSQL = writeStmt(`INSERT INTO webhook_outbox (id, event_id, endpo
 			WHEN ?2 LIKE 'message.%' THEN (SELECT owner_key FROM messages WHERE id = ?6)
 			WHEN ?2 LIKE 'otp.%' THEN (SELECT owner_key FROM otp_verifications WHERE id = ?6)
 			ELSE owner_key END)
+		-- A revoked key's endpoints hear nothing more.
+		AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = webhook_endpoints.owner_key AND k.revoked_at <> '')
 	ON CONFLICT (endpoint, event_id) DO NOTHING`)
 
 // EnqueueEvents adds a pending row, due now, for each event and each live
