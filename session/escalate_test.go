@@ -70,7 +70,7 @@ func (r *escRig) start() *session.Supervisor {
 			r.mu.Unlock()
 		},
 	}
-	open := modemdev.Opener(modem.Config{CommandTimeout: escTimeout})
+	open := modemdev.Opener(modem.Config{CommandTimeout: escTimeout, ResyncTimeout: escTimeout / 2})
 	sup := session.New(cfg, r.store, r.att, open, gateway.SystemClock{}, supLogger(r.t))
 	ctx, cancel := context.WithCancel(r.t.Context())
 	done := make(chan error, 1)
@@ -94,7 +94,7 @@ func (r *escRig) locate(ctx context.Context, imei string, skip func(string) bool
 		if path == "" || skip(path) {
 			continue
 		}
-		f, err := modem.Probe(ctx, path, modem.Config{CommandTimeout: escTimeout})
+		f, err := modem.Probe(ctx, path, modem.Config{CommandTimeout: escTimeout, ResyncTimeout: escTimeout / 2})
 		if err == nil && f.IMEI == imei {
 			return path, nil
 		}
@@ -155,11 +155,12 @@ func inboxHas(t *testing.T, st *store.Store, text string) bool {
 	return false
 }
 
-// escEventually polls cond for up to a minute: a ladder waits out several
-// command timeouts before each step.
+// escEventually polls cond for up to three minutes: a ladder waits out
+// several command timeouts and resyncs before each step, slower still on a
+// loaded machine.
 func escEventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

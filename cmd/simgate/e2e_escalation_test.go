@@ -30,7 +30,7 @@ func TestE2E_HungModemEscalates(t *testing.T) {
 	netw.control(t, "hang 1 until-reset")
 	want := regexp.MustCompile(`simgate_modem_escalations_total\{modem="` + imei + `",step="cfun_reset"\} 1\b`)
 	var metrics string
-	waitFor(t, 2*time.Minute, "the cfun_reset step on /metrics", func() bool {
+	waitFor(t, 4*time.Minute, "the cfun_reset step on /metrics", func() bool {
 		resp, err := http.Get(g.url + "/metrics")
 		if err != nil {
 			return false
