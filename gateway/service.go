@@ -71,6 +71,10 @@ type ServiceConfig struct {
 	// DefaultRegion's country and refuses DefaultRefusedNumberTypes.
 	// NewService panics on a policy CheckDestinations refuses.
 	Destinations DestinationPolicy
+	// Router, when set, pins each message sent without a modem to the one
+	// it chooses (config routing.messages); nil leaves it to whichever
+	// modem is free. OTP codes are routed by the OTP service either way.
+	Router Router
 }
 
 // CheckDestinations is nil when NewService accepts p with region as its

@@ -51,6 +51,10 @@ func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, erro
 	if idem.Key != "" && idem.Hash == "" {
 		idem.Hash = requestHash(m, r)
 	}
+	if s.cfg.Router != nil && m.Pin == "" { // after the hash: a replay is the same request
+		d := s.cfg.Router.Route(m.To, nil)
+		m.Pin, m.Route = d.Modem, d.Reason
+	}
 	var (
 		got      *Message
 		replayed bool

@@ -442,3 +442,39 @@ func TestService_ModemsAndLists(t *testing.T) {
 		t.Errorf("Message = %v, %v", got, err)
 	}
 }
+
+// fixedRouter chooses imeiB for every number, and counts its decisions.
+type fixedRouter struct{ calls int }
+
+func (r *fixedRouter) Route(to string, exclude []string) gateway.RouteDecision {
+	r.calls++
+	return gateway.RouteDecision{Modem: imeiB, Network: "US/+1202", Reason: "fastest to US/+1202"}
+}
+
+// TestService_SendRouted: with a Router (routing.messages), a message sent
+// without a modem is pinned where the router says, with its reason; one
+// that names a modem keeps it; an idempotent replay returns the message as
+// first routed.
+func TestService_SendRouted(t *testing.T) {
+	r := &fixedRouter{}
+	svc, _, _, st := newTestService(t, gateway.ServiceConfig{Router: r})
+	m, _, err := svc.Send(t.Context(), gateway.SendRequest{To: numOK, Text: "routed", IdempotencyKey: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Message(t.Context(), m.ID)
+	if err != nil || got.Pin != imeiB || got.Route != "fastest to US/+1202" {
+		t.Fatalf("stored %+v, %v: want pinned to %s with the router's reason", got, err, imeiB)
+	}
+	if again, replayed, err := svc.Send(t.Context(), gateway.SendRequest{To: numOK, Text: "routed", IdempotencyKey: "k1"}); err != nil || !replayed || again.ID != m.ID {
+		t.Errorf("replay: %v, replayed %v, id %s; want the same message", err, replayed, again.ID)
+	}
+	if err := st.UpsertModem(t.Context(), gateway.ModemInfo{IMEI: imeiA, State: gateway.ModemOnline, UpdatedAt: svcNow}); err != nil {
+		t.Fatal(err)
+	}
+	calls := r.calls
+	pinned, _, err := svc.Send(t.Context(), gateway.SendRequest{To: numOK, Text: "pinned", Modem: imeiA})
+	if err != nil || pinned.Pin != imeiA || pinned.Route != "" || r.calls != calls {
+		t.Errorf("a message naming its modem: %+v, %v, router asked %d more times; want it kept, not routed", pinned, err, r.calls-calls)
+	}
+}

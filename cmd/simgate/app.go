@@ -149,6 +149,14 @@ func (a *app) buildCore(cfg config) error {
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}
 	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
+	var router, msgRouter gateway.Router
+	if cfg.Routing.Enabled {
+		a.router = routing.New(cfg.Routing.gateway(), a.db, clock, a.log.With("component", "routing"))
+		router = a.router
+		if cfg.Routing.Messages {
+			msgRouter = a.router
+		}
+	}
 	limits, dest := cfg.Messages.gateway()
 	a.svc = gateway.NewService(gateway.ServiceConfig{
 		DefaultRegion:   strings.ToUpper(cfg.Region),
@@ -157,12 +165,8 @@ func (a *app) buildCore(cfg config) error {
 		DefaultTTL:      cfg.DefaultTTL,
 		Limits:          limits,
 		Destinations:    dest,
+		Router:          msgRouter,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
-	var router gateway.Router
-	if cfg.Routing.Enabled {
-		a.router = routing.New(cfg.Routing.gateway(), a.db, clock, a.log.With("component", "routing"))
-		router = a.router
-	}
 	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), router, clock, a.log.With("component", "otp"))
 	return err
 }

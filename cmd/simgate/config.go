@@ -56,6 +56,8 @@ type routingConfig struct {
 	Enabled bool    `yaml:"enabled"`
 	Explore float64 `yaml:"explore"`
 	Window  int     `yaml:"window"`
+	// Messages routes normal messages too (those sent without a modem).
+	Messages bool `yaml:"messages"`
 }
 
 func (c routingConfig) gateway() routing.Config {
