@@ -106,7 +106,9 @@ func (m *Metrics) latency(ctx context.Context, d gateway.MessageEventData) {
 		}
 	case gateway.StatusDelivered:
 		if !msg.SentAt.IsZero() && !msg.DeliveredAt.IsZero() {
-			m.deliveryLatency.WithLabelValues(d.Modem).Observe(msg.DeliveredAt.Sub(msg.SentAt).Seconds())
+			took := msg.DeliveredAt.Sub(msg.SentAt).Seconds()
+			m.deliveryLatency.WithLabelValues(d.Modem).Observe(took)
+			m.routeLatency.WithLabelValues(d.Modem, gateway.DestNetwork(msg.To)).Observe(took)
 		}
 	}
 }

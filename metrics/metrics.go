@@ -41,6 +41,7 @@ type Metrics struct {
 	messages        *prometheus.CounterVec   // status, modem
 	sendLatency     *prometheus.HistogramVec // modem
 	deliveryLatency *prometheus.HistogramVec // modem
+	routeLatency    *prometheus.HistogramVec // modem, network: the routes OTP routing learns
 	inbound         *prometheus.CounterVec   // modem
 	otpApproved     prometheus.Counter
 	otpFailed       prometheus.Counter
@@ -75,6 +76,9 @@ func New(src Source, reg prometheus.Registerer, logger *slog.Logger) *Metrics {
 			[]float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600}, "modem"),
 		deliveryLatency: histogram("message_delivery_latency_seconds", "From sent to every part delivered (status reports).",
 			[]float64{1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 24 * 3600}, "modem"),
+		routeLatency: histogram("route_delivery_latency_seconds",
+			"From sent to delivered, by modem and destination network (libphonenumber's carrier, else country and prefix): the routes OTP routing chooses among.",
+			[]float64{1, 2.5, 5, 10, 15, 20, 30, 60, 120, 300, 900, 3600}, "modem", "network"),
 		inbound:     counter("inbound_received_total", "SMS received, by modem.", "modem"),
 		otpApproved: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "simgate", Name: "otp_approved_total", Help: "Verifications approved."}),
 		otpFailed:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "simgate", Name: "otp_failed_total", Help: "Verifications whose code could not be delivered."}),
@@ -97,7 +101,7 @@ func New(src Source, reg prometheus.Registerer, logger *slog.Logger) *Metrics {
 	for _, r := range []string{resultDelivered, resultRetry, resultFailed} {
 		m.webhooks.WithLabelValues(r)
 	}
-	reg.MustRegister(m.messages, m.sendLatency, m.deliveryLatency, m.inbound, m.otpApproved, m.otpFailed,
+	reg.MustRegister(m.messages, m.sendLatency, m.deliveryLatency, m.routeLatency, m.inbound, m.otpApproved, m.otpFailed,
 		m.partsSent, m.cmgs, m.cmsErrors, m.otpSent, m.otpBlocked, m.webhooks, m.backupLast, &collector{m: m})
 	return m
 }

@@ -153,6 +153,9 @@ func TestMetrics_EventsAndStore(t *testing.T) {
 	if got := histogramSum(t, reg, "simgate_message_delivery_latency_seconds", "modem", imei); got != 7 {
 		t.Errorf("delivery latency sum = %v, want 7 (sent → delivered)", got)
 	}
+	if got := histogramSum(t, reg, "simgate_route_delivery_latency_seconds", "modem", imei, "network", gateway.DestNetwork(claimed.To)); got != 7 {
+		t.Errorf("route delivery latency sum = %v, want 7 on the route to %s", got, gateway.DestNetwork(claimed.To))
+	}
 	lane := "high" // the high-priority message is claimed first, and is sent
 	if claimedNormal {
 		lane = "normal"
