@@ -89,7 +89,7 @@ func openRaw(path string) (*sql.DB, error) {
 // links it to dst, which must not exist.
 func vacuumInto(ctx context.Context, db execer, dst string) (err error) {
 	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("backup: %s already exists", dst)
+		return fmt.Errorf("backup: %s: %w", dst, fs.ErrExist)
 	}
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

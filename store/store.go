@@ -233,8 +233,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // on a database that already has a schema, a copy is written to backupDir
 // (backupBeforeMigrate), so an upgrade that goes wrong can be undone.
 func (s *Store) migrate(ctx context.Context, backupDir string) error {
-	if _, err := s.w.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY) STRICT`); err != nil {
+	if err := s.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := s.backupBeforeMigrate(ctx, backupDir); err != nil {
@@ -281,6 +280,27 @@ func (s *Store) migrate(ctx context.Context, backupDir string) error {
 	return nil
 }
 
+// createMigrationsTable makes schema_migrations. On a fresh file opened by
+// several processes at once, the first statement can meet another's switch
+// to WAL, which SQLite answers SQLITE_BUSY without waiting: it is tried again
+// for up to a few seconds.
+func (s *Store) createMigrationsTable(ctx context.Context) error {
+	var err error
+	for range 100 {
+		_, err = s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY) STRICT`)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return err
+}
+
 // backupBeforeMigrate refuses a database newer than the binary and, when
 // migrations are pending on a database that has a schema already, copies
 // it to dir first as simgate-premigrate-<its version>-<time>.db.
@@ -298,7 +318,11 @@ func (s *Store) backupBeforeMigrate(ctx context.Context, dir string) error {
 	}
 	dst := filepath.Join(dir, fmt.Sprintf("%s%s-%s.db", PreMigratePrefix, applied[len(applied)-1],
 		time.Now().UTC().Format("20060102T150405Z")))
-	if err := vacuumInto(ctx, s.w, dst); err != nil {
+	if err := vacuumInto(ctx, s.w, dst); errors.Is(err, fs.ErrExist) {
+		// Another process opening the database at the same moment took
+		// this very copy (same version, same second).
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("migrate: backup before migrating (nothing was changed): %w", err)
 	}
 	s.logger.Info("database copied before migrating", "path", dst, "from_version", applied[len(applied)-1],
