@@ -2,12 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/simgate/simgate/gateway"
 )
 
 var partUnknownSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = NULL, modem = ?, sent_at = ?, error = ?
@@ -30,15 +26,7 @@ func (s *Store) PartUnknown(ctx context.Context, id string, part int, modem, rea
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET error = ? WHERE id = ?`, reason, id)
 			return err
 		}
-		var status string
-		err = tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("message %s part %d: %w", id, part, gateway.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("message %s part %d is %s: %w", id, part, status, gateway.ErrConflict)
+		return partMissingOrConflict(ctx, tx, id, part)
 	})
 	if err != nil {
 		return fmt.Errorf("part unknown: %w", err)

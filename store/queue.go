@@ -149,8 +149,14 @@ func recordPart(ctx context.Context, tx wtx, id string, part int, modem string, 
 	} else if n > 0 {
 		return nil
 	}
+	return partMissingOrConflict(ctx, tx, id, part)
+}
+
+// partMissingOrConflict explains why a part's update changed no row: it
+// does not exist (ErrNotFound) or is in another status (ErrConflict).
+func partMissingOrConflict(ctx context.Context, tx wtx, id string, part int) error {
 	var status string
-	err = tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
+	err := tx.QueryRowContext(ctx, `SELECT status FROM parts WHERE message_id = ? AND idx = ?`, id, part).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("message %s part %d: %w", id, part, gateway.ErrNotFound)
 	}
