@@ -44,7 +44,7 @@ func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	if err := s.dest.check(m.To); err != nil {
+	if err := s.dest.check(m.To, s.DefaultRegion()); err != nil {
 		return nil, false, err
 	}
 	idem := IdempotencyKey{APIKey: r.APIKey, Key: r.IdempotencyKey, Hash: r.BodyHash}
@@ -107,7 +107,7 @@ func (s *Service) wake(m *Message, now time.Time) {
 
 // newMessage checks r field by field and builds the queued message.
 func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) (*Message, error) {
-	to, err := NormalizeNumber(r.To, s.cfg.DefaultRegion, s.cfg.AllowShortCodes)
+	to, err := NormalizeNumber(r.To, s.DefaultRegion(), s.cfg.AllowShortCodes)
 	if err != nil {
 		return nil, &ValidationError{Field: "to", Reason: "number " + err.Error()}
 	}
@@ -262,7 +262,7 @@ func (s *Service) Messages(ctx context.Context, f MessageFilter) ([]*Message, st
 	}
 	f.Limit = limit
 	if f.To != "" {
-		to, err := NormalizeNumber(f.To, s.cfg.DefaultRegion, true)
+		to, err := NormalizeNumber(f.To, s.DefaultRegion(), true)
 		if err != nil {
 			return nil, "", &ValidationError{Field: "to", Reason: "number " + err.Error()}
 		}

@@ -163,7 +163,11 @@ func mustUI(t testing.TB) *uiRig {
 	}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
-	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now},
+	region := func() gateway.RegionInfo {
+		return gateway.RegionInfo{Region: "DE", Source: gateway.RegionFromSIM, Modem: testIMEI, IMSI: "262011234567890"}
+	}
+	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now,
+		Region: region},
 		r.store, nil, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(newEcho(r.svc, ui))
 	t.Cleanup(hs.Close)
@@ -595,7 +599,8 @@ func TestUI_Overview(t *testing.T) {
 	}
 	body = html.UnescapeString(body)
 	for _, want := range []string{testIMEI, "-71 dBm", `data-state="online"`, "SIM800L", "+12025550100",
-		"5 sent · 1 failed · 2 delivered", `max="100" value="5"`, "3 of 4 bars"} {
+		"5 sent · 1 failed · 2 delivered", `max="100" value="5"`, "3 of 4 bars",
+		"Home region <strong>DE</strong>", "from the SIM of modem", "(country code 262)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)
 		}
