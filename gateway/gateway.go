@@ -312,6 +312,12 @@ type Reports interface {
 	// r.MR to r.Recipient within r.Window, records it and updates the
 	// message; ErrNotFound when nothing matches.
 	ApplyReport(ctx context.Context, r Report) (*Message, error)
+	// PartLateMR gives mr to the newest part modem sent at or after since
+	// whose outcome was unknown (sent without an MR), so that its report
+	// can match, and clears the error that said so; it returns the part.
+	// ErrNotFound when there is none (an OTP part of unknown outcome is
+	// sent again rather than recorded).
+	PartLateMR(ctx context.Context, modem string, mr int, since time.Time) (id string, part int, err error)
 }
 
 // Inbox is received SMS: raw parts first, then joined messages.
