@@ -333,6 +333,17 @@ func checkUDH(udh []byte) error {
 		if i+1 >= len(udh) || i+2+int(udh[i+1]) > len(udh) {
 			return fmt.Errorf("%w: information element at octet %d overruns the header", ErrInvalidUDH, i)
 		}
+		// A concatenation IE a recipient cannot read would strand the part.
+		id, ie := udh[i], udh[i+2:i+2+int(udh[i+1])]
+		if id == ieiConcat8 || id == ieiConcat16 {
+			n := 3
+			if id == ieiConcat16 {
+				n = 4
+			}
+			if len(ie) != n || ie[n-1] < 1 || ie[n-1] > ie[n-2] {
+				return fmt.Errorf("%w: concatenation IE at octet %d is not a part of a whole", ErrInvalidUDH, i)
+			}
+		}
 		i += 2 + int(udh[i+1])
 	}
 	return nil

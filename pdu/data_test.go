@@ -255,6 +255,8 @@ func TestLayout_Errors(t *testing.T) {
 		{"ie overruns", "hi", nil, Layout{UDH: []byte{3, 0x05, 4, 1}}, ErrInvalidUDH},
 		{"udh port and ports", "", []byte{1}, Layout{UDH: []byte{6, 5, 4, 0, 1, 0, 2}, Ports: &Ports{Dest: 1}}, ErrInvalidUDH},
 		{"udh concat on a long text", strings.Repeat("x", 200), nil, Layout{UDH: []byte{5, 0, 3, 9, 2, 1}}, ErrInvalidUDH},
+		{"udh concat part 0", "hi", nil, Layout{UDH: []byte{5, 0, 3, 9, 2, 0}}, ErrInvalidUDH},
+		{"udh concat part past total", "hi", nil, Layout{UDH: []byte{5, 0, 3, 9, 2, 3}}, ErrInvalidUDH},
 		{"udh too long", "hi", nil, Layout{UDH: append([]byte{130, 0x70, 128}, make([]byte, 128)...)}, ErrInvalidUDH},
 	}
 	for _, tt := range tests {
@@ -298,4 +300,65 @@ func TestDecode_Ports8Bit(t *testing.T) {
 	if string(m.Data) != "hi" || m.Encoding != Octet {
 		t.Errorf("data = %q (%s)", m.Data, m.Encoding)
 	}
+}
+
+// FuzzEncodeSubmitData: any data with any caller UDH and ports either is
+// refused with a layout error or encodes to segments that decode and join
+// back to the data, each within one TPDU, and Plan agrees on the count.
+func FuzzEncodeSubmitData(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, []byte{}, -1, false)
+	f.Add(bytes.Repeat([]byte{0xAB}, 300), []byte{6, 0x05, 4, 0x0B, 0x84, 0x23, 0xF0}, -1, true)
+	f.Add(bytes.Repeat([]byte{0}, 140), []byte{}, 8080, false)
+	f.Add([]byte("x"), []byte{5, 0, 3, 1, 2, 1}, 1, true)
+	f.Add([]byte("x"), []byte{3, 0x70, 9}, 0, false)
+	f.Fuzz(func(t *testing.T, data, udh []byte, port int, flash bool) {
+		if len(data) > 3000 || len(udh) > 200 {
+			return
+		}
+		l := Layout{Flash: flash, UDH: udh}
+		if port >= 0 {
+			l.Ports = &Ports{Dest: port}
+		}
+		s, err := EncodeSubmitData("+447700900123", data, SubmitOptions{ConcatRef: 42, Layout: l})
+		switch {
+		case errors.Is(err, ErrEmptyText) && len(data) == 0,
+			errors.Is(err, ErrInvalidUDH), errors.Is(err, ErrInvalidPort) && port > 0xFFFF, errors.Is(err, ErrTooLong):
+			return
+		case err != nil:
+			t.Fatalf("EncodeSubmitData(%X, udh %X, port %d): %v", data, udh, port, err)
+		}
+		if p, err := Plan("", data, l); err != nil || p.Segments != len(s.Segments) {
+			t.Fatalf("Plan = %+v, %v; encoded %d segments", p, err, len(s.Segments))
+		}
+		r := NewReassembler(time.Hour)
+		var whole *Message
+		for i, seg := range s.Segments {
+			if seg.TPDULength > 164 {
+				t.Fatalf("segment %d: %d octets", i, seg.TPDULength)
+			}
+			m, err := Decode(seg.PDU)
+			if err != nil {
+				t.Fatalf("Decode(%s): %v", seg.PDU, err)
+			}
+			if m.Flash != flash || (port >= 0) != (m.Ports != nil && m.Ports.Dest == port) && !hasIE(udh[min(1, len(udh)):], ieiPorts8, ieiPorts16) {
+				t.Fatalf("segment %d: flash %t ports %+v", i, m.Flash, m.Ports)
+			}
+			if whole, err = r.Add("", m, time.Unix(0, 0)); err != nil {
+				// A caller's own concatenation IE: its set is not complete.
+				if hasIE(udh[min(1, len(udh)):], ieiConcat8, ieiConcat16) {
+					return
+				}
+				t.Fatal(err)
+			}
+		}
+		if whole == nil {
+			if hasIE(udh[min(1, len(udh)):], ieiConcat8, ieiConcat16) {
+				return // the caller's concatenation IE says more parts follow
+			}
+			t.Fatal("never complete")
+		}
+		if !bytes.Equal(whole.Data, data) {
+			t.Fatalf("joined %X, want %X", whole.Data, data)
+		}
+	})
 }
