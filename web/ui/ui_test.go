@@ -775,6 +775,22 @@ func TestUI_InboxUndecodable(t *testing.T) {
 	}
 }
 
+// A data SMS shows as its size, port and class, not as bytes.
+func TestUI_InboxData(t *testing.T) {
+	r := mustUI(t)
+	r.svc.InboxFn = func(context.Context, time.Time, int) ([]*gateway.InboundMessage, error) {
+		return []*gateway.InboundMessage{{ID: "in_data", Modem: testIMEI, From: "+14155550101", Parts: 2,
+			Data: make([]byte, 200), Ports: &gateway.Ports{Dest: 2948}, Flash: true, ReceivedAt: time.Now()}}, nil
+	}
+	r.login(t)
+	_, body := r.get(t, "/inbox")
+	for _, want := range []string{"8-bit data, 200 octets", "port 2948", ">flash<"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("inbox lacks %q:\n%s", want, body)
+		}
+	}
+}
+
 func TestUI_ModemNotFound(t *testing.T) {
 	r := mustUI(t)
 	r.login(t)
