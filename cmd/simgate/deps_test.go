@@ -23,7 +23,7 @@ func TestDependencies(t *testing.T) {
 		{"pdu", []string{mod + "gsm7", "github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
 		{"modem", []string{mod + "modem/at", mod + "gsm7", "go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
 		{"modem/at", nil, []string{"pdu", "gateway", "store", "web", "modemdev"}},
-		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
+		{"modem/modemsim", []string{mod + "pdu", mod + "gsm7", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
 		// The core: domain types, ports and the event type; no feature,
 		// adapter or driver.
 		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers", "golang.org/x/time/rate"}, append([]string{"modem", "modemdev"}, adapters...)},
