@@ -96,7 +96,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 		return nil, err
 	}
 	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp,
-		Webhooks: a.notifier, Registry: a.registry},
+		Webhooks: a.notifier, Modems: a.sup, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }

@@ -198,7 +198,7 @@ func (h *handlers) ussd(c echo.Context) error {
 	case err != nil:
 		return h.modemPage(c, http.StatusBadGateway, page{Error: "USSD failed: " + err.Error()}, form, "")
 	}
-	return h.modemPage(c, http.StatusOK, page{}, form, reply)
+	return h.modemPage(c, http.StatusOK, page{}, form, reply.Text)
 }
 
 func validUSSD(s string) bool {
