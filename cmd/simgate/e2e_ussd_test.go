@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simgate/simgate/apiv1"
 )
@@ -39,5 +43,59 @@ func TestE2E_USSD(t *testing.T) {
 	p = apiv1.Problem{}
 	if st := g.call(t, http.MethodPost, "/api/v1/modems/490154203237518/ussd", strings.NewReader(`{"code":"*100#"}`), &p); st != http.StatusNotFound {
 		t.Errorf("an unknown modem: %d %+v", st, p)
+	}
+}
+
+// TestE2E_BalanceCheck: the real binary with a balance: check in its config
+// reads a "simgate sim" modem's balance by USSD, shows it in
+// /api/v1/modems, and sends modem.balance_low to a webhook once: the sim
+// answers 10.00 and the threshold is 20.
+func TestE2E_BalanceCheck(t *testing.T) {
+	hooks := newEventReceiver(t)
+	n := startNetwork(t, 1)
+	data := t.TempDir()
+	// A first run to subscribe: an endpoint gets the events that happen
+	// after it exists.
+	g := startGateway(t, data, freePort(t), "", n.ports)
+	var wh struct {
+		Secret string `json:"secret"`
+	}
+	body := `{"url":"` + hooks.srv.URL + `/events","events":["modem.balance_low"]}`
+	if st := g.call(t, http.MethodPost, "/api/v1/webhooks", strings.NewReader(body), &wh); st != http.StatusCreated {
+		t.Fatalf("POST /api/v1/webhooks = %d", st)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(wh.Secret, "whsec_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks.setKey(key)
+	g.stop(t)
+
+	cfg := filepath.Join(t.TempDir(), "simgate.yaml")
+	yaml := "balance:\n  - modem: \"*\"\n    code: \"*100#\"\n    interval: 1h\n    pattern: 'balance is ([0-9.]+)'\n    threshold: 20\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g = startGateway(t, data, freePort(t), g.key, n.ports, "--config", cfg)
+	defer g.stop(t)
+	var got *apiv1.Balance
+	waitFor(t, 60*time.Second, "the balance in /api/v1/modems", func() bool {
+		var out apiv1.ModemList
+		if g.get(t, "/api/v1/modems", &out) != http.StatusOK || len(out.Modems) != 1 {
+			return false
+		}
+		got = out.Modems[0].Balance
+		return got != nil
+	})
+	if got.Amount != 10 || !got.Low || got.Threshold == nil || *got.Threshold != 20 || !strings.Contains(got.Reply, "10.00 USD") {
+		t.Errorf("balance %+v, want 10, low against 20, with the reply", got)
+	}
+	waitFor(t, 60*time.Second, "modem.balance_low at the webhook", func() bool {
+		return hooks.accepted()["modem.balance_low "+n.imeis[0]]
+	})
+	for _, d := range hooks.all() {
+		if d.err != "" {
+			t.Errorf("webhook request: %s", d.err)
+		}
 	}
 }
