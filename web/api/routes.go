@@ -15,13 +15,15 @@ import (
 //
 // Every route names the scope its key needs (gateway.Scopes; admin holds
 // them all): a key without it gets 403. TestRoutes_Scopes walks echo's
-// route table and tries each route with each scope.
+// route table and tries each route with each scope. A route added here
+// belongs in openapi.json too (TestOpenAPI).
 //
 // Authentication is attached per route rather than to the group: echo's
 // Group.Use registers catch-all routes that would turn a wrong method on a
 // known path into 404 instead of 405.
 func Routes(v1 *echo.Group, svc gateway.ServiceAPI, otp OTPAPI, webhooks WebhookAPI, modems ModemActions) {
 	r := router{v1, svc}
+	v1.GET("/openapi.json", handleOpenAPI) // public: the document of this list (openapi.json)
 	r.add(http.MethodPost, "/messages", gateway.ScopeMessagesSend, handleSend(svc))
 	r.add(http.MethodGet, "/messages", gateway.ScopeMessagesRead, handleListMessages(svc))
 	r.add(http.MethodGet, "/messages/:id", gateway.ScopeMessagesRead, handleGetMessage(svc))

@@ -18,10 +18,13 @@ import (
 	"github.com/simgate/simgate/web/internal/webtest"
 )
 
-// routeScopes is the scope each /api/v1 route needs. A route added to the
-// server without a row here fails TestRoutes_Scopes, and so does a row
-// whose route is gone: the table is the reviewed list of who may do what.
+// routeScopes is the scope each /api/v1 route needs ("" for none: the
+// route is public). A route added to the server without a row here fails
+// TestRoutes_Scopes, and so does a row whose route is gone: the table is
+// the reviewed list of who may do what. TestOpenAPI holds openapi.json's
+// x-scope to it.
 var routeScopes = map[string]string{
+	"GET /api/v1/openapi.json":       "",
 	"POST /api/v1/messages":          gateway.ScopeMessagesSend,
 	"GET /api/v1/messages":           gateway.ScopeMessagesRead,
 	"GET /api/v1/messages/:id":       gateway.ScopeMessagesRead,
@@ -125,6 +128,12 @@ func TestRoutes_Scopes(t *testing.T) {
 			continue
 		}
 		path := strings.ReplaceAll(r.Path, ":id", "otp_x")
+		if want == "" {
+			if got := ts.Do(t, r.Method, path, "", nil); got.Status != http.StatusOK {
+				t.Errorf("%s is public but answers %d without a key", route, got.Status)
+			}
+			continue
+		}
 		body := ""
 		if r.Method == http.MethodPost {
 			body = `{"code":"123456","to":"+12025550123","text":"x","url":"http://127.0.0.1:9/","events":["modem.online"]}`
