@@ -13,10 +13,14 @@ import (
 	"github.com/simgate/simgate/apiv1"
 )
 
-// TestE2E_USSD: the real binary serves POST /api/v1/modems/{imei}/ussd on
-// a "simgate sim" modem over a pty: the network's answer, a code it
-// refuses, a modem it does not know.
-func TestE2E_USSD(t *testing.T) {
+// TestE2E_USSDAndBalance runs the real binary on a "simgate sim" modem over
+// a pty. First POST /api/v1/modems/{imei}/ussd: the network's answer, a
+// code it refuses, a modem it does not know. Then, restarted with a
+// balance: check in its config, the gateway reads the balance by USSD,
+// shows it in /api/v1/modems, and sends modem.balance_low to a webhook:
+// the sim answers 10.00 and the threshold is 20.
+func TestE2E_USSDAndBalance(t *testing.T) {
+	hooks := newEventReceiver(t)
 	n := startNetwork(t, 1)
 	data := t.TempDir()
 	out, err := exec.Command(simgateBin(t), "apikey", "create", "--data", data, "--name", "admin", "--scopes", "admin").Output()
@@ -25,7 +29,6 @@ func TestE2E_USSD(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	g := startGateway(t, data, freePort(t), lines[len(lines)-1], n.ports)
-	defer g.stop(t)
 	path := "/api/v1/modems/" + n.imeis[0] + "/ussd"
 
 	var got apiv1.USSDReply
@@ -44,19 +47,9 @@ func TestE2E_USSD(t *testing.T) {
 	if st := g.call(t, http.MethodPost, "/api/v1/modems/490154203237518/ussd", strings.NewReader(`{"code":"*100#"}`), &p); st != http.StatusNotFound {
 		t.Errorf("an unknown modem: %d %+v", st, p)
 	}
-}
 
-// TestE2E_BalanceCheck: the real binary with a balance: check in its config
-// reads a "simgate sim" modem's balance by USSD, shows it in
-// /api/v1/modems, and sends modem.balance_low to a webhook once: the sim
-// answers 10.00 and the threshold is 20.
-func TestE2E_BalanceCheck(t *testing.T) {
-	hooks := newEventReceiver(t)
-	n := startNetwork(t, 1)
-	data := t.TempDir()
-	// A first run to subscribe: an endpoint gets the events that happen
-	// after it exists.
-	g := startGateway(t, data, freePort(t), "", n.ports)
+	// Subscribe before the check runs: an endpoint gets the events that
+	// happen after it exists.
 	var wh struct {
 		Secret string `json:"secret"`
 	}
@@ -78,17 +71,17 @@ func TestE2E_BalanceCheck(t *testing.T) {
 	}
 	g = startGateway(t, data, freePort(t), g.key, n.ports, "--config", cfg)
 	defer g.stop(t)
-	var got *apiv1.Balance
+	var bal *apiv1.Balance
 	waitFor(t, 60*time.Second, "the balance in /api/v1/modems", func() bool {
 		var out apiv1.ModemList
 		if g.get(t, "/api/v1/modems", &out) != http.StatusOK || len(out.Modems) != 1 {
 			return false
 		}
-		got = out.Modems[0].Balance
-		return got != nil
+		bal = out.Modems[0].Balance
+		return bal != nil
 	})
-	if got.Amount != 10 || !got.Low || got.Threshold == nil || *got.Threshold != 20 || !strings.Contains(got.Reply, "10.00 USD") {
-		t.Errorf("balance %+v, want 10, low against 20, with the reply", got)
+	if bal.Amount != 10 || !bal.Low || bal.Threshold == nil || *bal.Threshold != 20 || !strings.Contains(bal.Reply, "10.00 USD") {
+		t.Errorf("balance %+v, want 10, low against 20, with the reply", bal)
 	}
 	waitFor(t, 60*time.Second, "modem.balance_low at the webhook", func() bool {
 		return hooks.accepted()["modem.balance_low "+n.imeis[0]]

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"context"
 	"html"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +42,25 @@ func TestUI_ModemBalance(t *testing.T) {
 	}
 	if _, body := r.get(t, "/modems/"+testIMEI); !strings.Contains(html.UnescapeString(body), "Your balance is 4.50 EUR") {
 		t.Error("the modem's page does not quote the reply the amount was read from")
+	}
+}
+
+// ussdActions answers every code with a menu that waits for a choice.
+type ussdActions struct{}
+
+func (ussdActions) Reinit(string) error { return nil }
+func (ussdActions) USSD(context.Context, string, string) (gateway.USSDReply, error) {
+	return gateway.USSDReply{Text: "1 Balance\n2 Top-up", Status: gateway.USSDMore}, nil
+}
+
+// The modem page shows a USSD reply decoded, and says when the network
+// waits for a choice.
+func TestUI_USSDMenu(t *testing.T) {
+	r := mustUIWith(t, ussdActions{})
+	csrf := r.login(t)
+	res, body := r.post(t, "/modems/"+testIMEI+"/ussd", url.Values{"csrf": {csrf}, "code": {"*100#"}})
+	body = html.UnescapeString(body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "1 Balance\n2 Top-up") || !strings.Contains(body, "waits for an answer") {
+		t.Errorf("USSD page %d lacks the menu or the hint:\n%s", res.StatusCode, body)
 	}
 }
