@@ -47,6 +47,19 @@ type Modem struct {
 	Sent         int     `json:"sent"`
 	Failed       int     `json:"failed"`
 	LastError    *string `json:"last_error"`
+	// Balance is the last scheduled balance check's reading; null until
+	// one found an amount (or when no check is configured).
+	Balance *Balance `json:"balance"`
+}
+
+// Balance is a modem's credit as read from the network's USSD reply.
+// Threshold is null when the check has none; Low is amount < threshold.
+type Balance struct {
+	Amount    float64   `json:"amount"`
+	Reply     string    `json:"reply"`
+	Threshold *float64  `json:"threshold"`
+	Low       bool      `json:"low"`
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // Signal is +CSQ as read, in dBm, and as 0–4 bars.

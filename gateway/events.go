@@ -23,6 +23,10 @@ const (
 	EventOTPFailed        = "otp.failed"
 	EventModemOnline      = "modem.online"
 	EventModemOffline     = "modem.offline"
+	// EventModemBalanceLow is a modem's balance check finding the amount
+	// below its threshold when the previous check did not: once per
+	// crossing.
+	EventModemBalanceLow = "modem.balance_low"
 	// EventModemUpdated is a change of what the status page shows of a
 	// modem other than going online or offline (signal bars, operator,
 	// registration, last error). Internal: webhooks do not carry it.

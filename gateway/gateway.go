@@ -223,6 +223,10 @@ type ModemInfo struct {
 	LastEscalation   string
 	LastEscalationAt time.Time
 	UpdatedAt        time.Time
+	// Balance is the last balance check's reading; nil when none was made.
+	// Only the balance check writes it (Store.RecordBalance); UpsertModem
+	// leaves it alone.
+	Balance *Balance
 }
 
 // ModemState is a modem's health as the status page and /api/v1/modems show it.

@@ -72,7 +72,7 @@ func (m *Modem) indications() []at.Indication {
 		{Prefix: "+CREG:", Handle: m.onRegistration},
 		{Prefix: "+CGREG:", Handle: m.onRegistration},
 		{Prefix: "+CEREG:", Handle: m.onRegistration},
-		{Prefix: "+CUSD:", Handle: m.onUSSD},
+		{Prefix: "+CUSD:", Trailing: ussdMaxLines, Accept: acceptUSSDLine, Until: quotesClosed, Handle: m.onUSSD},
 		{Prefix: "^SMMEMFULL:", Handle: m.onMemoryFull},
 		{Prefix: "+CIEV:", Handle: m.onMemoryFull},
 		{Prefix: "+QIND:", Handle: m.onMemoryFull},
@@ -162,9 +162,37 @@ func (m *Modem) onRegistration(lines []string) {
 	m.emit(e)
 }
 
-// onUSSD gives +CUSD to the USSD call waiting for it, or to Events.
+// ussdMaxLines bounds a reply's lines after the +CUSD: line: a menu in
+// text mode spans lines (its line breaks are the network's), and 182
+// characters make at most a few dozen.
+const ussdMaxLines = 40
+
+// quotesClosed says whether the +CUSD lines so far close their <str>.
+func quotesClosed(lines []string) bool {
+	n := 0
+	for _, l := range lines {
+		n += strings.Count(l, `"`)
+	}
+	return n%2 == 0
+}
+
+// acceptUSSDLine refuses what cannot be a line of a reply's text, so an
+// unterminated <str> cannot swallow a final result or another URC.
+func acceptUSSDLine(_, line string) bool {
+	switch {
+	case line == "OK", line == "ERROR", strings.HasPrefix(line, "+CME ERROR"), strings.HasPrefix(line, "+CMS ERROR"):
+		return false
+	case len(line) > 1 && (line[0] == '+' || line[0] == '^'):
+		name, _, found := strings.Cut(line[1:], ":")
+		return !found || strings.ToUpper(name) != name || strings.ContainsAny(name, " .,")
+	}
+	return true
+}
+
+// onUSSD gives +CUSD to the USSD call waiting for it, or to Events; the
+// lines of a reply that spans several are joined by line breaks.
 func (m *Modem) onUSSD(lines []string) {
-	_, arg, _ := strings.Cut(lines[0], ":")
+	_, arg, _ := strings.Cut(strings.Join(lines, "\n"), ":")
 	m.mu.Lock()
 	ch := m.ussd
 	m.mu.Unlock()

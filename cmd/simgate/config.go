@@ -48,6 +48,7 @@ type config struct {
 	Retention retentionConfig `yaml:"retention"`
 	Backup    backupConfig    `yaml:"backup"`
 	Routing   routingConfig   `yaml:"routing"`
+	Balance   []balanceConfig `yaml:"balance"`
 }
 
 // routingConfig is the routing: section: how OTP SMS choose their modem
@@ -331,6 +332,9 @@ func (c config) validate() error {
 	}
 	if r := c.Routing; r.Explore < 0 || r.Explore > 0.5 || r.Window < 0 || r.Window > 1000 {
 		return bad("routing", "explore must be within 0–0.5 and window within 1–1000")
+	}
+	if _, err := balanceChecks(c.Balance); err != nil {
+		return bad("balance", "%v", err)
 	}
 	if err := c.OTP.validate(); err != nil {
 		return err

@@ -202,7 +202,14 @@ func (h *handlers) ussd(c echo.Context) error {
 	case err != nil:
 		return h.modemPage(c, http.StatusBadGateway, page{Error: "USSD failed: " + err.Error()}, form, "")
 	}
-	return h.modemPage(c, http.StatusOK, page{}, form, reply)
+	text := reply.Text
+	switch reply.Status {
+	case gateway.USSDMore:
+		text += "\n\n(The network waits for an answer: send your choice as the next code.)"
+	case gateway.USSDEnded:
+		text += "\n\n(The network ended the session.)"
+	}
+	return h.modemPage(c, http.StatusOK, page{}, form, text)
 }
 
 func validUSSD(s string) bool {

@@ -53,7 +53,7 @@ type AdminStore interface {
 // ModemActions acts on a connected modem; *session.Supervisor is one.
 type ModemActions interface {
 	Reinit(imei string) error
-	USSD(ctx context.Context, imei, code string) (string, error)
+	USSD(ctx context.Context, imei, code string) (gateway.USSDReply, error)
 }
 
 // VirtualPhone is a virtual modem the "Try it" page can send a code to: a

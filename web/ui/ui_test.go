@@ -148,6 +148,12 @@ func newEcho(svc gateway.ServiceAPI, u *UI) *echo.Echo {
 
 func mustUI(t testing.TB) *uiRig {
 	t.Helper()
+	return mustUIWith(t, nil)
+}
+
+// mustUIWith is mustUI with the modem actions (re-init, USSD) given.
+func mustUIWith(t testing.TB, actions ModemActions) *uiRig {
+	t.Helper()
 	r := &uiRig{store: newFakeAdminStore(t), now: &fakeNow{t: time.Now()}}
 	r.modems = []gateway.ModemView{{
 		ModemInfo: gateway.ModemInfo{IMEI: testIMEI, Manufacturer: "SIMCOM", Model: "SIM800L", Operator: "Virtual",
@@ -168,7 +174,7 @@ func mustUI(t testing.TB) *uiRig {
 	}
 	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now,
 		Region: region},
-		r.store, nil, nil, slog.New(slog.DiscardHandler))
+		r.store, actions, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(newEcho(r.svc, ui))
 	t.Cleanup(hs.Close)
 	jar, err := cookiejar.New(nil)
