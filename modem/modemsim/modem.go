@@ -130,6 +130,7 @@ type Modem struct {
 	// reenumPending: AT+CFUN=1,1 ran with SetReenumerateOnReset on.
 	reenumPending bool
 	deleted       func(Deletion)
+	submitted     func(Submit)
 }
 
 func newModem(n *Network, cfg Config) *Modem {
@@ -280,6 +281,24 @@ func (m *Modem) OnDelete(fn func(Deletion)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.deleted = fn
+}
+
+// Submit is an SMS-SUBMIT the host typed after AT+CMGS, as the modem saw
+// it before the network round trip (the send latency) began.
+type Submit struct {
+	CMGSAt time.Time // when the AT+CMGS=<length> line arrived
+	PDUAt  time.Time // when the PDU's closing Ctrl-Z arrived
+	To     string
+	Text   string // this part's text
+}
+
+// OnSubmit sets fn to be called with every SMS-SUBMIT that decodes, as
+// soon as its PDU is in, before the send latency: the modem-side clock of
+// a benchmark. fn runs with the modem locked and must not call it.
+func (m *Modem) OnSubmit(fn func(Submit)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.submitted = fn
 }
 
 // Stored returns the PDUs stored in memory mem ("SM", "ME" or "SR"), by
