@@ -47,6 +47,7 @@ type state struct {
 	copsFormat int
 	cscs       string
 	csmp       [4]int
+	ifc        [2]int // AT+IFC: flow control by the TE, by the TA
 	pin        pinState
 	pinTries   int
 	ackWanted  bool
@@ -61,6 +62,7 @@ func powerOnState(locked bool) state {
 		mem:  [3]string{"SM", "SM", "SM"},
 		cscs: "IRA",
 		csmp: [4]int{17, 167, 0, 0},
+		ifc:  [2]int{2, 2},
 	}
 	if locked {
 		s.pin, s.pinTries = pinWanted, 3
