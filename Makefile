@@ -17,7 +17,7 @@ DIST      ?= dist
 ARCHES    ?= amd64 arm64 arm:7
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test bench fuzz lint clean screenshots release powercut
+.PHONY: all build run test bench bench-peers fuzz lint clean screenshots release powercut
 
 all: build
 
@@ -46,6 +46,18 @@ bench:
 	@out=$$(mktemp); \
 	{ $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS); echo $$? >$$out.rc; } | tee $$out; \
 	rc=$$(cat $$out.rc); awk -f .ci/bench-table.awk $$out; rm -f $$out $$out.rc; exit $$rc
+
+# The same workloads through simgate, gammu-smsd, smstools and Kannel, one
+# after another on virtual modems (bench/peers; results in
+# docs/benchmarks.md). Installs the three from Debian when missing (root).
+# Takes tens of minutes; not part of make test. E.g.
+# BENCH_PEERS_FLAGS='-peers simgate,kannel -idle 20'.
+BENCH_PEERS_FLAGS ?=
+bench-peers: build
+	@for p in gammu-smsd gammu-smsd-inject smsd bearerbox smsbox; do \
+	  command -v $$p >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y gammu-smsd smstools kannel; break; }; \
+	done
+	$(GO) run ./bench/peers -simgate $(BIN) $(BENCH_PEERS_FLAGS)
 
 # Each fuzzer runs for FUZZTIME; go test -fuzz takes one fuzzer at a time.
 fuzz:

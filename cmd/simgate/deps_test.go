@@ -61,6 +61,9 @@ func TestDependencies(t *testing.T) {
 		{"internal/powercut", []string{"github.com/hanwen/go-fuse/v2"}, []string{"gateway", "store", "web", "modem", "pdu"}},
 		// Checks of the machine and the modems for "simgate doctor".
 		{"doctor", []string{mod + "modem", "go.bug.st/serial"}, []string{"gateway", "store", "web", "modemdev", "pdu"}},
+		// make bench-peers: drives simgate and its peers as programs, over
+		// HTTP, spool files and the virtual modems' logs; imports no simgate code.
+		{"bench/peers", nil, []string{"gateway", "store", "web", "modem", "pdu", "modemdev"}},
 		// The .deb's files and their tests; no code.
 		{"packaging", nil, []string{"gateway", "modem", "store", "web"}},
 	}

@@ -190,14 +190,14 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 // startSim runs "simgate sim --count n" and returns the device paths it
 // printed and its stderr; the command stops when the test ends.
-func startSim(t *testing.T, n int) ([]string, *testkit.SyncBuffer) {
+func startSim(t *testing.T, n int, extra ...string) ([]string, *testkit.SyncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stderr := &testkit.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"simgate", "sim", "--count", strconv.Itoa(n)}, func(string) string { return "" }, strings.NewReader(""), pw, stderr)
+		err := run(ctx, append([]string{"simgate", "sim", "--count", strconv.Itoa(n)}, extra...), func(string) string { return "" }, strings.NewReader(""), pw, stderr)
 		pw.CloseWithError(errors.New("sim exited"))
 		done <- err
 	}()

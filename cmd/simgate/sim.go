@@ -18,13 +18,14 @@ import (
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--send-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
 	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
 	deletedFile := fs.String("deleted-log", "", "append every SMS the host deletes from a modem's storage to FILE as JSON lines")
+	sendFile := fs.String("send-log", "", "append every PDU a modem is handed with AT+CMGS to FILE as JSON lines, timed as it arrives (before --latency)")
 	var fails, routes stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
 	fs.Var(&routes, "route", "N:PREFIX:DELAY|drop: reports of modem N's sends to PREFIX… come after DELAY, or never (repeatable)")
@@ -57,8 +58,14 @@ func runSim(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer deleted.Close()
+	sends, err := openLog(*sendFile, "send log")
+	if err != nil {
+		return err
+	}
+	defer sends.Close()
 	s := &simulator{net: net, linkDir: *linkDir, stderr: e.stderr}
-	if err := s.addModems(ctx, *count, *latency, &deletionLog{w: deleted}, e.stdout); err != nil {
+	logs := modemLogs{deleted: &deletionLog{w: deleted}, sends: &submitLog{w: sends}}
+	if err := s.addModems(ctx, *count, *latency, logs, e.stdout); err != nil {
 		return err
 	}
 	if err := s.setRoutes(routes); err != nil {
@@ -87,12 +94,13 @@ func runSim(ctx context.Context, e env, args []string) error {
 
 // addModems plugs in count virtual modems and prints the port of each on
 // stdout, one per line, so that scripts can read them.
-func (s *simulator) addModems(ctx context.Context, count int, latency time.Duration, deleted *deletionLog, stdout io.Writer) error {
-	for range count {
+func (s *simulator) addModems(ctx context.Context, count int, latency time.Duration, logs modemLogs, stdout io.Writer) error {
+	for i := range count {
 		m := s.net.AddModem(modemsim.Config{})
 		m.SetSendLatency(latency)
 		imei := m.IMEI()
-		m.OnDelete(func(d modemsim.Deletion) { deleted.write(imei, d) })
+		m.OnDelete(func(d modemsim.Deletion) { logs.deleted.write(imei, d) })
+		m.OnSubmit(func(sub modemsim.Submit) { logs.sends.write(i+1, imei, sub) })
 		if _, err := m.OpenPTY(ctx); err != nil {
 			return fmt.Errorf("open pty: %w", err)
 		}
@@ -417,6 +425,37 @@ func (l *deletionLog) write(imei string, d modemsim.Deletion) {
 		rec.From, rec.Text = msg.From.Number, msg.Text
 	}
 	b, _ := json.Marshal(rec)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(append(b, '\n'))
+}
+
+// modemLogs are the witnesses every virtual modem writes to.
+type modemLogs struct {
+	deleted *deletionLog
+	sends   *submitLog
+}
+
+// submitJSON is one line of the --send-log file: a PDU handed to modem
+// Modem (1-based) with AT+CMGS, timed by the modem as its AT+CMGS line and
+// its PDU came in, before the network round trip (--latency).
+type submitJSON struct {
+	Modem  int       `json:"modem"`
+	IMEI   string    `json:"imei"`
+	To     string    `json:"to"`
+	Text   string    `json:"text"`
+	CMGSAt time.Time `json:"cmgs_at"`
+	PDUAt  time.Time `json:"pdu_at"`
+}
+
+// submitLog writes the --send-log file.
+type submitLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *submitLog) write(modem int, imei string, s modemsim.Submit) {
+	b, _ := json.Marshal(submitJSON{Modem: modem, IMEI: imei, To: s.To, Text: s.Text, CMGSAt: s.CMGSAt, PDUAt: s.PDUAt})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Write(append(b, '\n'))

@@ -43,10 +43,12 @@ func gammu(t *testing.T, bin, device string, args ...string) string {
 }
 
 // TestSim_Gammu is the interoperability check of issue 2: an established SMS
-// tool identifies a "simgate sim" modem and sends through it.
+// tool identifies a "simgate sim" modem and sends through it. The send log
+// has each PDU gammu handed over, timed by the modem.
 func TestSim_Gammu(t *testing.T) {
 	bin := needGammu(t)
-	paths, stderr := startSim(t, 2)
+	sendLog := filepath.Join(t.TempDir(), "sends.jsonl")
+	paths, stderr := startSim(t, 2, "--send-log", sendLog, "--latency", "10ms")
 	if len(paths) != 2 || !strings.HasPrefix(paths[0], "/dev/") {
 		t.Fatalf("sim printed %q, want two device paths", paths)
 	}
@@ -73,6 +75,35 @@ func TestSim_Gammu(t *testing.T) {
 		s := stderr.String()
 		return strings.Contains(s, `"hello from gammu"`) && strings.Contains(s, "part 2/2")
 	})
+	checkSendLog(t, sendLog, to, []string{"hello from gammu", long[:153], long[153:]})
+}
+
+// checkSendLog wants the --send-log file to list texts, each sent by modem
+// 1 to to, in order, with its AT+CMGS seen before its PDU.
+func checkSendLog(t *testing.T, path, to string, texts []string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("send log has %d lines, want %d:\n%s", len(lines), len(texts), b)
+	}
+	for i, l := range lines {
+		var s struct {
+			Modem          int
+			To, Text, IMEI string
+			CMGSAt         time.Time `json:"cmgs_at"`
+			PDUAt          time.Time `json:"pdu_at"`
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatalf("send log line %q: %v", l, err)
+		}
+		if s.Modem != 1 || s.IMEI == "" || s.To != to || s.Text != texts[i] || s.CMGSAt.IsZero() || s.PDUAt.Before(s.CMGSAt) {
+			t.Errorf("send log line %d: %+v, want modem 1 to %s %q, AT+CMGS then PDU", i+1, s, to, texts[i])
+		}
+	}
 }
 
 func TestProbe_VirtualModem(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/simgate/simgate/pdu"
 )
@@ -316,7 +317,9 @@ func isLetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }
 func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
 
 // submitPDU handles the PDU typed after the "> " prompt of AT+CMGS=<length>.
-func (m *Modem) submitPDU(hexPDU string, length int) []step {
+// cmgsAt is when the AT+CMGS line arrived.
+func (m *Modem) submitPDU(hexPDU string, length int, cmgsAt time.Time) []step {
+	pduAt := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var echo []byte
@@ -338,6 +341,9 @@ func (m *Modem) submitPDU(hexPDU string, length int) []step {
 	if err != nil || msg.Type != pdu.TypeSubmit {
 		m.log.Debug("cmgs: undecodable pdu", "err", err)
 		return fail(304)
+	}
+	if m.submitted != nil {
+		m.submitted(Submit{CMGSAt: cmgsAt, PDUAt: pduAt, To: msg.To.Number, Text: msg.Text})
 	}
 	latency := m.knobs.latency
 	return []step{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzExecLine(f *testing.F) {
@@ -49,7 +50,7 @@ func FuzzSubmitPDU(f *testing.F) {
 	f.Cleanup(func() { n.Close() })
 	m := n.AddModem(Config{})
 	f.Fuzz(func(t *testing.T, hexPDU string, length int) {
-		steps := m.submitPDU(hexPDU, length)
+		steps := m.submitPDU(hexPDU, length, time.Now())
 		// Either a +CMS ERROR right away, or the echo and the deferred send.
 		if len(steps) == 1 && !bytes.Contains(steps[0].out, []byte("ERROR")) {
 			t.Errorf("single step without an error: %q", steps[0].out)

@@ -54,6 +54,7 @@ var handlers = map[string]handler{
 	"+CPIN": cmdCPIN,
 	"+CSQ":  cmdCSQ,
 	"+CSCS": cmdCSCS,
+	"+IFC":  cmdIFC, // V.250 §6.2.12; Kannel sends AT+IFC=2,2
 
 	// Network (TS 27.007 §7).
 	"+CREG":  cmdReg(0),
@@ -196,6 +197,27 @@ func intSetting(name string, field func(*Modem) *int, max int) handler {
 		}
 		return nil
 	}
+}
+
+// cmdIFC keeps the flow control a host asks for (0 none, 1 XON/XOFF,
+// 2 RTS/CTS); on a pty it changes nothing, as on a USB modem.
+func cmdIFC(m *Modem, r *reply, c command) error {
+	switch c.op {
+	case opRead:
+		r.lines(fmt.Sprintf("+IFC: %d,%d", m.st.ifc[0], m.st.ifc[1]))
+	case opTest:
+		r.lines("+IFC: (0-2),(0-2)")
+	case opSet:
+		te, err1 := c.intArg(0, 2)
+		ta, err2 := c.intArg(1, 2)
+		if err1 != nil || err2 != nil || te < 0 || te > 2 || ta < 0 || ta > 2 {
+			return errPlain
+		}
+		m.st.ifc = [2]int{te, ta}
+	default:
+		return errPlain
+	}
+	return nil
 }
 
 func cmdCFUN(m *Modem, r *reply, c command) error {

@@ -47,6 +47,7 @@ type state struct {
 	copsFormat int
 	cscs       string
 	csmp       [4]int
+	ifc        [2]int // AT+IFC: flow control by the TE, by the TA
 	pin        pinState
 	pinTries   int
 	ackWanted  bool
@@ -61,6 +62,7 @@ func powerOnState(locked bool) state {
 		mem:  [3]string{"SM", "SM", "SM"},
 		cscs: "IRA",
 		csmp: [4]int{17, 167, 0, 0},
+		ifc:  [2]int{2, 2},
 	}
 	if locked {
 		s.pin, s.pinTries = pinWanted, 3
@@ -132,6 +134,7 @@ type Modem struct {
 	// reenumPending: AT+CFUN=1,1 ran with SetReenumerateOnReset on.
 	reenumPending bool
 	deleted       func(Deletion)
+	submitted     func(Submit)
 }
 
 func newModem(n *Network, cfg Config) *Modem {
@@ -275,6 +278,24 @@ func (m *Modem) OnDelete(fn func(Deletion)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.deleted = fn
+}
+
+// Submit is an SMS-SUBMIT the host typed after AT+CMGS, as the modem saw
+// it before the network round trip (the send latency) began.
+type Submit struct {
+	CMGSAt time.Time // when the AT+CMGS=<length> line arrived
+	PDUAt  time.Time // when the PDU's closing Ctrl-Z arrived
+	To     string
+	Text   string // this part's text
+}
+
+// OnSubmit sets fn to be called with every SMS-SUBMIT that decodes, as
+// soon as its PDU is in, before the send latency: the modem-side clock of
+// a benchmark. fn runs with the modem locked and must not call it.
+func (m *Modem) OnSubmit(fn func(Submit)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.submitted = fn
 }
 
 // Stored returns the PDUs stored in memory mem ("SM", "ME" or "SR"), by

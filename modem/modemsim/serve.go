@@ -191,7 +191,8 @@ type conn struct {
 
 	mode   int
 	line   []byte
-	length int // <length> of the pending AT+CMGS
+	length int       // <length> of the pending AT+CMGS
+	cmgsAt time.Time // when that AT+CMGS line arrived
 	boots  int
 	held   []step // an answer held until the host writes again
 }
@@ -241,10 +242,11 @@ func (c *conn) feed(b []byte) error {
 				}
 				line := string(c.line)
 				c.line = c.line[:0]
+				at := time.Now()
 				var prompt int
 				steps, prompt = c.m.execLine(line, ch)
 				if prompt > 0 {
-					c.mode, c.length = modePrompt, prompt
+					c.mode, c.length, c.cmgsAt = modePrompt, prompt, at
 				} else if prompt < 0 {
 					c.mode = modeSwallow
 				}
@@ -265,7 +267,7 @@ func (c *conn) feed(b []byte) error {
 			case 0x1A:
 				pdu := string(c.line)
 				c.line, c.mode = c.line[:0], modeCommand
-				steps = c.m.submitPDU(pdu, c.length)
+				steps = c.m.submitPDU(pdu, c.length, c.cmgsAt)
 			case 0x1B:
 				c.line, c.mode = c.line[:0], modeCommand
 				steps = []step{{out: []byte("\r\nOK\r\n")}}
