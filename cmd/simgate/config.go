@@ -48,6 +48,8 @@ type config struct {
 	Retention retentionConfig `yaml:"retention"`
 	Backup    backupConfig    `yaml:"backup"`
 	Routing   routingConfig   `yaml:"routing"`
+	Spool     spoolConfig     `yaml:"spool"`
+	Hooks     hooksConfig     `yaml:"hooks"`
 }
 
 // routingConfig is the routing: section: how OTP SMS choose their modem
@@ -186,6 +188,7 @@ func loadConfig(e env, args []string) (config, error) {
 	if set["modem"] {
 		cfg.Modems = modems
 	}
+	cfg.Hooks.env = hookEnv(e.getenv)
 	return cfg, cfg.validate()
 }
 
@@ -337,6 +340,12 @@ func (c config) validate() error {
 		return err
 	}
 	if err := c.Backup.validate(); err != nil {
+		return err
+	}
+	if err := c.Spool.validate(); err != nil {
+		return err
+	}
+	if err := c.Hooks.validate(); err != nil {
 		return err
 	}
 	return c.SMTP.validate()
