@@ -154,6 +154,7 @@ func (h *Hooks) Run(ctx context.Context) error {
 		}
 	}
 	r := events.NewReader(h.log, seq, events.Settle)
+	var moved time.Time
 	for {
 		evs, err := r.Next(ctx)
 		if err != nil {
@@ -164,12 +165,18 @@ func (h *Hooks) Run(ctx context.Context) error {
 		}
 		for len(evs) > 0 {
 			n := min(len(evs), batch)
-			if !h.runBatch(ctx, evs[:n]) {
+			ran, whole := h.runBatch(ctx, evs[:n])
+			if !whole {
 				return nil // stopped mid-batch: it runs again at the next start
 			}
-			// A batch that ran whole is recorded even while stopping.
-			if err := h.log.MoveEventCursor(context.WithoutCancel(ctx), Consumer, evs[n-1].Seq); err != nil {
-				return fmt.Errorf("hooks: %w", err)
+			// A batch that ran whole is recorded even while stopping. One
+			// that ran nothing need not be at once: taking it again runs
+			// nothing either, and a busy log would cost a write per batch.
+			if ran > 0 || time.Since(moved) >= time.Second {
+				if err := h.log.MoveEventCursor(context.WithoutCancel(ctx), Consumer, evs[n-1].Seq); err != nil {
+					return fmt.Errorf("hooks: %w", err)
+				}
+				moved = time.Now()
 			}
 			evs = evs[n:]
 		}
@@ -177,8 +184,9 @@ func (h *Hooks) Run(ctx context.Context) error {
 }
 
 // runBatch runs the hooks of evs, at most Concurrency at once, and waits
-// for them all; false when ctx ended before every one had ended by itself.
-func (h *Hooks) runBatch(ctx context.Context, evs []gateway.Event) bool {
+// for them all. It returns how many it started, and false when ctx ended
+// before every one had ended by itself.
+func (h *Hooks) runBatch(ctx context.Context, evs []gateway.Event) (ran int, whole bool) {
 	slots := make(chan struct{}, h.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for _, ev := range evs {
@@ -191,15 +199,16 @@ func (h *Hooks) runBatch(ctx context.Context, evs []gateway.Event) bool {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return false
+			return ran, false
 		}
+		ran++
 		wg.Go(func() {
 			defer func() { <-slots }()
 			h.record(kind, ev, h.runProgram(ctx, kind, argv, ev))
 		})
 	}
 	wg.Wait()
-	return ctx.Err() == nil
+	return ran, ctx.Err() == nil
 }
 
 // record counts and logs how a program ended.

@@ -82,7 +82,9 @@ type Spool struct {
 
 	// Owned by Run's goroutine alone.
 	pending map[string]string // message ID → its file's name in checked
-	cursor  int64
+	cursor  int64             // the last event taken
+	stored  int64             // the cursor as last stored
+	moved   time.Time         // when it was last stored
 }
 
 // New checks cfg and returns the spool; nothing is touched before Run.
@@ -135,7 +137,7 @@ func (s *Spool) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return s.storeCursor(ctx)
 		case <-tick.C:
 			s.intake(ctx)
 		case <-appended:
@@ -162,7 +164,7 @@ func (s *Spool) startCursor(ctx context.Context) error {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
-	s.cursor = seq
+	s.cursor, s.stored = seq, seq
 	return nil
 }
 
@@ -176,32 +178,52 @@ func (s *Spool) follow(ctx context.Context) error {
 		if err != nil || len(evs) == 0 {
 			return err
 		}
+		did := false
 		for _, ev := range evs {
-			if err := s.take(ctx, ev); err != nil {
+			done, err := s.take(ctx, ev)
+			if err != nil {
+				return err
+			}
+			did = did || done
+		}
+		s.cursor = evs[len(evs)-1].Seq
+		// Events that moved or wrote nothing need not be recorded at once
+		// (taking them again does nothing), so a busy log does not cost a
+		// write per commit.
+		if did || time.Since(s.moved) >= time.Second {
+			if err := s.storeCursor(ctx); err != nil {
 				return err
 			}
 		}
-		last := evs[len(evs)-1].Seq
-		if err := s.store.MoveEventCursor(context.WithoutCancel(ctx), Consumer, last); err != nil {
-			return err
-		}
-		s.cursor = last
 	}
 }
 
-func (s *Spool) take(ctx context.Context, ev gateway.Event) error {
+// storeCursor records the cursor, even while stopping.
+func (s *Spool) storeCursor(ctx context.Context) error {
+	if s.cursor == s.stored {
+		return nil
+	}
+	if err := s.store.MoveEventCursor(context.WithoutCancel(ctx), Consumer, s.cursor); err != nil {
+		return err
+	}
+	s.stored, s.moved = s.cursor, time.Now()
+	return nil
+}
+
+// take does what ev asks of the spool, if anything; done tells it did.
+func (s *Spool) take(ctx context.Context, ev gateway.Event) (done bool, err error) {
 	switch ev.Type {
 	case gateway.EventMessageSent, gateway.EventMessageDelivered, gateway.EventMessageFailed,
 		gateway.EventMessageExpired, gateway.EventMessageCanceled:
 		if _, ok := s.pending[ev.Subject]; ok {
-			return s.finish(ctx, ev.Subject)
+			return true, s.finish(ctx, ev.Subject)
 		}
 	case gateway.EventSMSReceived:
 		if s.cfg.Incoming != "" {
-			return s.writeIncoming(ctx, ev.Subject)
+			return true, s.writeIncoming(ctx, ev.Subject)
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // recoverChecked takes up the files a previous run left in checked and
