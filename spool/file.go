@@ -137,7 +137,7 @@ func parseTo(v string) (string, error) {
 	short := strings.HasPrefix(n, "s")
 	n = strings.TrimPrefix(strings.TrimPrefix(n, "s"), "+")
 	if n == "" || strings.Trim(n, "0123456789") != "" {
-		return "", fmt.Errorf("To: %q is not a phone number", v)
+		return "", fmt.Errorf("header To: %q is not a phone number", v)
 	}
 	if short {
 		return n, nil
@@ -164,21 +164,21 @@ func parseValidity(v string) (time.Duration, error) {
 	}
 	if code, err := strconv.Atoi(s); err == nil {
 		if code < 0 || code > 255 {
-			return 0, fmt.Errorf("Validity: %d is not within 0–255", code)
+			return 0, fmt.Errorf("header Validity: %d is not within 0–255", code)
 		}
 		return vpDuration(code), nil
 	}
 	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 	n, err := strconv.Atoi(s[:max(i, 0)])
 	if i <= 0 || err != nil || n <= 0 {
-		return 0, fmt.Errorf("Validity: %q is neither 0–255 nor a number with min, hour, day or week", v)
+		return 0, fmt.Errorf("header Validity: %q is neither 0–255 nor a number with min, hour, day or week", v)
 	}
 	units := map[string]time.Duration{"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute,
 		"minutes": time.Minute, "h": time.Hour, "hour": time.Hour, "hours": time.Hour, "d": 24 * time.Hour, "day": 24 * time.Hour,
 		"days": 24 * time.Hour, "w": 7 * 24 * time.Hour, "week": 7 * 24 * time.Hour, "weeks": 7 * 24 * time.Hour}
 	unit, ok := units[s[i:]]
 	if !ok {
-		return 0, fmt.Errorf("Validity: unknown unit %q (want min, hour, day or week)", s[i:])
+		return 0, fmt.Errorf("header Validity: unknown unit %q (want min, hour, day or week)", s[i:])
 	}
 	return time.Duration(n) * unit, nil
 }
@@ -213,7 +213,7 @@ func decodeText(alphabet string, b []byte) (string, error) {
 		return latin9(b), nil
 	case "UTF":
 		if !utf8.Valid(b) {
-			return "", errors.New("Alphabet: UTF-8, but the text is not valid UTF-8")
+			return "", errors.New("header Alphabet: UTF-8, but the text is not valid UTF-8")
 		}
 		return string(b), nil
 	case "ISO", "LAT", "ANS":
@@ -221,13 +221,13 @@ func decodeText(alphabet string, b []byte) (string, error) {
 	case "GSM":
 		for _, c := range b {
 			if c >= 0x80 {
-				return "", fmt.Errorf("Alphabet: GSM, but the text has the byte 0x%02X, outside the 7-bit alphabet", c)
+				return "", fmt.Errorf("header Alphabet: GSM, but the text has the byte 0x%02X, outside the 7-bit alphabet", c)
 			}
 		}
 		return gsm7.Decode(b, 0, 0), nil
 	case "UCS", "CHI", "UNI":
 		if len(b)%2 != 0 {
-			return "", errors.New("Alphabet: UCS2, but the text has an odd number of bytes")
+			return "", errors.New("header Alphabet: UCS2, but the text has an odd number of bytes")
 		}
 		u := make([]uint16, len(b)/2)
 		for i := range u {
@@ -237,7 +237,7 @@ func decodeText(alphabet string, b []byte) (string, error) {
 	case "BIN":
 		return "", ErrDataSMS
 	}
-	return "", fmt.Errorf("Alphabet: unknown %q (want ISO, GSM, UCS2, UTF-8 or binary)", alphabet)
+	return "", fmt.Errorf("header Alphabet: unknown %q (want ISO, GSM, UCS2, UTF-8 or binary)", alphabet)
 }
 
 // latin9 decodes ISO-8859-15: Latin-1 but for eight code points.
