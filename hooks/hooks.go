@@ -204,7 +204,10 @@ func (h *Hooks) runBatch(ctx context.Context, evs []gateway.Event) (ran int, who
 		ran++
 		wg.Go(func() {
 			defer func() { <-slots }()
-			h.record(kind, ev, h.runProgram(ctx, kind, argv, ev))
+			res := h.runProgram(ctx, kind, argv, ev)
+			if ctx.Err() == nil { // killed by a stop, it runs again at the next start
+				h.record(kind, ev, res)
+			}
 		})
 	}
 	wg.Wait()
