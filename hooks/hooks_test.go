@@ -191,7 +191,8 @@ func TestHooks_CursorSurvivesRestart(t *testing.T) {
 
 // TestHooks_HangingProgramIsKilled: a program that does not end is killed
 // at the timeout with its whole process group (a child it started too),
-// counted, and the hooks go on with the next event.
+// counted, and the hooks go on with the next event. The timeout leaves the
+// script time to start and write its PIDs on a loaded machine.
 func TestHooks_HangingProgramIsKilled(t *testing.T) {
 	st := testkit.OpenStore(t)
 	out := t.TempDir()
@@ -203,7 +204,7 @@ wait
 `)
 	fail := writeScript(t, "fail", "#!/bin/sh\necho broken >&2\nexit 3\n")
 	r := startFresh(t, st, hooks.Config{Programs: map[string][]string{hooks.Received: {hang, out}, hooks.Sent: {fail}},
-		Timeout: 500 * time.Millisecond, Concurrency: 1, Env: []string{"PATH=" + os.Getenv("PATH")}})
+		Timeout: 5 * time.Second, Concurrency: 1, Env: []string{"PATH=" + os.Getenv("PATH")}})
 	appendEvent(t, st, gateway.EventSMSReceived, "in_1", gateway.InboundEventData{ID: "in_1"})
 	last := appendEvent(t, st, gateway.EventMessageSent, "msg_1", gateway.MessageEventData{ID: "msg_1"})
 

@@ -239,8 +239,10 @@ func (s *Spool) recoverChecked(ctx context.Context) error {
 			continue
 		}
 		s.pending[id] = e.Name()
+		// One file that cannot be moved now (a full disk) waits for its
+		// event or the next start; it does not keep the gateway down.
 		if err := s.finish(ctx, id); err != nil {
-			return err
+			s.log.Warn("spool: cannot finish a checked file", "file", e.Name(), "err", err)
 		}
 	}
 	return nil
