@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -27,6 +28,24 @@ type Outgoing struct {
 	// Report is the Report: header; nil when absent (the gateway's default).
 	Report   *bool
 	Validity time.Duration // 0 when absent
+	// Flash is Flash: yes, a class 0 message.
+	Flash bool
+	// Data is the message of a binary file (Alphabet: binary), Text then
+	// empty; nil for a text message.
+	Data []byte
+	// UDH is a user data header with its length octet: UDH-DATA:, or the
+	// start of a binary file's data while UDH: is yes (smstools' default).
+	UDH []byte
+}
+
+// IsData tells whether o needs data SMS: flash, binary or a UDH.
+func (o *Outgoing) IsData() bool { return o.Flash || o.Data != nil || o.UDH != nil }
+
+// fileOptions are the headers that say how to read the rest of the file.
+type fileOptions struct {
+	alphabet string
+	udh      bool // a binary file's data starts with a UDH
+	hex      bool // a binary file's data is written in hex
 }
 
 // ParseOutgoing reads an SMS file: header lines ("Name: value"), an empty
@@ -37,8 +56,8 @@ func ParseOutgoing(b []byte) (*Outgoing, error) {
 	if !ok {
 		return nil, errors.New("no empty line between the headers and the text")
 	}
-	var o Outgoing
-	alphabet := ""
+	o := Outgoing{}
+	opts := fileOptions{udh: true}
 	for i, line := range strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
@@ -47,14 +66,17 @@ func ParseOutgoing(b []byte) (*Outgoing, error) {
 		if !found {
 			return nil, fmt.Errorf("line %d is not a header (Name: value): %.40q", i+1, line)
 		}
-		if err := o.header(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value), &alphabet); err != nil {
+		if err := o.header(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value), &opts); err != nil {
 			return nil, err
 		}
 	}
 	if o.To == "" {
 		return nil, errors.New("no To: header")
 	}
-	text, err := decodeText(alphabet, bytes.TrimRight(body, "\r\n"))
+	if strings.HasPrefix(strings.ToUpper(opts.alphabet), "BIN") {
+		return &o, o.binary(body, opts)
+	}
+	text, err := decodeText(opts.alphabet, bytes.TrimRight(body, "\r\n"))
 	if err != nil {
 		return nil, err
 	}
@@ -65,22 +87,53 @@ func ParseOutgoing(b []byte) (*Outgoing, error) {
 	return &o, nil
 }
 
+// binary reads a binary file's data: the bytes to the end of the file (or
+// their hex with Hex: yes), a UDH first while UDH: is yes and no UDH-DATA:
+// gave one.
+func (o *Outgoing) binary(body []byte, opts fileOptions) error {
+	data := body
+	if opts.hex {
+		var err error
+		if data, err = parseHex(string(body)); err != nil {
+			return fmt.Errorf("header Hex: yes, but the data is not hex: %w", err)
+		}
+	}
+	if opts.udh && o.UDH == nil && len(data) > 0 {
+		n := 1 + int(data[0])
+		if len(data) < n {
+			return fmt.Errorf("the data's user data header says %d bytes, the data has %d (UDH: no if it has none)", n-1, len(data)-1)
+		}
+		o.UDH, data = data[:n], data[n:]
+	}
+	if len(data) == 0 && o.UDH == nil {
+		return errors.New("the data is empty")
+	}
+	o.Data = append([]byte{}, data...)
+	return nil
+}
+
+// parseHex reads hex digits, spaces and line breaks allowed between bytes.
+func parseHex(s string) ([]byte, error) {
+	return hex.DecodeString(strings.NewReplacer(" ", "", "\n", "", "\r", "", "\t", "").Replace(s))
+}
+
 // header applies one header line.
-func (o *Outgoing) header(name, value string, alphabet *string) error {
+func (o *Outgoing) header(name, value string, opts *fileOptions) error {
 	var err error
 	switch name {
 	case "to":
 		o.To, err = parseTo(value)
 	case "alphabet":
-		*alphabet = value
+		opts.alphabet = value
 	case "flash":
-		var flash bool
-		if flash, err = parseBool(name, value); err == nil && flash {
-			err = ErrDataSMS
-		}
-	case "udh-data", "hex":
-		if name == "udh-data" || value != "" && value != "no" {
-			err = ErrDataSMS
+		o.Flash, err = parseBool(name, value)
+	case "udh":
+		opts.udh, err = parseBool(name, value)
+	case "hex":
+		opts.hex, err = parseBool(name, value)
+	case "udh-data":
+		if o.UDH, err = parseHex(value); err == nil && (len(o.UDH) == 0 || int(o.UDH[0]) != len(o.UDH)-1) {
+			err = fmt.Errorf("header UDH-DATA: %q is not a user data header starting with its length", value)
 		}
 	case "priority":
 		switch strings.ToLower(value) {
@@ -234,8 +287,6 @@ func decodeText(alphabet string, b []byte) (string, error) {
 			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
 		}
 		return string(utf16.Decode(u)), nil
-	case "BIN":
-		return "", ErrDataSMS
 	}
 	return "", fmt.Errorf("header Alphabet: unknown %q (want ISO, GSM, UCS2, UTF-8 or binary)", alphabet)
 }

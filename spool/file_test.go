@@ -1,7 +1,7 @@
 package spool
 
 import (
-	"errors"
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -43,9 +43,15 @@ func TestParseOutgoing(t *testing.T) {
 		{"bad validity unit", "To: 1\nValidity: 3 fortnights\n\nx", Outgoing{}, "unknown unit"},
 		{"bad UTF-8", "To: 1\nAlphabet: UTF-8\n\n\xff", Outgoing{}, "not valid UTF-8"},
 		{"odd UCS2", "To: 1\nAlphabet: UCS\n\n\x00", Outgoing{}, "odd number"},
-		{"flash", "To: 1\nFlash: yes\n\nx", Outgoing{}, ErrDataSMS.Error()},
-		{"binary", "To: 1\nAlphabet: binary\n\nx", Outgoing{}, ErrDataSMS.Error()},
-		{"UDH", "To: 1\nUDH-DATA: 050003000201\n\nx", Outgoing{}, ErrDataSMS.Error()},
+		{"flash", "To: 1\nFlash: yes\n\nx", Outgoing{To: "+1", Text: "x", Flash: true}, ""},
+		{"binary, UDH first by default", "To: 1\nAlphabet: binary\n\n\x06\x05\x04\x23\xf4\x00\x00\x01\n\x00",
+			Outgoing{To: "+1", UDH: []byte{6, 5, 4, 0x23, 0xf4, 0, 0}, Data: []byte{1, '\n', 0}}, ""},
+		{"binary without UDH, in hex", "To: 1\nAlphabet: binary\nUDH: no\nHex: yes\n\n01 02\nff\n",
+			Outgoing{To: "+1", Data: []byte{1, 2, 0xff}}, ""},
+		{"text with UDH-DATA", "To: 1\nUDH-DATA: 05 00 03 07 02 01\n\nx", Outgoing{To: "+1", Text: "x", UDH: []byte{5, 0, 3, 7, 2, 1}}, ""},
+		{"UDH longer than the data", "To: 1\nAlphabet: binary\n\n\x09\x00", Outgoing{}, "user data header says 9 bytes"},
+		{"bad hex", "To: 1\nAlphabet: binary\nHex: yes\n\nzz", Outgoing{}, "not hex"},
+		{"bad UDH-DATA", "To: 1\nUDH-DATA: 09 00\n\nx", Outgoing{}, "starting with its length"},
 		{"unknown alphabet", "To: 1\nAlphabet: EBCDIC\n\nx", Outgoing{}, "unknown"},
 	}
 	for _, tt := range tests {
@@ -61,13 +67,11 @@ func TestParseOutgoing(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.To != tt.want.To || got.Text != tt.want.Text || got.Priority != tt.want.Priority || got.Validity != tt.want.Validity ||
-				(got.Report == nil) != (tt.want.Report == nil) || got.Report != nil && *got.Report != *tt.want.Report {
+				(got.Report == nil) != (tt.want.Report == nil) || got.Report != nil && *got.Report != *tt.want.Report ||
+				got.Flash != tt.want.Flash || !bytes.Equal(got.Data, tt.want.Data) || !bytes.Equal(got.UDH, tt.want.UDH) {
 				t.Errorf("got %+v, want %+v", *got, tt.want)
 			}
 		})
-	}
-	if _, err := ParseOutgoing([]byte("To: 1\nFlash: yes\n\nx")); !errors.Is(err, ErrDataSMS) {
-		t.Errorf("flash: %v, want ErrDataSMS", err)
 	}
 }
 
@@ -98,7 +102,7 @@ func FuzzParseOutgoing(f *testing.F) {
 			return
 		}
 		again, err := ParseOutgoing(withHeaders(b, []string{"Sent: 26-01-02 03:04:05", "Message_id: 7"}))
-		if err != nil || again.Text != o.Text || again.To != o.To {
+		if err != nil || again.Text != o.Text || again.To != o.To || !bytes.Equal(again.Data, o.Data) {
 			t.Fatalf("with added headers: %+v, %v; before: %+v", again, err, o)
 		}
 	})

@@ -205,6 +205,7 @@ func TestOutcomes(t *testing.T) {
 	r.drop(t, "bad", "hello without headers")
 	r.drop(t, "flash", "To: 12025550101\nFlash: yes\n\nhi\n")
 	r.drop(t, "nowhere", "To: 999\n\nhi\n")
+	r.drop(t, "binary", "To: 12025550101\nAlphabet: binary\nUDH: no\n\n\x01\x02")
 	r.settled()
 	r.s.intake(t.Context())
 	r.drop(t, "later", "To: 12025550102\n\nbye\n")
@@ -224,7 +225,8 @@ func TestOutcomes(t *testing.T) {
 	if sent != want {
 		t.Errorf("sent/ok =\n%q\nwant\n%q", sent, want)
 	}
-	for name, reason := range map[string]string{"bad": "Error: no empty line", "flash": "Error: flash and binary", "nowhere": "Error: to: number"} {
+	for name, reason := range map[string]string{"bad": "Error: no empty line", "flash": "Error: flash and binary", "nowhere": "Error: to: number",
+		"binary": "Error: flash and binary"} {
 		if f := read(t, filepath.Join(r.cfg.Failed, name)); !strings.Contains(f, reason) || !strings.Contains(f, "Failed: ") {
 			t.Errorf("failed/%s lacks %q:\n%s", name, reason, f)
 		}
