@@ -35,15 +35,21 @@ func (s *Store) DropEventCursor(ctx context.Context, consumer string) error {
 // InboundMessageByID returns one received message; gateway.ErrNotFound
 // when there is none with that ID.
 func (s *Store) InboundMessageByID(ctx context.Context, id string) (*gateway.InboundMessage, error) {
-	var m gateway.InboundMessage
+	var (
+		m         gateway.InboundMessage
+		dest, src sql.NullInt64
+		flash     int
+	)
 	err := s.r.QueryRowContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at, body_purged_at,
-		raw_pdu, decode_error FROM inbound WHERE id = ?`, id).Scan(&m.ID, &m.Modem, &m.From, &m.Text, &m.Parts, &m.Missing,
-		timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}, timeCol{&m.TextPurgedAt}, &m.RawPDU, &m.DecodeError)
+		raw_pdu, decode_error, data, dest_port, source_port, flash FROM inbound WHERE id = ?`, id).Scan(
+		&m.ID, &m.Modem, &m.From, &m.Text, &m.Parts, &m.Missing, timeCol{&m.SCTS}, timeCol{&m.ReceivedAt},
+		timeCol{&m.TextPurgedAt}, &m.RawPDU, &m.DecodeError, &m.Data, &dest, &src, &flash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("inbound message %s: %w", id, gateway.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("inbound message %s: %w", id, err)
 	}
+	m.Ports, m.Flash = scanPorts(dest, src), flash != 0
 	return &m, nil
 }
