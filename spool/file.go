@@ -14,10 +14,6 @@ import (
 	"github.com/simgate/simgate/gsm7"
 )
 
-// ErrDataSMS is a file that asks for what only a data SMS can carry (a
-// flash message, binary data, a user data header).
-var ErrDataSMS = errors.New("flash and binary messages need data SMS, which this gateway does not send yet")
-
 // Outgoing is an SMS file of smstools' outgoing directory, as understood.
 type Outgoing struct {
 	// To is the recipient: "+" and digits for an international number,
@@ -37,9 +33,6 @@ type Outgoing struct {
 	// start of a binary file's data while UDH: is yes (smstools' default).
 	UDH []byte
 }
-
-// IsData tells whether o needs data SMS: flash, binary or a UDH.
-func (o *Outgoing) IsData() bool { return o.Flash || o.Data != nil || o.UDH != nil }
 
 // fileOptions are the headers that say how to read the rest of the file.
 type fileOptions struct {

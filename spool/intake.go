@@ -62,12 +62,9 @@ func (s *Spool) queue(ctx context.Context, name string, info fs.FileInfo) error 
 	if err != nil {
 		return s.reject(path, name, b, err)
 	}
-	if o.IsData() { // until the core sends data SMS
-		return s.reject(path, name, b, ErrDataSMS)
-	}
 	key := fileKey(name, info, b)
-	m, replayed, err := s.send.Send(ctx, gateway.SendRequest{To: o.To, Text: o.Text, Priority: o.Priority,
-		StatusReport: o.Report, TTL: o.Validity, APIKey: APIKey, IdempotencyKey: key, BodyHash: key})
+	m, replayed, err := s.send.Send(ctx, gateway.SendRequest{To: o.To, Text: o.Text, Data: o.Data, UDH: o.UDH, Flash: o.Flash,
+		Priority: o.Priority, StatusReport: o.Report, TTL: o.Validity, APIKey: APIKey, IdempotencyKey: key, BodyHash: key})
 	if errors.Is(err, gateway.ErrInvalid) || errors.Is(err, gateway.ErrIdempotencyReused) {
 		return s.reject(path, name, b, err)
 	}

@@ -194,7 +194,7 @@ func (r *rig) sendAs(t *testing.T, id string, mr int) {
 
 // TestOutcomes: a sent message's file goes to sent with Modem:, Sent:,
 // Message_id: added to its headers; a failed one's to failed with Failed:
-// and Error:; a file that is no SMS file, or asks for a flash message, to
+// and Error:; a file that is no SMS file, or one the gateway refuses, to
 // failed at once; a file whose message ended while the spool was down is
 // moved at the next start.
 func TestOutcomes(t *testing.T) {
@@ -203,9 +203,8 @@ func TestOutcomes(t *testing.T) {
 	r.settled()
 	r.s.intake(t.Context())
 	r.drop(t, "bad", "hello without headers")
-	r.drop(t, "flash", "To: 12025550101\nFlash: yes\n\nhi\n")
 	r.drop(t, "nowhere", "To: 999\n\nhi\n")
-	r.drop(t, "binary", "To: 12025550101\nAlphabet: binary\nUDH: no\n\n\x01\x02")
+	r.drop(t, "empty data", "To: 12025550101\nAlphabet: binary\n\n\x00")
 	r.settled()
 	r.s.intake(t.Context())
 	r.drop(t, "later", "To: 12025550102\n\nbye\n")
@@ -225,8 +224,8 @@ func TestOutcomes(t *testing.T) {
 	if sent != want {
 		t.Errorf("sent/ok =\n%q\nwant\n%q", sent, want)
 	}
-	for name, reason := range map[string]string{"bad": "Error: no empty line", "flash": "Error: flash and binary", "nowhere": "Error: to: number",
-		"binary": "Error: flash and binary"} {
+	for name, reason := range map[string]string{"bad": "Error: no empty line", "nowhere": "Error: to: number",
+		"empty data": "Error: data: is empty"} {
 		if f := read(t, filepath.Join(r.cfg.Failed, name)); !strings.Contains(f, reason) || !strings.Contains(f, "Failed: ") {
 			t.Errorf("failed/%s lacks %q:\n%s", name, reason, f)
 		}
@@ -272,5 +271,42 @@ func TestIncoming(t *testing.T) {
 	}
 	if n := len(names(t, r.cfg.Incoming)); n != 1 {
 		t.Errorf("incoming holds %d files after the event was taken twice, want 1", n)
+	}
+
+	data := &gateway.InboundMessage{ID: gateway.NewID("in_", at.Add(time.Second)), Modem: imei, From: "+14155550123",
+		Data: []byte{0xca, 0xfe, '\n'}, Ports: &gateway.Ports{Dest: 2948, Source: 9200}, Flash: true, Parts: 1, ReceivedAt: at}
+	if err := r.st.SaveInbound(t.Context(), data, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.s.follow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got = read(t, filepath.Join(r.cfg.Incoming, imei+"."+data.ID))
+	if !strings.Contains(got, "\nAlphabet: binary\nFlash: yes\nPort: 2948\nSource_port: 9200\nLength: 3\n") ||
+		!strings.HasSuffix(got, "\n\n\xca\xfe\n") {
+		t.Errorf("incoming data SMS =\n%q", got)
+	}
+}
+
+// TestIntake_DataFiles: a flash file and a binary file are queued as a
+// flash message and a data message.
+func TestIntake_DataFiles(t *testing.T) {
+	r := newRig(t)
+	r.drop(t, "flash", "To: 12025550101\nFlash: yes\n\nhi\n")
+	r.drop(t, "binary", "To: 12025550102\nAlphabet: binary\n\n\x06\x05\x04\x23\xf4\x00\x00\x01\x02")
+	r.settled()
+	r.s.intake(t.Context())
+	got := map[string]*gateway.Message{}
+	for _, m := range r.messages(t) {
+		got[m.To] = m
+	}
+	if m := got["+12025550101"]; m == nil || !m.Flash || m.Text != "hi" || m.Data != nil {
+		t.Errorf("flash file queued as %+v, want a flash text message", m)
+	}
+	if m := got["+12025550102"]; m == nil || string(m.Data) != "\x01\x02" || string(m.UDH) != "\x06\x05\x04\x23\xf4\x00\x00" {
+		t.Errorf("binary file queued as %+v, want data 0102 behind its UDH", m)
+	}
+	if left := names(t, r.cfg.Failed); len(left) != 0 {
+		t.Errorf("failed holds %v", left)
 	}
 }

@@ -68,8 +68,10 @@ func (s *Spool) writeIncoming(ctx context.Context, id string) error {
 }
 
 // IncomingFile is a received SMS in smstools' format: the number without
-// its "+", UTF-8 text (Alphabet: UTF-8, as with smstools' incoming_utf8).
-// A PDU that did not decode is written as its hex, with the reason.
+// its "+", UTF-8 text (Alphabet: UTF-8, as with smstools' incoming_utf8);
+// a data SMS's bytes as they came (Alphabet: binary, its ports in Port: and
+// Source_port:). A PDU that did not decode is written as its hex, with the
+// reason.
 func IncomingFile(m *gateway.InboundMessage) []byte {
 	var b bytes.Buffer
 	from := strings.TrimPrefix(m.From, "+")
@@ -81,17 +83,27 @@ func IncomingFile(m *gateway.InboundMessage) []byte {
 		fmt.Fprintf(&b, "Sent: %s\n", stamp(m.SCTS))
 	}
 	fmt.Fprintf(&b, "Received: %s\nSubject: %s\nModem: %s\n", stamp(m.ReceivedAt), m.Modem, m.Modem)
-	text := m.Text
-	if m.Undecodable() {
-		text = m.RawPDU
+	text, length := m.Text, utf8.RuneCountInString(m.Text)
+	switch {
+	case m.Undecodable():
+		text, length = m.RawPDU, len(m.RawPDU)
 		fmt.Fprintf(&b, "Error: the PDU did not decode: %s\nAlphabet: binary\n", strings.ReplaceAll(m.DecodeError, "\n", " "))
-	} else {
+	case m.Data != nil:
+		text, length = string(m.Data), len(m.Data)
+		b.WriteString("Alphabet: binary\n")
+	default:
 		b.WriteString("Alphabet: UTF-8\n")
+	}
+	if m.Flash {
+		b.WriteString("Flash: yes\n")
+	}
+	if m.Ports != nil {
+		fmt.Fprintf(&b, "Port: %d\nSource_port: %d\n", m.Ports.Dest, m.Ports.Source)
 	}
 	if m.Missing > 0 {
 		fmt.Fprintf(&b, "Missing_parts: %d\n", m.Missing)
 	}
-	fmt.Fprintf(&b, "Length: %d\nSimgate_id: %s\n\n%s", utf8.RuneCountInString(text), m.ID, text)
+	fmt.Fprintf(&b, "Length: %d\nSimgate_id: %s\n\n%s", length, m.ID, text)
 	return b.Bytes()
 }
 

@@ -50,8 +50,9 @@ func readDirFiles(t *testing.T, dir string) map[string]string {
 }
 
 // TestE2E_SpoolAndHooks: an SMS file dropped in outgoing is sent by a
-// virtual modem and moved to sent with smstools' lines added; a file that
-// is not an SMS file and a flash message go to failed with the reason; the
+// virtual modem and moved to sent with smstools' lines added, and so are a
+// flash and a binary one; a file that is not an SMS file goes to failed
+// with the reason; the
 // SMS, received by the other virtual modem, is written to incoming; hook
 // programs see the sent, report and received events as JSON.
 func TestE2E_SpoolAndHooks(t *testing.T) {
@@ -75,7 +76,12 @@ func TestE2E_SpoolAndHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Modem 1 alone is the gateway's; modem 2 is a phone on the network.
-	startGateway(t, filepath.Join(dir, "data"), freePort(t), "", netw.ports[:1], "--config", cfgFile)
+	g := startGateway(t, filepath.Join(dir, "data"), freePort(t), "", netw.ports[:1], "--config", cfgFile)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", tail(g.stderr.String(), 6000))
+		}
+	})
 	outgoing := filepath.Join(spoolDir, "outgoing")
 	waitFor(t, 10*time.Second, "the spool directories", func() bool { _, err := os.Stat(outgoing); return err == nil })
 	const text = "Hello from the spool, ünïcode too"
@@ -83,6 +89,7 @@ func TestE2E_SpoolAndHooks(t *testing.T) {
 	dropFile(t, outgoing, "msg1", file)
 	dropFile(t, outgoing, "bad1", "just some text, no headers\n")
 	dropFile(t, outgoing, "flash1", "To: "+strings.TrimPrefix(netw.numbers[1], "+")+"\nFlash: yes\n\nflash!\n")
+	dropFile(t, outgoing, "bin1", "To: "+strings.TrimPrefix(netw.numbers[1], "+")+"\nAlphabet: binary\nUDH: no\nHex: yes\n\nCAFE 00 01\n")
 
 	var sent string
 	waitFor(t, 30*time.Second, "msg1 in sent", func() bool { sent = readDirFiles(t, filepath.Join(spoolDir, "sent"))["msg1"]; return sent != "" })
@@ -96,30 +103,35 @@ func TestE2E_SpoolAndHooks(t *testing.T) {
 			t.Errorf("sent file's headers lack %q:\n%s", want, head)
 		}
 	}
-	failed := map[string]string{}
-	waitFor(t, 10*time.Second, "bad1 and flash1 in failed", func() bool {
-		failed = readDirFiles(t, filepath.Join(spoolDir, "failed"))
-		return failed["bad1"] != "" && failed["flash1"] != ""
+	var failed string
+	waitFor(t, 10*time.Second, "bad1 in failed", func() bool {
+		failed = readDirFiles(t, filepath.Join(spoolDir, "failed"))["bad1"]
+		return failed != ""
 	})
-	if !strings.Contains(failed["bad1"], "Error: no empty line") || !strings.Contains(failed["bad1"], "Failed: ") {
-		t.Errorf("bad1 in failed:\n%s", failed["bad1"])
+	if !strings.Contains(failed, "Error: no empty line") || !strings.Contains(failed, "Failed: ") {
+		t.Errorf("bad1 in failed:\n%s", failed)
 	}
-	if !strings.Contains(failed["flash1"], "Error: flash and binary messages need data SMS") {
-		t.Errorf("flash1 in failed:\n%s", failed["flash1"])
-	}
+	waitFor(t, 30*time.Second, "flash1 and bin1 in sent", func() bool {
+		s := readDirFiles(t, filepath.Join(spoolDir, "sent"))
+		return s["flash1"] != "" && s["bin1"] != ""
+	})
+	// A file shows in sent a moment before its copy in checked is removed.
 	for _, d := range []string{"outgoing", "checked"} {
-		if left := readDirFiles(t, filepath.Join(spoolDir, d)); len(left) != 0 {
-			t.Errorf("%s still holds %v", d, left)
-		}
+		waitFor(t, 10*time.Second, d+" empty", func() bool { return len(readDirFiles(t, filepath.Join(spoolDir, d))) == 0 })
 	}
-	var records int
+	var records, flash, data int
 	for _, r := range netw.records(t) {
-		if r.Text == text {
+		switch {
+		case r.Text == text:
 			records++
+		case r.Text == "flash!" && r.Flash:
+			flash++
+		case string(r.Data) == "\xca\xfe\x00\x01":
+			data++
 		}
 	}
-	if records != 1 {
-		t.Errorf("the network saw the spool's SMS %d times, want once", records)
+	if records != 1 || flash != 1 || data != 1 {
+		t.Errorf("the network saw the spool's SMS %d times, the flash one %d, the binary one %d; want each once", records, flash, data)
 	}
 	waitFor(t, 30*time.Second, "the sent and report hooks", func() bool {
 		var kinds []string
