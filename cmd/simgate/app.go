@@ -18,6 +18,7 @@ import (
 	"github.com/simgate/simgate/balance"
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/hooks"
 	"github.com/simgate/simgate/metrics"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/modemsim"
@@ -26,6 +27,7 @@ import (
 	"github.com/simgate/simgate/retention"
 	"github.com/simgate/simgate/routing"
 	"github.com/simgate/simgate/session"
+	"github.com/simgate/simgate/spool"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
 	"github.com/simgate/simgate/web/ui"
@@ -57,6 +59,8 @@ type app struct {
 	pruner   *retention.Pruner
 	balance  *balance.Checker
 	backups  *backupScheduler
+	spool    *spool.Spool // nil unless the spool: section is set
+	hooks    *hooks.Hooks // nil without a hook
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry // served at /metrics
 	srv      *web.Server
@@ -78,6 +82,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 		return nil, err
 	}
 	if err := a.buildCore(cfg); err != nil {
+		return nil, err
+	}
+	if err := a.buildSpoolAndHooks(ctx, cfg); err != nil {
 		return nil, err
 	}
 	// Unless configured, the home region is the SIMs' as last seen, until
@@ -234,7 +241,9 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 // order (STYLE.md §6):
 //
 //  1. HTTP: no new request is accepted, those in flight finish;
-//  2. the dispatcher, with OTP follow-up, webhooks and retention: the part
+//  2. the dispatcher, with OTP follow-up, webhooks, retention, the spool
+//     and the hooks (a hook still running is killed; it runs again at the
+//     next start): the part
 //     in flight finishes or its lease is released, and what was not yet
 //     followed or posted stays in the event log and the outbox for the next
 //     start (a pruning batch cut short is rolled back);
@@ -264,6 +273,12 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
 	parts.start("region", func() error { return followRegion(dispCtx, a.svc, a.db, a.log.With("component", "region")) })
+	if a.spool != nil {
+		parts.start("spool", func() error { return a.spool.Run(dispCtx) })
+	}
+	if a.hooks != nil {
+		parts.start("hooks", func() error { return a.hooks.Run(dispCtx) })
+	}
 	if a.router != nil {
 		parts.start("routing", func() error {
 			if err := a.router.Load(dispCtx); err != nil {

@@ -49,6 +49,8 @@ type config struct {
 	Backup    backupConfig    `yaml:"backup"`
 	Routing   routingConfig   `yaml:"routing"`
 	Balance   []balanceConfig `yaml:"balance"`
+	Spool     spoolConfig     `yaml:"spool"`
+	Hooks     hooksConfig     `yaml:"hooks"`
 }
 
 // routingConfig is the routing: section: how OTP SMS choose their modem
@@ -186,6 +188,7 @@ func loadConfig(e env, args []string) (config, error) {
 	if set["modem"] {
 		cfg.Modems = modems
 	}
+	cfg.Hooks.env = hookEnv(e.getenv)
 	return cfg, cfg.validate()
 }
 
@@ -340,6 +343,12 @@ func (c config) validate() error {
 		return err
 	}
 	if err := c.Backup.validate(); err != nil {
+		return err
+	}
+	if err := c.Spool.validate(); err != nil {
+		return err
+	}
+	if err := c.Hooks.validate(); err != nil {
 		return err
 	}
 	return c.SMTP.validate()

@@ -12,7 +12,7 @@ import (
 // it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
-	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention", "metrics", "routing", "balance"} // and packages beside the core
+	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention", "metrics", "routing", "balance", "spool", "hooks"} // and packages beside the core
 	adapters := []string{"store", "web", "mailer", "cmd"}
 	tests := []struct {
 		pkg       string
@@ -41,6 +41,10 @@ func TestDependencies(t *testing.T) {
 			append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook", "retention"}, adapters...)},
 		{"routing", []string{mod + "gateway", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook"}, adapters...)},
 		{"balance", []string{mod + "gateway"}, append([]string{"modem", "modemdev", "events", "dispatch", "session", "otp", "webhook", "routing"}, adapters...)},
+		// smstools' spool directories, and programs run on events: the core,
+		// the event stream (and gsm7 for a GSM-alphabet file), nothing else.
+		{"spool", []string{mod + "gateway", mod + "events", mod + "gsm7"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook", "hooks"}, adapters...)},
+		{"hooks", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook", "spool"}, adapters...)},
 		// Adapters: persistence and HTTP point at the core. The JSON API and
 		// the status page do not know each other.
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},
