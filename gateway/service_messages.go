@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,6 +28,8 @@ type SendRequest struct {
 	OwnerKey       int64  // its ID, the message's owner
 	IdempotencyKey string
 	BodyHash       string // hash of the request body, for idempotency; "" = derived from the fields
+	// Callback, when set, is committed with the message (Kannel's dlr-url).
+	Callback *MessageCallback
 }
 
 // Send validates r, checks the destination policy and the key's limits
@@ -158,6 +161,9 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		expires = start.Add(ttl)
 	}
 	sr := r.StatusReport == nil || *r.StatusReport
+	if c := r.Callback; c != nil && (c.Kind == "" || !json.Valid(c.Data)) {
+		return nil, &ValidationError{Field: "callback", Reason: "needs a kind and JSON data"}
+	}
 
 	m := &Message{
 		ID:           NewID("msg_", now),
@@ -176,6 +182,7 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		SendAt:       sendAt,
 		ExpiresAt:    expires,
 		Parts:        make([]Part, est.Segments),
+		Callback:     r.Callback,
 	}
 	for i := range m.Parts {
 		m.Parts[i] = Part{Index: i + 1, Status: StatusQueued, ReportCode: -1}
