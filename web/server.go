@@ -15,6 +15,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/kannel"
 	"github.com/simgate/simgate/web/ui"
 )
 
@@ -52,6 +53,8 @@ type Config struct {
 	// Webhooks serves /api/v1/webhooks (a *webhook.Notifier); nil serves
 	// none.
 	Webhooks api.WebhookAPI
+	// Kannel serves Kannel's /cgi-bin/sendsms; nil serves none.
+	Kannel *kannel.Kannel
 }
 
 // Server is the HTTP server: the API and the status page. It is safe for concurrent use once built.

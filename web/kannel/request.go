@@ -1,0 +1,168 @@
+package kannel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/webhook"
+)
+
+// Kind names the adapter's callbacks in the store.
+const Kind = "kannel"
+
+// DLR types (Kannel's dlr-mask bits).
+const (
+	dlrDelivered   = 1
+	dlrFailed      = 2
+	dlrBuffered    = 4
+	dlrSMSCSuccess = 8
+	dlrSMSCFail    = 16
+	dlrAll         = dlrDelivered | dlrFailed | dlrBuffered | dlrSMSCSuccess | dlrSMSCFail
+)
+
+// registration is a message's dlr-url and what its escapes need that the
+// message does not keep: the numbers as the client wrote them, the smsc
+// it named and the user.
+type registration struct {
+	URL      string `json:"url"`
+	Mask     int    `json:"mask"`
+	Receiver string `json:"to"`
+	Sender   string `json:"from,omitempty"`
+	SMSC     string `json:"smsc,omitempty"`
+	User     string `json:"user"`
+}
+
+// requests turns p into one SendRequest per receiver and checks each with
+// the gateway, so that a bad receiver refuses the whole request before
+// anything is queued.
+func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]gateway.SendRequest, *answer) {
+	if a := unsupported(p); a != nil {
+		return nil, a
+	}
+	if p.dlrURL != "" && p.dlrMask > 0 && p.dlrMask&dlrAll != 0 {
+		if err := webhook.ValidURL(expand(p.dlrURL, sample)); err != nil {
+			return nil, reject(answerDLRURL)
+		}
+	}
+	modem, smscName, a := k.resolveSMSC(ctx, p.smsc)
+	if a != nil {
+		return nil, a
+	}
+	now := k.clock.Now()
+	base := gateway.SendRequest{
+		Text:     p.text,
+		Priority: priorityName(p.priority),
+		Modem:    modem,
+		APIKey:   key.Name,
+		OwnerKey: key.ID,
+	}
+	reports := p.dlrMask > 0 && p.dlrMask&(dlrDelivered|dlrFailed|dlrBuffered) != 0
+	base.StatusReport = &reports
+	if p.validity > 0 {
+		base.TTL = time.Duration(p.validity) * time.Minute
+	}
+	if p.deferred > 0 {
+		base.SendAt = now.Add(time.Duration(p.deferred) * time.Minute)
+	}
+	out := make([]gateway.SendRequest, 0, len(p.to))
+	for _, to := range p.to {
+		r := base
+		r.To = to
+		if p.dlrURL != "" && p.dlrMask > 0 && p.dlrMask&dlrAll != 0 {
+			data, err := json.Marshal(registration{URL: p.dlrURL, Mask: p.dlrMask, Receiver: to, Sender: p.from,
+				SMSC: smscName, User: key.Name})
+			if err != nil {
+				return nil, &answer{status: http.StatusServiceUnavailable, text: answerTemporal}
+			}
+			r.Callback = &gateway.MessageCallback{Kind: Kind, Data: data}
+		}
+		if _, err := k.svc.NewMessage(ctx, r); err != nil {
+			return nil, k.sendError(err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// unsupported refuses, with Kannel's words for the field, what needs data
+// SMS in the core: 8-bit coding, a UDH, a message class.
+func unsupported(p params) *answer {
+	switch {
+	case len(p.udh) > 0:
+		return reject(answerUDH)
+	case p.coding == 1:
+		return reject(answerCoding)
+	case p.mclass != undefined:
+		return reject(answerMClass)
+	}
+	return nil
+}
+
+// priorityName maps Kannel's 0–3 onto the gateway's lanes: 0 low, 1 (and
+// none) normal, 2 and 3 high.
+func priorityName(p int) string {
+	switch {
+	case p == 0:
+		return "low"
+	case p >= 2:
+		return "high"
+	}
+	return "normal"
+}
+
+// resolveSMSC finds the modem smsc names: a configured name, an IMEI or a
+// port. It returns the IMEI and the name %i shows; Kannel's answer for an
+// smsc no modem has.
+func (k *Kannel) resolveSMSC(ctx context.Context, smsc string) (imei, name string, a *answer) {
+	if smsc == "" {
+		return "", "", nil
+	}
+	if imei, ok := k.cfg.SMSC[smsc]; ok {
+		return imei, smsc, nil
+	}
+	mods, err := k.store.Modems(ctx)
+	if err != nil {
+		k.log.Error("kannel: list modems", "err", err)
+		return "", "", &answer{status: http.StatusServiceUnavailable, text: answerTemporal}
+	}
+	for _, m := range mods {
+		if m.IMEI == smsc || m.Port == smsc {
+			return m.IMEI, smsc, nil
+		}
+	}
+	return "", "", forbidden(answerNotRoutable)
+}
+
+// smscName is the name %i shows for a message sent by imei: the smsc the
+// client named, else the configured name of that modem, else its IMEI.
+func (k *Kannel) smscName(asked, imei string) string {
+	if asked != "" {
+		return asked
+	}
+	for _, name := range slices.Sorted(maps.Keys(k.cfg.SMSC)) {
+		if k.cfg.SMSC[name] == imei {
+			return name
+		}
+	}
+	return imei
+}
+
+var errNoRegistration = errors.New("no registration")
+
+func readRegistration(data json.RawMessage) (registration, error) {
+	var r registration
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("kannel registration: %w", err)
+	}
+	if r.URL == "" {
+		return r, errNoRegistration
+	}
+	return r, nil
+}
