@@ -95,6 +95,20 @@ func (s *Service) NewMessage(ctx context.Context, r SendRequest) (*Message, erro
 	return s.newMessage(ctx, r, s.clock.Now())
 }
 
+// Check is Send's checks without the commit and the key's limits: the
+// request's fields and the destination policy. An adapter that turns one
+// request into several messages checks them all before it sends the first.
+func (s *Service) Check(ctx context.Context, r SendRequest) error {
+	if err := checkText(r.Text); err != nil {
+		return err
+	}
+	m, err := s.newMessage(ctx, r, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	return s.dest.check(m.To)
+}
+
 func (s *Service) wake(m *Message, now time.Time) {
 	if s.waker == nil {
 		return

@@ -83,7 +83,7 @@ func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]
 			}
 			r.Callback = &gateway.MessageCallback{Kind: Kind, Data: data}
 		}
-		if _, err := k.svc.NewMessage(ctx, r); err != nil {
+		if err := k.svc.Check(ctx, r); err != nil {
 			return nil, k.sendError(err)
 		}
 		out = append(out, r)

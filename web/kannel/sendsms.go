@@ -18,9 +18,9 @@ import (
 // Service is what sendsms needs of the gateway.
 type Service interface {
 	Send(ctx context.Context, r gateway.SendRequest) (*gateway.Message, bool, error)
-	// NewMessage checks a request without committing it: every receiver
-	// is checked before the first is queued.
-	NewMessage(ctx context.Context, r gateway.SendRequest) (*gateway.Message, error)
+	// Check checks a request without committing it: every receiver is
+	// checked before the first is queued.
+	Check(ctx context.Context, r gateway.SendRequest) error
 	Authenticate(ctx context.Context, key string) (gateway.APIKey, error)
 }
 
