@@ -155,8 +155,8 @@ func TestSendsms_BadInputGetsKannelsAnswerAndQueuesNothing(t *testing.T) {
 func TestSendsms_DataParametersWaitForDataSMS(t *testing.T) {
 	r := newRig(t)
 	for q, want := range map[string]string{
-		"&coding=1":       "Coding field misformed, rejected",
-		"&mclass=0":       "MClass field misformed, rejected",
+		"&coding=1":      "Coding field misformed, rejected",
+		"&mclass=0":      "MClass field misformed, rejected",
 		"&udh=%02%70%00": "UDH field misformed, rejected",
 	} {
 		if status, answer := r.get(t, r.auth()+"&to=2025550123&text=hi"+q); status != 400 || answer != want {
