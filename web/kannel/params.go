@@ -72,8 +72,9 @@ func number(form url.Values, names ...string) int {
 }
 
 // parseParams reads form in the order smsbox checks it and returns
-// Kannel's answer for the first field it refuses.
-func parseParams(form url.Values) (params, *answer) {
+// Kannel's answer for the first field it refuses; missingTo is the answer
+// without a "to".
+func parseParams(form url.Values, missingTo string) (params, *answer) {
 	var p params
 	p.user, _ = first(form, "user", "username")
 	p.pass, _ = first(form, "password", "pass")
@@ -90,7 +91,7 @@ func parseParams(form url.Values) (params, *answer) {
 	to, ok := first(form, "to")
 	switch {
 	case !ok:
-		return p, reject(answerNoReceiver)
+		return p, reject(missingTo)
 	case to == "":
 		return p, reject(answerEmptyRecv)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -72,22 +71,15 @@ func (k *Kannel) Routes(e *echo.Echo) {
 // sendsms checks the whole request, then queues one message per receiver.
 func (k *Kannel) sendsms(c echo.Context) error {
 	ctx := c.Request().Context()
-	req := c.Request()
-	if req.Method == http.MethodPost {
-		ct := strings.ToLower(req.Header.Get("Content-Type"))
-		if req.ContentLength != 0 && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "multipart/form-data") {
-			return reply(c, reject(answerUnsupportedC))
-		}
+	form, missingTo, bad := requestForm(c.Request())
+	if bad != nil {
+		return reply(c, bad)
 	}
-	if err := req.ParseMultipartForm(64 << 10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		return reply(c, reject(answerCharset))
-	}
-	form := req.Form
 	key, ok := k.authorise(ctx, form)
 	if !ok {
 		return reply(c, forbidden(answerAuth))
 	}
-	p, bad := parseParams(form)
+	p, bad := parseParams(form, missingTo)
 	if bad != nil {
 		return reply(c, bad)
 	}
