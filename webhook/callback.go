@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -169,20 +167,5 @@ func (c *Callbacks) get(ctx context.Context, raw string) (int, time.Duration, er
 		return 0, 0, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("User-Agent", "simgate-callbacks")
-	resp, err := c.n.client.Do(req)
-	if err != nil {
-		// The URL may hold a token in its query: say what failed, not where.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return 0, 0, fmt.Errorf("get: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, webhookBodyLimit))
-	var wait time.Duration
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		wait = min(time.Duration(s)*time.Second, c.n.cfg.MaxRetry)
-	}
-	return resp.StatusCode, wait, nil
+	return c.n.send(req, "get")
 }
