@@ -55,4 +55,7 @@ type CallbackStore interface {
 	// FinishCallback records an attempt: status, attempts, next attempt
 	// (for pending) and the last error.
 	FinishCallback(ctx context.Context, c CallbackDelivery) error
+	// PruneCallbacks deletes finished rows made before before, and returns
+	// how many.
+	PruneCallbacks(ctx context.Context, before time.Time) (int, error)
 }

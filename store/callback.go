@@ -134,3 +134,15 @@ func (s *Store) FinishCallback(ctx context.Context, c gateway.CallbackDelivery) 
 	}
 	return nil
 }
+
+// PruneCallbacks deletes finished outbox rows (delivered, or failed for
+// good) made before before; pending rows are never touched.
+func (s *Store) PruneCallbacks(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.inBatches(ctx, `DELETE FROM callback_outbox WHERE rowid IN (
+		SELECT rowid FROM callback_outbox
+		WHERE status IN ('delivered', 'failed') AND created_at < ? LIMIT ?)`, fmtTime(before))
+	if err != nil {
+		return n, fmt.Errorf("prune callbacks: %w", err)
+	}
+	return n, nil
+}

@@ -18,7 +18,12 @@ import (
 type CallbackOutbox interface {
 	DueCallbacks(ctx context.Context, now time.Time, limit int) ([]gateway.CallbackDelivery, error)
 	FinishCallback(ctx context.Context, c gateway.CallbackDelivery) error
+	PruneCallbacks(ctx context.Context, before time.Time) (int, error)
 }
+
+// CallbackRetention is how long a finished callback row is kept, for
+// inspection, before Run deletes it.
+const CallbackRetention = 7 * 24 * time.Hour
 
 // Callbacks delivers the callback outbox that compatibility adapters fill
 // (Kannel's dlr-url): each row is a GET of its URL, made and retried the
@@ -31,7 +36,8 @@ type Callbacks struct {
 	n      *Notifier // configuration, client, clock, logger, backoff and breaker
 	store  CallbackOutbox
 	wake   chan struct{}
-	flight flight // rows in flight, per host
+	flight flight    // rows in flight, per host
+	pruned time.Time // last prune; Run's goroutine only
 }
 
 // NewCallbacks builds a Callbacks on st with cfg's tunables (the
@@ -65,7 +71,23 @@ func (c *Callbacks) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		c.deliverDue(ctx, &wg)
+		c.prune(ctx)
 		t.Reset(c.n.cfg.PollEvery)
+	}
+}
+
+// prune deletes, at most once an hour, the rows finished CallbackRetention
+// ago.
+func (c *Callbacks) prune(ctx context.Context) {
+	now := c.n.clock.Now()
+	if now.Sub(c.pruned) < time.Hour {
+		return
+	}
+	c.pruned = now
+	if k, err := c.store.PruneCallbacks(ctx, now.Add(-CallbackRetention)); err != nil && ctx.Err() == nil {
+		c.n.log.Error("prune the callback outbox", "err", err)
+	} else if k > 0 {
+		c.n.log.Debug("callbacks pruned", "count", k)
 	}
 }
 
