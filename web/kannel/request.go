@@ -46,7 +46,7 @@ func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]
 	if a := unsupported(p); a != nil {
 		return nil, a
 	}
-	if p.dlrURL != "" && p.dlrMask > 0 && p.dlrMask&dlrAll != 0 {
+	if wantsDLR(p) {
 		if err := webhook.ValidURL(expand(p.dlrURL, sample)); err != nil {
 			return nil, reject(answerDLRURL)
 		}
@@ -75,7 +75,7 @@ func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]
 	for _, to := range p.to {
 		r := base
 		r.To = to
-		if p.dlrURL != "" && p.dlrMask > 0 && p.dlrMask&dlrAll != 0 {
+		if wantsDLR(p) {
 			data, err := json.Marshal(registration{URL: p.dlrURL, Mask: p.dlrMask, Receiver: to, Sender: p.from,
 				SMSC: smscName, User: key.Name})
 			if err != nil {
@@ -90,6 +90,10 @@ func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]
 	}
 	return out, nil
 }
+
+// wantsDLR: a dlr-url and a mask that asks for some DLR (Kannel's
+// DLR_IS_ENABLED).
+func wantsDLR(p params) bool { return p.dlrURL != "" && p.dlrMask > 0 && p.dlrMask&dlrAll != 0 }
 
 // unsupported refuses, with Kannel's words for the field, what needs data
 // SMS in the core: 8-bit coding, a UDH, a message class.
