@@ -20,7 +20,7 @@ func (s *Server) addRoutes(e *echo.Echo) {
 	e.GET("/readyz", handleReadyz(s.svc))
 	e.GET("/metrics", echo.WrapHandler(bearerOnly(s.cfg.MetricsToken, s.metrics.handler)))
 
-	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks)
+	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks, s.cfg.Modems)
 	ui.Routes(e, s.svc, s.cfg.UI)
 	if s.cfg.Kannel != nil {
 		s.cfg.Kannel.Routes(e) // /cgi-bin/sendsms, in web/kannel/sendsms.go

@@ -53,6 +53,9 @@ type Config struct {
 	// Webhooks serves /api/v1/webhooks (a *webhook.Notifier); nil serves
 	// none.
 	Webhooks api.WebhookAPI
+	// Modems serves POST /api/v1/modems/{imei}/ussd (a
+	// *session.Supervisor); nil serves none.
+	Modems api.ModemActions
 	// Kannel serves Kannel's /cgi-bin/sendsms; nil serves none.
 	Kannel *kannel.Kannel
 }
