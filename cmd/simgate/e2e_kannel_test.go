@@ -139,13 +139,30 @@ func TestE2E_KannelSendsmsDLR(t *testing.T) {
 		t.Errorf("DLR 16: %q; want NACK/ with the modem's error, to the refused number", raw)
 	}
 
+	// 8-bit data with a UDH (application ports 2948 ← 9200), as a flash SMS:
+	// the network receives the bytes, the ports and the class.
+	q = url.Values{"username": {"e2e"}, "password": {g.key}, "to": {to}, "text": {"\xca\xfe"}, "smsc": {modem},
+		"udh": {"\x06\x05\x04\x0b\x84\x23\xf0"}, "mclass": {"0"}}
+	if status, body, _ = kannelCall(t, g, http.MethodGet, q); status != 202 || body != "0: Accepted for delivery" {
+		t.Fatalf("data sendsms = %d %q", status, body)
+	}
+	waitFor(t, 30*time.Second, "the data SMS on the network", func() bool {
+		for _, r := range netw.records(t) {
+			if r.To == to && string(r.Data) == "\xca\xfe" && r.Port != nil && *r.Port == 2948 &&
+				r.SourcePort != nil && *r.SourcePort == 9200 && r.Flash {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Bad input: Kannel's answer, and nothing queued.
 	q = url.Values{"username": {"e2e"}, "password": {g.key}, "text": {"no receiver"}}
 	if status, body, _ = kannelCall(t, g, http.MethodGet, q); status != 400 || body != "Missing receiver number, rejected" {
 		t.Errorf("without to: %d %q", status, body)
 	}
 	var list apiv1.MessageList
-	if g.get(t, "/api/v1/messages", &list); len(list.Messages) != 2 {
-		t.Errorf("%d messages queued, want the 2 accepted", len(list.Messages))
+	if g.get(t, "/api/v1/messages", &list); len(list.Messages) != 3 {
+		t.Errorf("%d messages queued, want the 3 accepted", len(list.Messages))
 	}
 }

@@ -21,7 +21,8 @@ const numberChars = "0123456789 +-"
 type params struct {
 	user, pass string
 	to         []string // receivers as the client wrote them
-	text       string   // UTF-8, after charset conversion
+	text       string   // UTF-8, after charset conversion (coding 0 and 2)
+	raw        []byte   // the text as sent: the data of coding 1
 	from, smsc string
 	udh        []byte
 	dlrURL     string
@@ -113,10 +114,20 @@ func parseParams(form url.Values, missingTo string) (params, *answer) {
 	if a := checkFields(p); a != nil {
 		return p, a
 	}
+	if p.coding == undefined { // Kannel's compatibility mode
+		p.coding = 0
+		if len(p.udh) > 0 {
+			p.coding = 1
+		}
+	}
 	text, _ := first(form, "text")
+	p.raw = []byte(text)
+	if p.coding == 1 {
+		return p, nil // bytes: no charset
+	}
 	charset, _ := first(form, "charset")
 	var err error
-	if p.text, err = decodeText([]byte(text), charset, p.coding); err != nil {
+	if p.text, err = decodeText(p.raw, charset, p.coding); err != nil {
 		return p, reject(answerCharset)
 	}
 	return p, nil

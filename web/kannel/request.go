@@ -43,9 +43,6 @@ type registration struct {
 // the gateway, so that a bad receiver refuses the whole request before
 // anything is queued.
 func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]gateway.SendRequest, *answer) {
-	if a := unsupported(p); a != nil {
-		return nil, a
-	}
 	if wantsDLR(p) {
 		if err := webhook.ValidURL(expand(p.dlrURL, sample)); err != nil {
 			return nil, reject(answerDLRURL)
@@ -56,18 +53,10 @@ func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]
 		return nil, a
 	}
 	now := k.clock.Now()
-	base := gateway.SendRequest{
-		Text:     p.text,
-		Priority: priorityName(p.priority),
-		Modem:    modem,
-		APIKey:   key.Name,
-		OwnerKey: key.ID,
-	}
+	base := content(p)
+	base.Priority, base.Modem, base.APIKey, base.OwnerKey = priorityName(p.priority), modem, key.Name, key.ID
 	reports := p.dlrMask > 0 && p.dlrMask&(dlrDelivered|dlrFailed|dlrBuffered) != 0
 	base.StatusReport = &reports
-	if p.validity > 0 {
-		base.TTL = time.Duration(p.validity) * time.Minute
-	}
 	if p.deferred > 0 {
 		base.SendAt = now.Add(time.Duration(p.deferred) * time.Minute)
 	}
@@ -95,18 +84,25 @@ func (k *Kannel) requests(ctx context.Context, key gateway.APIKey, p params) ([]
 // DLR_IS_ENABLED).
 func wantsDLR(p params) bool { return p.dlrURL != "" && p.dlrMask > 0 && p.dlrMask&dlrAll != 0 }
 
-// unsupported refuses, with Kannel's words for the field, what needs data
-// SMS in the core: 8-bit coding, a UDH, a message class.
-func unsupported(p params) *answer {
-	switch {
-	case len(p.udh) > 0:
-		return reject(answerUDH)
-	case p.coding == 1:
-		return reject(answerCoding)
-	case p.mclass != undefined:
-		return reject(answerMClass)
+// content is what p sends: coding 0 a text in the alphabet that fits it
+// (GSM 7-bit, else UCS-2), 2 a text in UCS-2, 1 the bytes as 8-bit data;
+// the UDH first in each segment; mclass 0 a flash SMS (1–3 go without a
+// class: the core has no other); validity the TP-VP.
+func content(p params) gateway.SendRequest {
+	r := gateway.SendRequest{Text: p.text, Flash: p.mclass == 0}
+	switch p.coding {
+	case 1:
+		r.Text, r.Data = "", p.raw
+	case 2:
+		r.Encoding = "ucs2"
 	}
-	return nil
+	if len(p.udh) > 0 {
+		r.UDH = p.udh
+	}
+	if p.validity > 0 {
+		r.Validity = time.Duration(p.validity) * time.Minute
+	}
+	return r
 }
 
 // priorityName maps Kannel's 0–3 onto the gateway's lanes: 0 low, 1 (and

@@ -142,8 +142,12 @@ func validationAnswer(ve *gateway.ValidationError) *answer {
 	switch ve.Field {
 	case "to":
 		return reject(answerDenied)
-	case "ttl":
+	case "ttl", "validity":
 		return reject(answerValidity)
+	case "udh":
+		return reject(answerUDH)
+	case "encoding":
+		return reject(answerCoding)
 	case "send_at":
 		return reject(answerDeferred)
 	case "priority":
@@ -151,5 +155,5 @@ func validationAnswer(ve *gateway.ValidationError) *answer {
 	case "modem":
 		return forbidden(answerNotRoutable)
 	}
-	return reject(answerCharset) // the text: empty, too long, control characters
+	return reject(answerCharset) // the text or data: empty, too long, control characters
 }

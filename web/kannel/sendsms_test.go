@@ -123,7 +123,10 @@ func TestSendsms_BadInputGetsKannelsAnswerAndQueuesNothing(t *testing.T) {
 		{"odd UCS-2", r.auth() + "&to=2025550123&coding=2&text=%04", 400, "Charset or body misformed, rejected"},
 		{"empty text", r.auth() + "&to=2025550123&text=", 400, "Charset or body misformed, rejected"},
 		{"unknown smsc", r.auth() + ok + "&smsc=nowhere", 403, "Not routable. Do not try again."},
-		{"validity past the maximum", r.auth() + ok + "&validity=20000", 400, "Validity field misformed, rejected"},
+		{"validity past the maximum", r.auth() + ok + "&validity=700000", 400, "Validity field misformed, rejected"},
+		{"UDH leaving no room", r.auth() + ok + "&udh=%8B" + strings.Repeat("%00", 139), 400, "UDH field misformed, rejected"},
+		{"UDH longer than an SMS", r.auth() + ok + "&udh=%8C" + strings.Repeat("%00", 140), 400, "UDH field is too long, rejected"},
+		{"8-bit without data", r.auth() + "&to=2025550123&coding=1", 400, "Charset or body misformed, rejected"},
 		{"deferred past a year", r.auth() + ok + "&deferred=600000", 400, "Deferred field misformed, rejected"},
 		{"UDH length byte wrong", r.auth() + ok + "&udh=%05%00%03", 400, "UDH field misformed, rejected"},
 	}
@@ -149,22 +152,53 @@ func TestSendsms_BadInputGetsKannelsAnswerAndQueuesNothing(t *testing.T) {
 	}
 }
 
-// TestSendsms_DataParametersWaitForDataSMS: 8-bit coding, a UDH and a
-// message class need data SMS in the core; until then they are refused
-// with Kannel's words for the field, and nothing is queued.
-func TestSendsms_DataParametersWaitForDataSMS(t *testing.T) {
-	r := newRig(t)
-	for q, want := range map[string]string{
-		"&coding=1":      "Coding field misformed, rejected",
-		"&mclass=0":      "MClass field misformed, rejected",
-		"&udh=%02%70%00": "UDH field misformed, rejected",
-	} {
-		if status, answer := r.get(t, r.auth()+"&to=2025550123&text=hi"+q); status != 400 || answer != want {
-			t.Errorf("%s: = %d %q, want 400 %q", q, status, answer, want)
-		}
+// TestSendsms_DataSMS: coding 1 sends the text's bytes as 8-bit data,
+// with a UDH it defaults to it; mclass 0 is a flash SMS; coding 2 forces
+// UCS-2; validity is the TP-VP.
+func TestSendsms_DataSMS(t *testing.T) {
+	tests := []struct {
+		name, query string
+		check       func(t *testing.T, m *gateway.Message)
+	}{
+		{"coding 1", "&coding=1&text=%01%02%FF", func(t *testing.T, m *gateway.Message) {
+			if string(m.Data) != "\x01\x02\xff" || m.Text != "" || m.Encoding != "8bit" {
+				t.Errorf("data %x text %q encoding %s", m.Data, m.Text, m.Encoding)
+			}
+		}},
+		{"a UDH makes it 8-bit", "&udh=%06%05%04%0B%84%23%F0&text=%CA%FE", func(t *testing.T, m *gateway.Message) {
+			if string(m.UDH) != "\x06\x05\x04\x0b\x84\x23\xf0" || string(m.Data) != "\xca\xfe" || m.Encoding != "8bit" {
+				t.Errorf("udh %x data %x encoding %s", m.UDH, m.Data, m.Encoding)
+			}
+		}},
+		{"mclass 0 is flash", "&mclass=0&text=look", func(t *testing.T, m *gateway.Message) {
+			if !m.Flash || m.Text != "look" {
+				t.Errorf("flash %v text %q", m.Flash, m.Text)
+			}
+		}},
+		{"mclass 1 goes without a class", "&mclass=1&text=plain", func(t *testing.T, m *gateway.Message) {
+			if m.Flash {
+				t.Error("flash")
+			}
+		}},
+		{"coding 2 forces UCS-2", "&coding=2&text=%00h%00i", func(t *testing.T, m *gateway.Message) {
+			if m.Text != "hi" || m.Encoding != "ucs2" {
+				t.Errorf("text %q encoding %s", m.Text, m.Encoding)
+			}
+		}},
+		{"validity is the TP-VP", "&validity=90&text=soon", func(t *testing.T, m *gateway.Message) {
+			if m.Validity != 90*time.Minute {
+				t.Errorf("validity %v, want 90 min", m.Validity)
+			}
+		}},
 	}
-	if ms := r.messages(t); len(ms) != 0 {
-		t.Errorf("%d messages queued, want none", len(ms))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			if status, answer := r.get(t, r.auth()+"&to=2025550123"+tt.query); status != 202 || answer != "0: Accepted for delivery" {
+				t.Fatalf("= %d %q", status, answer)
+			}
+			tt.check(t, only(t, r.messages(t)))
+		})
 	}
 }
 
@@ -191,11 +225,6 @@ func TestSendsms_Accepted(t *testing.T) {
 		{"deferred", "&to=2025550123&text=later&deferred=10", "3: Queued for later delivery", func(t *testing.T, r *rig, ms []*gateway.Message) {
 			if m := only(t, ms); !m.SendAt.Equal(r.clock.Now().Add(10 * time.Minute)) {
 				t.Errorf("send_at %v, want now + 10 min", m.SendAt)
-			}
-		}},
-		{"validity", "&to=2025550123&text=soon&validity=60", "0: Accepted for delivery", func(t *testing.T, r *rig, ms []*gateway.Message) {
-			if m := only(t, ms); !m.ExpiresAt.Equal(r.clock.Now().Add(time.Hour)) {
-				t.Errorf("expires_at %v, want now + 1 h", m.ExpiresAt)
 			}
 		}},
 		{"priority 3 is the high lane", "&to=2025550123&text=hi&priority=3", "0: Accepted for delivery", func(t *testing.T, r *rig, ms []*gateway.Message) {
@@ -287,12 +316,8 @@ func TestSendsms_KannelPOST(t *testing.T) {
 	if status, answer := post("text/plain", "hi", auth); status != 400 || answer != "Missing receiver(s) number(s), rejected" {
 		t.Errorf("without X-Kannel-To: %d %q", status, answer)
 	}
-	binary := map[string]string{"X-Kannel-Username": "shop", "X-Kannel-Password": r.secret, "X-Kannel-To": "2025550123"}
-	if status, answer := post("application/octet-stream", "\x01\x02", binary); status != 400 || answer != "Coding field misformed, rejected" {
-		t.Errorf("8-bit body: %d %q (data SMS are not in the core yet)", status, answer)
-	}
 	if ms := r.messages(t); len(ms) != 0 {
-		t.Fatalf("%d messages queued by refused requests", len(ms))
+		t.Fatalf("%d messages queued by a refused request", len(ms))
 	}
 	hdr := map[string]string{"X-Kannel-Username": "shop", "X-Kannel-Password": r.secret, "X-Kannel-To": "2025550123",
 		"X-Kannel-Priority": "2", "X-Kannel-SMSC": "office"}
@@ -301,6 +326,15 @@ func TestSendsms_KannelPOST(t *testing.T) {
 	}
 	if m := only(t, r.messages(t)); m.Text != "café" || m.To != "+12025550123" || m.Priority != gateway.PriorityHigh || m.Pin != imei {
 		t.Errorf("message %+v", m)
+	}
+	binary := map[string]string{"X-Kannel-Username": "shop", "X-Kannel-Password": r.secret, "X-Kannel-To": "2025550124",
+		"X-Kannel-UDH": "0605040B8423F0"}
+	if status, answer := post("application/octet-stream", "\x01\x02", binary); status != 202 || answer != "0: Accepted for delivery" {
+		t.Fatalf("8-bit body: %d %q", status, answer)
+	}
+	ms, _, err := r.st.Messages(t.Context(), gateway.MessageFilter{To: "+12025550124", Limit: 10})
+	if err != nil || len(ms) != 1 || string(ms[0].Data) != "\x01\x02" || string(ms[0].UDH) != "\x06\x05\x04\x0b\x84\x23\xf0" {
+		t.Errorf("8-bit message %+v (%v); want the body as data, the hex UDH", ms, err)
 	}
 }
 
