@@ -81,9 +81,3 @@ func TestDispatcher_LateAndLostAnswersOnAVirtualModem(t *testing.T) {
 		}
 	})
 }
-
-func ctxFor(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
-	return ctx
-}

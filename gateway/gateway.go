@@ -85,6 +85,9 @@ type Message struct {
 	// Sealed is set on a claimed message whose text was sealed at rest (an
 	// OTP's, opened for the send): its PDUs are secret (WithSecretPDU).
 	Sealed bool
+	// Callback is an adapter's callback request, committed with the
+	// message by CreateMessage; nil when none (and on messages read back).
+	Callback *MessageCallback
 
 	Parts []Part
 }

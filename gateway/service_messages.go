@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -44,6 +45,8 @@ type SendRequest struct {
 	OwnerKey       int64  // its ID, the message's owner
 	IdempotencyKey string
 	BodyHash       string // hash of the request body, for idempotency; "" = derived from the fields
+	// Callback, when set, is committed with the message (Kannel's dlr-url).
+	Callback *MessageCallback
 }
 
 // Send validates r, checks the destination policy and the key's limits
@@ -109,6 +112,20 @@ func (s *Service) NewMessage(ctx context.Context, r SendRequest) (*Message, erro
 	return s.newMessage(ctx, r, s.clock.Now())
 }
 
+// Check is Send's checks without the commit and the key's limits: the
+// request's fields and the destination policy. An adapter that turns one
+// request into several messages checks them all before it sends the first.
+func (s *Service) Check(ctx context.Context, r SendRequest) error {
+	if err := checkText(r.Text); err != nil {
+		return err
+	}
+	m, err := s.newMessage(ctx, r, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	return s.dest.check(m.To, s.DefaultRegion())
+}
+
 func (s *Service) wake(m *Message, now time.Time) {
 	if s.waker == nil {
 		return
@@ -136,14 +153,9 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 	if err != nil {
 		return nil, &ValidationError{Field: "priority", Reason: err.Error()}
 	}
-	ttl := r.TTL
-	switch {
-	case ttl < 0:
-		return nil, &ValidationError{Field: "ttl", Reason: "is negative"}
-	case ttl > s.cfg.MaxTTL:
-		return nil, &ValidationError{Field: "ttl", Reason: fmt.Sprintf("is longer than the maximum of %s", s.cfg.MaxTTL)}
-	case ttl == 0:
-		ttl = s.cfg.DefaultTTL
+	sendAt, expires, err := s.schedule(r, now)
+	if err != nil {
+		return nil, err
 	}
 	pin := strings.TrimSpace(r.Modem)
 	if pin != "" {
@@ -151,23 +163,10 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 			return nil, err
 		}
 	}
-
-	// A year 9999 is more likely a mistake than a plan.
-	if r.SendAt.After(now.AddDate(1, 0, 0)) {
-		return nil, &ValidationError{Field: "send_at", Reason: "is more than a year ahead"}
-	}
-	// send_at in the past means now; the TTL counts from when the message
-	// may first be sent, so a scheduled message is not born expired.
-	var sendAt time.Time
-	start := now
-	if r.SendAt.After(now) {
-		sendAt, start = r.SendAt, r.SendAt
-	}
-	var expires time.Time
-	if ttl > 0 {
-		expires = start.Add(ttl)
-	}
 	sr := r.StatusReport == nil || *r.StatusReport
+	if c := r.Callback; c != nil && (c.Kind == "" || !json.Valid(c.Data)) {
+		return nil, &ValidationError{Field: "callback", Reason: "needs a kind and JSON data"}
+	}
 	var ports *Ports
 	if r.Ports != nil {
 		p := *r.Ports
@@ -196,11 +195,40 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		SendAt:       sendAt,
 		ExpiresAt:    expires,
 		Parts:        make([]Part, est.Segments),
+		Callback:     r.Callback,
 	}
 	for i := range m.Parts {
 		m.Parts[i] = Part{Index: i + 1, Status: StatusQueued, ReportCode: -1}
 	}
 	return m, nil
+}
+
+// schedule checks r's TTL and send_at: when the message may first be sent
+// (zero: now) and when it expires (zero: never).
+func (s *Service) schedule(r SendRequest, now time.Time) (sendAt, expires time.Time, err error) {
+	ttl := r.TTL
+	switch {
+	case ttl < 0:
+		return sendAt, expires, &ValidationError{Field: "ttl", Reason: "is negative"}
+	case ttl > s.cfg.MaxTTL:
+		return sendAt, expires, &ValidationError{Field: "ttl", Reason: fmt.Sprintf("is longer than the maximum of %s", s.cfg.MaxTTL)}
+	case ttl == 0:
+		ttl = s.cfg.DefaultTTL
+	}
+	// A year 9999 is more likely a mistake than a plan.
+	if r.SendAt.After(now.AddDate(1, 0, 0)) {
+		return sendAt, expires, &ValidationError{Field: "send_at", Reason: "is more than a year ahead"}
+	}
+	// send_at in the past means now; the TTL counts from when the message
+	// may first be sent, so a scheduled message is not born expired.
+	start := now
+	if r.SendAt.After(now) {
+		sendAt, start = r.SendAt, r.SendAt
+	}
+	if ttl > 0 {
+		expires = start.Add(ttl)
+	}
+	return sendAt, expires, nil
 }
 
 // maxValidity is the longest relative TP-VP (TS 23.040 §9.2.3.12.1).

@@ -274,6 +274,9 @@ func insertMessage(ctx context.Context, tx wtx, m *gateway.Message, status gatew
 			return err
 		}
 	}
+	if err := insertCallback(ctx, tx, m); err != nil {
+		return err
+	}
 	view := *m
 	view.Status = status
 	ev, ok, err := gateway.MessageEvent(&view, m.CreatedAt)

@@ -8,7 +8,8 @@ import (
 )
 
 // addRoutes is the whole HTTP surface: the probes here, /api/v1 in
-// web/api/routes.go, the status page in web/ui/routes.go. Each of those
+// web/api/routes.go, the status page in web/ui/routes.go, Kannel's sendsms
+// in web/kannel. Each of those
 // files lists its routes in one place.
 //
 // Authentication is attached per route rather than to a group: echo's
@@ -21,4 +22,7 @@ func (s *Server) addRoutes(e *echo.Echo) {
 
 	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks, s.cfg.Modems)
 	ui.Routes(e, s.svc, s.cfg.UI)
+	if s.cfg.Kannel != nil {
+		s.cfg.Kannel.Routes(e) // /cgi-bin/sendsms, in web/kannel/sendsms.go
+	}
 }

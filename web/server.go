@@ -15,6 +15,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/kannel"
 	"github.com/simgate/simgate/web/ui"
 )
 
@@ -55,6 +56,8 @@ type Config struct {
 	// Modems serves POST /api/v1/modems/{imei}/ussd (a
 	// *session.Supervisor); nil serves none.
 	Modems api.ModemActions
+	// Kannel serves Kannel's /cgi-bin/sendsms; nil serves none.
+	Kannel *kannel.Kannel
 }
 
 // Server is the HTTP server: the API and the status page. It is safe for concurrent use once built.

@@ -265,14 +265,21 @@ func (n *Notifier) post(ctx context.Context, d gateway.WebhookDelivery) (int, ti
 	req.Header.Set("webhook-id", d.EventID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", sig)
+	return n.send(req, "post")
+}
+
+// send runs req and returns the status and any Retry-After delay (at most
+// MaxRetry). An error names the step, not the URL, which may hold a token
+// in its query. The body is drained, up to a bound, so the connection can
+// be reused.
+func (n *Notifier) send(req *http.Request, step string) (int, time.Duration, error) {
 	resp, err := n.client.Do(req)
 	if err != nil {
-		// The URL may hold a token in its query: say what failed, not where.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return 0, 0, fmt.Errorf("post: %w", err)
+		return 0, 0, fmt.Errorf("%s: %w", step, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, webhookBodyLimit))

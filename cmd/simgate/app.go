@@ -30,6 +30,7 @@ import (
 	"github.com/simgate/simgate/spool"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/web/kannel"
 	"github.com/simgate/simgate/web/ui"
 	"github.com/simgate/simgate/webhook"
 )
@@ -68,6 +69,11 @@ type app struct {
 	data     string // the data directory
 	otpKey   []byte // otp.key, from which the other keys are derived
 	ports    int
+
+	// callbacks delivers the callback outbox (Kannel's DLRs); kannel
+	// serves /cgi-bin/sendsms and fills that outbox from the events.
+	callbacks *webhook.Callbacks
+	kannel    *kannel.Kannel
 }
 
 // newApp opens the data directory and the database and builds the parts.
@@ -117,7 +123,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 		return nil, err
 	}
 	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp,
-		Webhooks: a.notifier, Modems: a.sup, Registry: a.registry},
+		Webhooks: a.notifier, Modems: a.sup, Kannel: a.kannel, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -166,6 +172,7 @@ func (a *app) buildCore(cfg config) error {
 		return err
 	}
 	a.notifier = webhook.New(webhook.Config{Keys: hookKeys}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
+	a.callbacks = webhook.NewCallbacks(webhook.Config{}, a.db, clock, a.log.With("component", "callbacks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}
@@ -188,6 +195,8 @@ func (a *app) buildCore(cfg config) error {
 		Destinations:    dest,
 		Router:          msgRouter,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
+	a.kannel = kannel.New(kannel.Config{SMSC: cfg.Kannel.SMSC, Callbacks: a.callbacks}, a.svc, a.db, clock,
+		a.log.With("component", "kannel"))
 	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), router, clock, a.log.With("component", "otp"))
 	return err
 }
@@ -268,6 +277,8 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	supDone := parts.start("supervisor", func() error { return a.sup.Run(supCtx) })
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
+	parts.start("kannel", func() error { return a.kannel.Run(dispCtx) })
+	parts.start("callbacks", func() error { return a.callbacks.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
 	parts.start("balance", func() error { return a.balance.Run(dispCtx) })
 	parts.start("backups", func() error { return a.backups.Run(dispCtx) })

@@ -51,6 +51,15 @@ type config struct {
 	Balance   []balanceConfig `yaml:"balance"`
 	Spool     spoolConfig     `yaml:"spool"`
 	Hooks     hooksConfig     `yaml:"hooks"`
+	Kannel    kannelConfig    `yaml:"kannel"`
+}
+
+// kannelConfig is the kannel: section: Kannel's /cgi-bin/sendsms
+// (docs/MIGRATING.md).
+type kannelConfig struct {
+	// SMSC names modems for sendsms' smsc parameter: name → IMEI (an IMEI
+	// or a port is accepted as it is too).
+	SMSC map[string]string `yaml:"smsc"`
 }
 
 // routingConfig is the routing: section: how OTP SMS choose their modem
