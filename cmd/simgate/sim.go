@@ -18,13 +18,16 @@ import (
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]... [--chaos SEED [--chaos-log FILE] [--chaos-paused]]")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
 	linkDir := fs.String("link-dir", "", "keep stable symlinks DIR/modem1… to the ptys (like /dev/serial/by-id), updated on replug")
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
 	deletedFile := fs.String("deleted-log", "", "append every SMS the host deletes from a modem's storage to FILE as JSON lines")
+	chaosSeed := fs.String("chaos", "", "SEED: make the modems misbehave at random, drawn from SEED (the soak test's faults)")
+	chaosFile := fs.String("chaos-log", "", "append every fault --chaos makes, and every SMS it hands a modem, to FILE as JSON lines")
+	chaosPaused := fs.Bool("chaos-paused", false, "start --chaos paused, until \"chaos on\" on stdin")
 	var fails, routes stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
 	fs.Var(&routes, "route", "N:PREFIX:DELAY|drop: reports of modem N's sends to PREFIX… come after DELAY, or never (repeatable)")
@@ -72,6 +75,13 @@ func runSim(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
 	}
 	fmt.Fprintf(e.stderr, "Commands on stdin: %s. Ctrl-C stops.\n\n", simCommands)
+	if *chaosSeed != "" {
+		closeLog, err := s.newChaos(*chaosSeed, *chaosFile, *chaosPaused)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -79,6 +89,9 @@ func runSim(ctx context.Context, e env, args []string) error {
 		defer wg.Done()
 		s.watchRecords(ctx, log)
 	}()
+	if s.chaos != nil {
+		wg.Go(func() { s.chaos.run(ctx) })
+	}
 	// The stdin reader cannot be interrupted; it ends with stdin or the process.
 	go s.control(ctx, e.stdin)
 	wg.Wait()
@@ -128,6 +141,7 @@ type simulator struct {
 	modems  []*modemsim.Modem
 	linkDir string
 	stderr  io.Writer
+	chaos   *chaos     // nil without --chaos
 	mu      sync.Mutex // serialises control commands and the links
 }
 
@@ -187,6 +201,9 @@ func (s *simulator) control(ctx context.Context, in io.Reader) {
 func (s *simulator) command(ctx context.Context, f []string) error {
 	if len(f) == 0 {
 		return nil
+	}
+	if f[0] == "chaos" {
+		return s.chaosCommand(ctx, f)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -311,7 +328,7 @@ func (s *simulator) route(n, prefix, delay string) error {
 }
 
 // simCommands are the commands "simgate sim" reads on stdin.
-const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT"
+const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT, chaos on|off"
 
 // fault runs "hang N MODE" (the modem stops answering until MODE's cure)
 // and "delay N DURATION" (every answer comes that late); s.mu is held.
