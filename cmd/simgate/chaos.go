@@ -367,7 +367,9 @@ func (c *chaos) set(ctx context.Context, on bool) {
 		m.SetRegistration(modemsim.RegHome)
 		m.SetHang(modemsim.HangOff)
 		c.s.net.SetRoute(m.IMEI(), "", modemsim.ReportPolicy{})
-		c.control(ctx, "replug", i+1) // a no-op when plugged in
+		if m.Path() == "" { // unplugged
+			c.control(ctx, "replug", i+1)
+		}
 	}
 	fmt.Fprintln(c.s.stderr, "chaos off: every modem cured")
 }
