@@ -91,12 +91,9 @@ func (c *chaos) run(ctx context.Context) {
 	var now time.Duration
 	start := time.Now()
 	for {
-		step := time.Duration(100+c.rng.IntN(300)) * time.Millisecond
-		now += step
-		i := c.rng.IntN(len(c.s.modems))
-		kind := c.pick()
-		dur := time.Duration(500+c.rng.IntN(2500)) * time.Millisecond
-		arg := c.rng.Uint64()
+		d := c.draw(len(c.s.modems))
+		now += d.step
+		i, kind, dur, arg := d.modem, d.kind, d.dur, d.arg
 		if wait := time.Until(start.Add(now)); wait > 0 {
 			select {
 			case <-ctx.Done():
@@ -121,6 +118,26 @@ func (c *chaos) run(ctx context.Context) {
 			c.apply(ctx, gen, i+1, kind, dur, arg)
 		}
 	}
+}
+
+// chaosDraw is one draw of the schedule: after step, modem (0-based) gets
+// kind for dur, arg choosing its details.
+type chaosDraw struct {
+	step, dur time.Duration
+	modem     int
+	kind      string
+	arg       uint64
+}
+
+// draw takes the next fault of the schedule from the seeded generator.
+func (c *chaos) draw(modems int) chaosDraw {
+	var d chaosDraw
+	d.step = time.Duration(100+c.rng.IntN(300)) * time.Millisecond
+	d.modem = c.rng.IntN(modems)
+	d.kind = c.pick()
+	d.dur = time.Duration(500+c.rng.IntN(2500)) * time.Millisecond
+	d.arg = c.rng.Uint64()
+	return d
 }
 
 func (c *chaos) pick() string {
