@@ -98,16 +98,18 @@ func cond(c bool, a, b string) string {
 }
 
 // drain waits until every accepted message is final or waits for a retry
-// that is due later, and every SMS the chaos handed a modem is stored.
+// that is due later, every SMS and odd PDU the chaos handed a modem is
+// stored, and every modem is online again.
 func (r *soakRun) drain(t *testing.T, chaos soakChaos, limit time.Duration) soakRow {
 	deadline := time.Now().Add(limit)
-	var open, missing int
+	var open, missing, offline int
 	lastNote := time.Now()
 	for {
 		db := openSoakDB(t, path(r.data), true)
 		open = countRows(t, db, `SELECT count(*) FROM messages WHERE status = 'sending'
 			OR (status = 'queued' AND next_attempt <= ?)`, time.Now().UTC().Format("2006-01-02T15:04:05.000000000Z"))
-		stored := storedBodies(t, db)
+		offline = countRows(t, db, `SELECT count(*) FROM modems WHERE state <> 'online'`)
+		stored, raw := storedBodies(t, db), storedRaw(t, db)
 		db.Close()
 		missing = 0
 		for _, text := range chaos.inbound {
@@ -115,20 +117,28 @@ func (r *soakRun) drain(t *testing.T, chaos soakChaos, limit time.Duration) soak
 				missing++
 			}
 		}
-		if open == 0 && missing == 0 || time.Now().After(deadline) {
+		for _, p := range chaos.undecodable {
+			if raw[p] == 0 {
+				missing++
+			}
+		}
+		done := open == 0 && missing == 0 && offline == 0
+		if done || time.Now().After(deadline) {
 			break
 		}
 		if time.Since(lastNote) > 10*time.Second {
-			t.Logf("draining: %d messages open and not waiting for a retry, %d inbound SMS not stored yet", open, missing)
+			t.Logf("draining: %d messages open and not waiting for a retry, %d inbound SMS not stored yet, %d modems not online", open, missing, offline)
 			lastNote = time.Now()
 		}
 		time.Sleep(2 * time.Second)
 	}
 	got := fmt.Sprintf("drained in %v after the chaos", time.Since(r.chaosEnd).Round(time.Second))
-	if open > 0 || missing > 0 {
-		got = fmt.Sprintf("after %v: %d messages still open and not waiting for a retry, %d inbound SMS not stored", limit, open, missing)
+	ok := open == 0 && missing == 0 && offline == 0
+	if !ok {
+		got = fmt.Sprintf("after %v: %d messages still open and not waiting for a retry, %d inbound SMS not stored, %d modems not online",
+			limit, open, missing, offline)
 	}
-	return soakRow{"gateway drains once the chaos stops", got, open == 0 && missing == 0}
+	return soakRow{"gateway drains once the chaos stops", got, ok}
 }
 
 // backToIdle waits (30 s at most) for the running gateway's goroutines and

@@ -152,3 +152,21 @@ func readSoakDB(t *testing.T, db *sql.DB) (map[string]soakMessage, []soakPart) {
 	}
 	return msgs, parts
 }
+
+// storedRaw counts the undecodable PDUs stored raw, by PDU.
+func storedRaw(t *testing.T, db *sql.DB) map[string]int {
+	out := map[string]int{}
+	rows, err := db.Query("SELECT raw_pdu FROM inbound WHERE decode_error <> ''")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		out[p]++
+	}
+	return out
+}
