@@ -4,10 +4,16 @@ import "time"
 
 // InboxMessage is a received SMS.
 type InboxMessage struct {
-	ID         string     `json:"id"`
-	From       string     `json:"from"`
-	Text       string     `json:"text"`
-	TextPurged bool       `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
+	ID         string `json:"id"`
+	From       string `json:"from"`
+	Text       string `json:"text"`
+	TextPurged bool   `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
+	// Data is a data SMS's bytes (base64), in place of a text; Port and
+	// SourcePort its application ports, absent when it had none.
+	Data       []byte     `json:"data,omitempty"`
+	Port       *int       `json:"port,omitempty"`
+	SourcePort *int       `json:"source_port,omitempty"`
+	Flash      bool       `json:"flash,omitempty"` // a class 0 SMS
 	ReceivedAt *time.Time `json:"received_at"`
 	Modem      string     `json:"modem"` // IMEI of the modem that received it
 	// Parts is how many SMS it was joined from; Missing, how many of them
@@ -41,6 +47,19 @@ type Modem struct {
 	Sent         int     `json:"sent"`
 	Failed       int     `json:"failed"`
 	LastError    *string `json:"last_error"`
+	// Balance is the last scheduled balance check's reading; null until
+	// one found an amount (or when no check is configured).
+	Balance *Balance `json:"balance"`
+}
+
+// Balance is a modem's credit as read from the network's USSD reply.
+// Threshold is null when the check has none; Low is amount < threshold.
+type Balance struct {
+	Amount    float64   `json:"amount"`
+	Reply     string    `json:"reply"`
+	Threshold *float64  `json:"threshold"`
+	Low       bool      `json:"low"`
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // Signal is +CSQ as read, in dBm, and as 0–4 bars.

@@ -27,6 +27,15 @@ const (
 	ProblemClientGone      = "urn:simgate:problem:client-closed-request"
 	ProblemTooManyRequests = "urn:simgate:problem:too-many-requests"
 	ProblemStorageFull     = "urn:simgate:problem:storage-full"
+	// ProblemModemNotConnected: the modem is known but has no open session
+	// (unplugged, reconnecting); 409.
+	ProblemModemNotConnected = "urn:simgate:problem:modem-not-connected"
+	// ProblemModemError: the modem refused the command, with its words; 502.
+	ProblemModemError = "urn:simgate:problem:modem-error"
+	// ProblemUSSDTimeout: the network did not answer a USSD code in time; 504.
+	ProblemUSSDTimeout = "urn:simgate:problem:ussd-timeout"
+	// ProblemUSSDUnsupported: the network does not support the code; 422.
+	ProblemUSSDUnsupported = "urn:simgate:problem:ussd-unsupported"
 )
 
 // Problem is an RFC 9457 problem details document: the body of every

@@ -150,8 +150,8 @@ func (d *sendDev) ReadMessage(context.Context, string, int) (gateway.StoredSMS, 
 	return gateway.StoredSMS{}, errors.New("no message")
 }
 func (d *sendDev) DeleteMessage(context.Context, string, int) error { return nil }
-func (d *sendDev) USSD(context.Context, string) (string, error) {
-	return "", errors.New("no ussd on this fake")
+func (d *sendDev) USSD(context.Context, string) (gateway.USSDReply, error) {
+	return gateway.USSDReply{}, errors.New("no ussd on this fake")
 }
 func (d *sendDev) Events() <-chan gateway.DeviceEvent { return d.events }
 func (d *sendDev) Done() <-chan struct{}              { return d.done }

@@ -48,8 +48,10 @@ type Device interface {
 	ReadMessage(ctx context.Context, mem string, index int) (StoredSMS, error)
 	DeleteMessage(ctx context.Context, mem string, index int) error
 	// USSD runs a USSD code (TS 22.090, AT+CUSD) and returns the network's
-	// answer, for the admin (a balance, a bundle).
-	USSD(ctx context.Context, code string) (string, error)
+	// answer, decoded, for the admin and the balance check. A network that
+	// refuses the code is ErrUSSDUnsupported, one that never answers
+	// ErrUSSDTimeout.
+	USSD(ctx context.Context, code string) (USSDReply, error)
 	// Events delivers unsolicited results in order; closed after Done.
 	Events() <-chan DeviceEvent
 	// Done is closed once the port is gone (unplugged, closed).
@@ -106,6 +108,9 @@ const (
 	EventRegistration                            // +CREG/+CGREG/+CEREG changed
 	EventReset                                   // the modem rebooted: run Init again
 	EventMemoryFull                              // the message storage is full (Mem when known): drain it
+	// EventLateMR: the last send of unknown outcome (ErrSendUnknown) was
+	// answered after all, with MR: give its part the MR (Reports.PartLateMR).
+	EventLateMR
 )
 
 // DeviceEvent is one unsolicited result.
@@ -114,6 +119,7 @@ type DeviceEvent struct {
 	Mem   string
 	Index int
 	PDU   string
+	MR    int // EventLateMR
 }
 
 // ErrorClass says what a send error means for the message.

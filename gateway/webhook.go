@@ -9,7 +9,7 @@ import (
 var WebhookEvents = []string{
 	EventMessageQueued, EventMessageSent, EventMessageDelivered, EventMessageFailed,
 	EventMessageExpired, EventMessageCanceled, EventSMSReceived,
-	EventOTPApproved, EventOTPFailed, EventModemOffline, EventModemOnline,
+	EventOTPApproved, EventOTPFailed, EventModemOffline, EventModemOnline, EventModemBalanceLow,
 }
 
 // Outbox row statuses.

@@ -33,6 +33,9 @@ const (
 	// network holds back every SMS until slots are freed: read, commit and
 	// delete what is stored.
 	EventMemoryFull EventKind = "memory_full"
+	// EventLateSendAnswer: the "+CMGS: <mr>" of the last send, which ended
+	// with ErrSendUnknown, came after all (late.go): MR is its TP-MR.
+	EventLateSendAnswer EventKind = "late_send_answer"
 	// EventUnsolicited: anything else (RING, ^RSSI:, unknown +XXX: lines).
 	EventUnsolicited EventKind = "unsolicited"
 )
@@ -48,6 +51,8 @@ type Event struct {
 	// Length is the <length> the modem announced for PDU (TPDU octets), -1
 	// when it did not give one.
 	Length int
+	// MR is set for EventLateSendAnswer.
+	MR int
 	// Registration is set for EventRegistration.
 	Registration *Registration
 	// Line is the unsolicited line as received (the header for +CMT/+CDS).
@@ -67,7 +72,7 @@ func (m *Modem) indications() []at.Indication {
 		{Prefix: "+CREG:", Handle: m.onRegistration},
 		{Prefix: "+CGREG:", Handle: m.onRegistration},
 		{Prefix: "+CEREG:", Handle: m.onRegistration},
-		{Prefix: "+CUSD:", Handle: m.onUSSD},
+		{Prefix: "+CUSD:", Trailing: ussdMaxLines, Accept: acceptUSSDLine, Until: quotesClosed, Handle: m.onUSSD},
 		{Prefix: "^SMMEMFULL:", Handle: m.onMemoryFull},
 		{Prefix: "+CIEV:", Handle: m.onMemoryFull},
 		{Prefix: "+QIND:", Handle: m.onMemoryFull},
@@ -112,6 +117,10 @@ func (m *Modem) useProfile(p *Profile) {
 }
 
 func (m *Modem) onUnsolicited(line string) {
+	if mr, ok := m.lateSendAnswer(line); ok {
+		m.emit(Event{Kind: EventLateSendAnswer, MR: mr, Line: line, Length: -1})
+		return
+	}
 	m.emit(Event{Kind: EventUnsolicited, Line: line, Length: -1})
 }
 
@@ -153,9 +162,37 @@ func (m *Modem) onRegistration(lines []string) {
 	m.emit(e)
 }
 
-// onUSSD gives +CUSD to the USSD call waiting for it, or to Events.
+// ussdMaxLines bounds a reply's lines after the +CUSD: line: a menu in
+// text mode spans lines (its line breaks are the network's), and 182
+// characters make at most a few dozen.
+const ussdMaxLines = 40
+
+// quotesClosed says whether the +CUSD lines so far close their <str>.
+func quotesClosed(lines []string) bool {
+	n := 0
+	for _, l := range lines {
+		n += strings.Count(l, `"`)
+	}
+	return n%2 == 0
+}
+
+// acceptUSSDLine refuses what cannot be a line of a reply's text, so an
+// unterminated <str> cannot swallow a final result or another URC.
+func acceptUSSDLine(_, line string) bool {
+	switch {
+	case line == "OK", line == "ERROR", strings.HasPrefix(line, "+CME ERROR"), strings.HasPrefix(line, "+CMS ERROR"):
+		return false
+	case len(line) > 1 && (line[0] == '+' || line[0] == '^'):
+		name, _, found := strings.Cut(line[1:], ":")
+		return !found || strings.ToUpper(name) != name || strings.ContainsAny(name, " .,")
+	}
+	return true
+}
+
+// onUSSD gives +CUSD to the USSD call waiting for it, or to Events; the
+// lines of a reply that spans several are joined by line breaks.
 func (m *Modem) onUSSD(lines []string) {
-	_, arg, _ := strings.Cut(lines[0], ":")
+	_, arg, _ := strings.Cut(strings.Join(lines, "\n"), ":")
 	m.mu.Lock()
 	ch := m.ussd
 	m.mu.Unlock()

@@ -109,3 +109,22 @@ func FuzzUSSDPacking(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeUSSD checks that any <str> under any <dcs> decodes to valid
+// UTF-8 without junk at its ends, and that UCS-2 under dcs 72 comes back.
+func FuzzDecodeUSSD(f *testing.F) {
+	f.Add("CF2135487D2E4131DCCD25A381E02E", 15, true)
+	f.Add("0041004200430020041F", 72, false)
+	f.Add("653700480069", 17, false)
+	f.Add("Ihr Guthaben betr{gt", 15, false)
+	f.Add("Cr\xe9dit", 0, false)
+	f.Fuzz(func(t *testing.T, s string, dcs int, packed bool) {
+		got := decodeUSSD(s, dcs, packed)
+		if !utf8.ValidString(got) {
+			t.Errorf("decodeUSSD(%q, %d) = %q: invalid UTF-8", s, dcs, got)
+		}
+		if strings.Trim(got, junk) != got {
+			t.Errorf("decodeUSSD(%q, %d) = %q: junk left at an end", s, dcs, got)
+		}
+	})
+}

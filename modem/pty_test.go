@@ -445,14 +445,41 @@ func TestPTY_ResetThenInit(t *testing.T) {
 	}
 }
 
+// TestPTY_USSD runs USSD through the real driver over a pty against a
+// virtual modem answering in each style real firmware uses.
 func TestPTY_USSD(t *testing.T) {
-	r := mustRig(t, modem.Config{}, modemsim.Config{})
-	r.sim.SetUSSD("*100#", "Balance: 12.50")
-	res, err := r.m.USSD(ctxFor(t), "*100#")
-	if err != nil {
-		t.Fatal(err)
+	const text = "Guthaben: 12,50 EUR. Gültig bis 31.12."
+	tests := []struct {
+		name   string
+		style  modemsim.USSDStyle
+		packed bool // the driver runs a profile that packs codes (Huawei)
+		status int
+		want   string
+	}{
+		{"Text", modemsim.USSDText, false, 0, text},
+		{"RawGSM", modemsim.USSDRawGSM, false, 1, text},
+		{"PackedHex", modemsim.USSDPackedHex, true, 0, text},
+		{"UCS2UnderDCS15", modemsim.USSDUCS2, false, 2, text},
+		{"UCS2", modemsim.USSDUCS2Declared, false, 0, text},
+		{"UCS2Language", modemsim.USSDUCS2Language, false, 0, text},
+		{"TextOverLines", modemsim.USSDText, false, 1, "Menu\n1 Balance\n2 Top-up"},
 	}
-	if res.Text != "Balance: 12.50" {
-		t.Errorf("ussd = %+v", res)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := modem.Config{}
+			if tt.packed {
+				cfg.Profile = &modem.Profile{Name: "packed", USSDPackedHex: true}
+			}
+			r := mustRig(t, cfg, modemsim.Config{})
+			r.sim.SetUSSDStyle(tt.style)
+			r.sim.SetUSSDReply("*100#", modemsim.USSDReply{Text: tt.want, Status: tt.status})
+			res, err := r.m.USSD(ctxFor(t), "*100#")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Text != tt.want || res.Status != tt.status {
+				t.Errorf("ussd = %+v, want %q with status %d", res, tt.want, tt.status)
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/simgate/simgate/gsm7"
 	"github.com/simgate/simgate/modem/at"
@@ -98,66 +97,10 @@ func parseCUSD(arg string, packed bool) USSDResult {
 		}
 	}
 	if len(f) > 1 {
-		r.Text = decodeUSSD(unquote(f[1]), r.DCS, packed)
+		// Trim, not unquote: a <str> cut short has only its opening quote.
+		r.Text = decodeUSSD(strings.Trim(f[1], `"`), r.DCS, packed)
 	}
 	return r
-}
-
-// decodeUSSD turns <str> into text according to <dcs> (TS 23.038 §5, CBS
-// data coding): UCS-2 as hex for dcs 72 and the other UCS-2 codings, GSM
-// 7-bit packed hex when the firmware does that (Huawei), else text already
-// converted by the modem under AT+CSCS="GSM".
-func decodeUSSD(s string, dcs int, packed bool) string {
-	switch {
-	case dcsIsUCS2(dcs):
-		if d, ok := decodeUCS2Hex(s); ok {
-			return d
-		}
-	case packed && dcsIsGSM7(dcs):
-		if b, err := hex.DecodeString(s); err == nil {
-			return unpackGSM7(b)
-		}
-	}
-	return s
-}
-
-func dcsIsUCS2(dcs int) bool {
-	switch {
-	case dcs < 0:
-		return false
-	case dcs == 0x11: // UCS-2 preceded by a language
-		return true
-	case dcs&0xF0 == 0x40 || dcs&0xF0 == 0x50 || dcs&0xF0 == 0x90: // general data coding
-		return dcs&0x0C == 0x08
-	}
-	return false
-}
-
-func dcsIsGSM7(dcs int) bool {
-	switch {
-	case dcs < 0:
-		return true
-	case dcs&0xF0 == 0x00, dcs&0xF0 == 0x20, dcs&0xF0 == 0x30, dcs == 0x10:
-		return true
-	case dcs&0xF0 == 0x40 || dcs&0xF0 == 0x50 || dcs&0xF0 == 0x90 || dcs&0xF0 == 0xF0:
-		return dcs&0x0C == 0x00
-	}
-	return false
-}
-
-func decodeUCS2Hex(s string) (string, bool) {
-	if len(s)%4 != 0 {
-		return "", false
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return "", false
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-	}
-	return string(utf16.Decode(u)), true
 }
 
 var errNotGSM7 = errors.New("character outside the gsm 7-bit alphabet")

@@ -93,7 +93,7 @@ func (d *Device) convert() {
 }
 
 func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
-	de := gateway.DeviceEvent{Mem: ev.Mem, Index: ev.Index, PDU: ev.PDU}
+	de := gateway.DeviceEvent{Mem: ev.Mem, Index: ev.Index, PDU: ev.PDU, MR: ev.MR}
 	switch ev.Kind {
 	case modem.EventNewMessage:
 		de.Kind = gateway.EventSMSStored
@@ -109,6 +109,8 @@ func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
 		de.Kind = gateway.EventReset
 	case modem.EventMemoryFull:
 		de.Kind = gateway.EventMemoryFull
+	case modem.EventLateSendAnswer:
+		de.Kind = gateway.EventLateMR
 	default:
 		// RING, ^RSSI and the like: nothing the gateway acts on.
 		return gateway.DeviceEvent{}, false
@@ -240,13 +242,28 @@ func cmsClass(c modem.ErrorClass) gateway.ErrorClass {
 	return gateway.ClassUnknown
 }
 
-// USSD runs code on the modem and returns the network's answer as text.
-func (d *Device) USSD(ctx context.Context, code string) (string, error) {
+// USSD runs code on the modem and returns the network's answer, its <m>
+// as a status: 0 done, 1 more, 2 and 3 ended; 4 is ErrUSSDUnsupported, 5
+// and a deadline that passed ErrUSSDTimeout.
+func (d *Device) USSD(ctx context.Context, code string) (gateway.USSDReply, error) {
 	r, err := d.m.USSD(ctx, code)
-	if err != nil {
-		return "", mapErr(err)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return gateway.USSDReply{}, fmt.Errorf("%w: %w", gateway.ErrUSSDTimeout, err)
+	case err != nil:
+		return gateway.USSDReply{}, mapErr(err)
 	}
-	return r.Text, nil
+	switch r.Status {
+	case 0:
+		return gateway.USSDReply{Text: r.Text, Status: gateway.USSDDone}, nil
+	case 1:
+		return gateway.USSDReply{Text: r.Text, Status: gateway.USSDMore}, nil
+	case 2, 3:
+		return gateway.USSDReply{Text: r.Text, Status: gateway.USSDEnded}, nil
+	case 4:
+		return gateway.USSDReply{}, gateway.ErrUSSDUnsupported
+	}
+	return gateway.USSDReply{}, gateway.ErrUSSDTimeout
 }
 
 // ListMessages lists every received message in the read storage and the

@@ -2,12 +2,14 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
+
+	"github.com/simgate/simgate/gateway"
 )
 
-// ErrNotAttached means the modem an action names has no open session.
-var ErrNotAttached = errors.New("modem not connected")
+// ErrNotAttached means the modem an action names has no open session; it
+// is gateway.ErrModemNotConnected, which the API knows.
+var ErrNotAttached = gateway.ErrModemNotConnected
 
 // Reinit closes the modem's port: its session ends and the Supervisor opens
 // it again after its backoff, running Init from scratch, as it would after
@@ -25,14 +27,14 @@ func (s *Supervisor) Reinit(imei string) error {
 }
 
 // USSD runs code on the modem and returns the network's answer.
-func (s *Supervisor) USSD(ctx context.Context, imei, code string) (string, error) {
+func (s *Supervisor) USSD(ctx context.Context, imei, code string) (gateway.USSDReply, error) {
 	dev, err := s.device(imei)
 	if err != nil {
-		return "", err
+		return gateway.USSDReply{}, err
 	}
 	reply, err := dev.USSD(ctx, code)
 	if err != nil {
-		return "", fmt.Errorf("ussd: %w", err)
+		return gateway.USSDReply{}, fmt.Errorf("ussd: %w", err)
 	}
 	return reply, nil
 }

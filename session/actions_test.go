@@ -21,9 +21,13 @@ func TestSupervisor_Actions(t *testing.T) {
 	imei := r.sim.IMEI()
 	r.waitState(gateway.ModemOnline)
 
+	r.sim.SetUSSDReply("*100#", modemsim.USSDReply{Text: "1 Balance\n2 Top-up", Status: 1})
 	reply, err := r.sup.USSD(ctx, imei, "*100#")
-	if err != nil || reply == "" {
-		t.Fatalf("USSD = %q, %v; want the network's answer", reply, err)
+	if want := (gateway.USSDReply{Text: "1 Balance\n2 Top-up", Status: gateway.USSDMore}); err != nil || reply != want {
+		t.Fatalf("USSD = %+v, %v; want %+v", reply, err, want)
+	}
+	if _, err := r.sup.USSD(ctx, imei, "*999#"); !errors.Is(err, gateway.ErrUSSDUnsupported) {
+		t.Errorf("USSD of a code the network refuses: %v, want ErrUSSDUnsupported", err)
 	}
 	if _, err := r.sup.USSD(ctx, "490154203237518", "*100#"); !errors.Is(err, session.ErrNotAttached) {
 		t.Errorf("USSD on an unknown modem: %v, want ErrNotAttached", err)

@@ -525,8 +525,8 @@ func (d *supDevice) ReadMessage(_ context.Context, mem string, index int) (gatew
 	}
 	return gateway.StoredSMS{}, errors.New("empty slot")
 }
-func (d *supDevice) USSD(context.Context, string) (string, error) {
-	return "", errors.New("no ussd on this fake")
+func (d *supDevice) USSD(context.Context, string) (gateway.USSDReply, error) {
+	return gateway.USSDReply{}, errors.New("no ussd on this fake")
 }
 
 func (d *supDevice) DeleteMessage(_ context.Context, _ string, index int) error {

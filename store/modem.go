@@ -122,6 +122,13 @@ func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list modems: %w", err)
 	}
+	balances, err := s.modemBalances(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list modems: %w", err)
+	}
+	for i := range ms {
+		ms[i].Balance = balances[ms[i].IMEI]
+	}
 	return ms, nil
 }
 

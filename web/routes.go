@@ -19,6 +19,6 @@ func (s *Server) addRoutes(e *echo.Echo) {
 	e.GET("/readyz", handleReadyz(s.svc))
 	e.GET("/metrics", echo.WrapHandler(bearerOnly(s.cfg.MetricsToken, s.metrics.handler)))
 
-	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks)
+	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks, s.cfg.Modems)
 	ui.Routes(e, s.svc, s.cfg.UI)
 }

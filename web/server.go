@@ -52,6 +52,9 @@ type Config struct {
 	// Webhooks serves /api/v1/webhooks (a *webhook.Notifier); nil serves
 	// none.
 	Webhooks api.WebhookAPI
+	// Modems serves POST /api/v1/modems/{imei}/ussd (a
+	// *session.Supervisor); nil serves none.
+	Modems api.ModemActions
 }
 
 // Server is the HTTP server: the API and the status page. It is safe for concurrent use once built.

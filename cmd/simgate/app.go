@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/simgate/simgate/balance"
 	"github.com/simgate/simgate/dispatch"
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/metrics"
@@ -27,6 +28,7 @@ import (
 	"github.com/simgate/simgate/session"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
+	"github.com/simgate/simgate/web/ui"
 	"github.com/simgate/simgate/webhook"
 )
 
@@ -53,6 +55,7 @@ type app struct {
 	router   *routing.Router // nil when routing is off
 	notifier *webhook.Notifier
 	pruner   *retention.Pruner
+	balance  *balance.Checker
 	backups  *backupScheduler
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry // served at /metrics
@@ -77,6 +80,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err := a.buildCore(cfg); err != nil {
 		return nil, err
 	}
+	// Unless configured, the home region is the SIMs' as last seen, until
+	// the modems come online again (followRegion).
+	if _, err := a.svc.LearnRegion(ctx); err != nil {
+		return nil, err
+	}
 	supCfg, open, err := a.buildModems(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -86,17 +94,23 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
 	a.ports = len(supCfg.Ports)
-	var routes func() []gateway.RouteStat
-	if a.router != nil {
-		routes = a.router.Stats
+	checks, err := balanceChecks(cfg.Balance)
+	if err != nil {
+		return nil, err
 	}
-	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, routes, a.sims, dataKey(a.otpKey, "simgate status page known clients v1"),
-		stdout, logger.With("component", "ui"))
+	if a.balance, err = balance.New(checks, a.sup, a.db, gateway.SystemClock{}, logger.With("component", "balance")); err != nil {
+		return nil, err
+	}
+	uiCfg := ui.Config{Region: a.svc.Region, Key: dataKey(a.otpKey, "simgate status page known clients v1")}
+	if a.router != nil {
+		uiCfg.Routes = a.router.Stats
+	}
+	page, err := newStatusPage(ctx, cfg, uiCfg, a.db, a.sup, a.otp, a.sims, stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
 	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp,
-		Webhooks: a.notifier, Registry: a.registry},
+		Webhooks: a.notifier, Modems: a.sup, Registry: a.registry},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -246,8 +260,10 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
+	parts.start("balance", func() error { return a.balance.Run(dispCtx) })
 	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
+	parts.start("region", func() error { return followRegion(dispCtx, a.svc, a.db, a.log.With("component", "region")) })
 	if a.router != nil {
 		parts.start("routing", func() error {
 			if err := a.router.Load(dispCtx); err != nil {

@@ -12,7 +12,7 @@ import (
 // it must not know.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/simgate/simgate/"
-	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention", "metrics", "routing"} // and packages beside the core
+	features := []string{"events", "dispatch", "session", "otp", "webhook", "retention", "metrics", "routing", "balance"} // and packages beside the core
 	adapters := []string{"store", "web", "mailer", "cmd"}
 	tests := []struct {
 		pkg       string
@@ -23,7 +23,7 @@ func TestDependencies(t *testing.T) {
 		{"pdu", []string{mod + "gsm7", "github.com/warthog618/sms"}, []string{"modem", "gateway", "store", "web"}},
 		{"modem", []string{mod + "modem/at", mod + "gsm7", "go.bug.st/serial", "golang.org/x/sys"}, []string{"pdu", "gateway", "store", "web"}},
 		{"modem/at", nil, []string{"pdu", "gateway", "store", "web", "modemdev"}},
-		{"modem/modemsim", []string{mod + "pdu", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
+		{"modem/modemsim", []string{mod + "pdu", mod + "gsm7", "github.com/creack/pty", "golang.org/x/sys"}, []string{"gateway", "store", "web"}},
 		// The core: domain types, ports and the event type; no feature,
 		// adapter or driver.
 		{"gateway", []string{mod + "pdu", "github.com/nyaruka/phonenumbers", "golang.org/x/time/rate"}, append([]string{"modem", "modemdev"}, adapters...)},
@@ -40,6 +40,7 @@ func TestDependencies(t *testing.T) {
 		{"metrics", []string{mod + "gateway", mod + "events", "github.com/prometheus/client_golang"},
 			append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook", "retention"}, adapters...)},
 		{"routing", []string{mod + "gateway", mod + "events", "github.com/nyaruka/phonenumbers"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook"}, adapters...)},
+		{"balance", []string{mod + "gateway"}, append([]string{"modem", "modemdev", "events", "dispatch", "session", "otp", "webhook", "routing"}, adapters...)},
 		// Adapters: persistence and HTTP point at the core. The JSON API and
 		// the status page do not know each other.
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},

@@ -69,6 +69,7 @@ func commands() []command {
 		{"modems", "list a running gateway's modems", runModems},
 		{"sim", "run virtual modems on pseudo-terminals and print their device paths", runSim},
 		{"probe", "open one modem and print its identity, SIM, network and signal", runProbe},
+		{"ussd", "run a USSD code on one modem's port and print the decoded reply (ussd PORT '*100#')", runUSSD},
 		{"pdu", "decode or encode SMS PDUs (pdu decode HEX | pdu encode --to N --text T)", runPDU},
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},

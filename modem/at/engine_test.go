@@ -332,3 +332,24 @@ func FuzzEngine(f *testing.F) {
 }
 
 func isPDU(_, line string) bool { return strings.Trim(line, "0123456789ABCDEFabcdef") == "" }
+
+func TestIndication_Until(t *testing.T) {
+	// A quoted string over three lines is one indication, handled as soon
+	// as its quote closes (no later line needed), and a header already
+	// whole is handled alone at once.
+	got := newLines()
+	closed := func(ls []string) bool { return strings.Count(strings.Join(ls, ""), `"`)%2 == 0 }
+	f := newFakePort().on("AT+CGMM\r\n", "\r\nEC25\r\n\r\nOK\r\n")
+	e := mustEngine(t, f, got, Indication{Prefix: "+CUSD:", Trailing: 10, Until: closed, Handle: got.handle})
+	f.inject("\r\n+CUSD: 1,\"Menu\r\n1 Balance\r\n2 Top-up\",15\r\n")
+	if l := got.next(t); !slices.Equal(l, []string{`+CUSD: 1,"Menu`, "1 Balance", `2 Top-up",15`}) {
+		t.Errorf("handled %q", l)
+	}
+	f.inject("\r\n+CUSD: 4\r\n")
+	if l := got.next(t); !slices.Equal(l, []string{"+CUSD: 4"}) {
+		t.Errorf("handled %q", l)
+	}
+	if info, err := run(t, e, Request{Command: "AT+CGMM"}); err != nil || !slices.Equal(info, []string{"EC25"}) {
+		t.Fatalf("info = %q, %v", info, err)
+	}
+}

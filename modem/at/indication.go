@@ -25,6 +25,10 @@ type Indication struct {
 	// header announced; a refused line ends the indication early and is
 	// handled as any other line. It runs in the reader and must be quick.
 	Accept func(header, line string) bool
+	// Until, when set, ends the indication as soon as the lines so far
+	// make it whole (a quoted string closed), before Trailing lines came:
+	// Trailing is then the most it may take. It runs in the reader.
+	Until func(lines []string) bool
 	// Handle receives the first line and the trailing lines that came. It
 	// is called from the reader goroutine, in the order the modem sent
 	// them, and must not block or run commands.
@@ -36,6 +40,7 @@ type indication struct {
 	wholeLine bool
 	trailing  int
 	accept    func(header, line string) bool
+	until     func(lines []string) bool
 	handle    func([]string)
 }
 
@@ -53,7 +58,12 @@ func (p *pendingIndication) takes(s string) bool {
 	return true
 }
 
-func (p *pendingIndication) complete() bool { return len(p.lines) > p.ind.trailing }
+func (p *pendingIndication) complete() bool {
+	return len(p.lines) > p.ind.trailing || p.ind.whole(p.lines)
+}
+
+// whole says whether lines already make the indication whole.
+func (i *indication) whole(lines []string) bool { return i.until != nil && i.until(lines) }
 
 // AddIndication registers a handler for unsolicited lines. It may be
 // called while the engine runs; lines read before it are not replayed.
@@ -73,6 +83,7 @@ func (e *Engine) AddIndication(ind Indication) error {
 		wholeLine: ind.WholeLine,
 		trailing:  max(ind.Trailing, 0),
 		accept:    ind.Accept,
+		until:     ind.Until,
 		handle:    ind.Handle,
 	})
 	return nil

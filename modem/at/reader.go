@@ -116,7 +116,7 @@ func (e *Engine) handleLine(b []byte) {
 	}
 	ind, unsolicited := e.route(s)
 	switch {
-	case ind != nil && ind.trailing > 0:
+	case ind != nil && ind.trailing > 0 && !ind.whole([]string{s}):
 		e.pending = &pendingIndication{ind: ind, lines: []string{s}}
 	case ind != nil:
 		ind.handle([]string{s})

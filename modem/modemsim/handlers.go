@@ -357,36 +357,3 @@ func cmdCOPS(m *Modem, r *reply, c command) error {
 	}
 	return nil
 }
-
-func cmdCUSD(m *Modem, r *reply, c command) error {
-	switch c.op {
-	case opRead:
-		r.lines("+CUSD: 1")
-	case opTest:
-		r.lines("+CUSD: (0,1,2)")
-	case opSet:
-		n, err := c.intArg(0, 0)
-		if err != nil || n < 0 || n > 2 {
-			return cmeError(50)
-		}
-		code := c.arg(1)
-		if n == 2 || code == "" {
-			return nil
-		}
-		if m.st.pin != pinReady {
-			return cmeError(11)
-		}
-		if !m.registeredLocked() {
-			return cmeError(30)
-		}
-		// The network answers after the OK, as an unsolicited +CUSD.
-		if text, ok := m.knobs.ussd[code]; ok {
-			m.queueLineLocked(fmt.Sprintf("+CUSD: 0,%q,15", text))
-		} else {
-			m.queueLineLocked("+CUSD: 4")
-		}
-	default:
-		return errPlain
-	}
-	return nil
-}

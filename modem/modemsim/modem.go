@@ -90,7 +90,8 @@ type knobs struct {
 	rssi, ber  int
 	reg        int
 	ackTimeout time.Duration
-	ussd       map[string]string
+	ussd       map[string]USSDReply
+	ussdStyle  USSDStyle
 	// Faults (faults.go).
 	hang        HangMode
 	reenumerate bool
@@ -99,6 +100,7 @@ type knobs struct {
 	delays      map[string]time.Duration // answer delay by command name ("+CSQ")
 	late        map[string]bool          // answers held until the host writes again
 	loseSend    bool                     // +CMGS answers are lost
+	loseNext    int                      // so many more +CMGS answers are lost
 	okPrompt    bool                     // a stray OK before the "> " prompt
 }
 
@@ -146,9 +148,9 @@ func newModem(n *Network, cfg Config) *Modem {
 			ber:        99,
 			reg:        RegHome,
 			ackTimeout: DefaultAckTimeout,
-			ussd: map[string]string{
-				"*100#": "Your balance is 10.00 USD, valid until 31.12.2099.",
-				"*101#": "Your number is " + cfg.Number + ".",
+			ussd: map[string]USSDReply{
+				"*100#": {Text: "Your balance is 10.00 USD, valid until 31.12.2099."},
+				"*101#": {Text: "Your number is " + cfg.Number + "."},
 			},
 		},
 		mems: map[string][]*slot{
@@ -250,13 +252,6 @@ func (m *Modem) SetAckTimeout(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.knobs.ackTimeout = d
-}
-
-// SetUSSD sets the text answered to AT+CUSD=1,"<code>".
-func (m *Modem) SetUSSD(code, reply string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.knobs.ussd[code] = reply
 }
 
 // SetNextMR sets the <mr> the next +CMGS answers (mod 256), to test wrap-around.

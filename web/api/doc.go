@@ -1,6 +1,7 @@
 // Package api is simgate's HTTP API v1 on echo v4: sending and canceling
 // messages, reading them back, the inbox, the modems, OTP and webhooks.
-// routes.go lists its routes; the bodies are package apiv1's types. The
+// routes.go lists its routes; the bodies are package apiv1's types;
+// openapi.json describes both (OpenAPI 3.1, served at /api/v1/openapi.json). The
 // server around it (package web) owns the middleware and the one error
 // handler that writes the problems these handlers return.
 //

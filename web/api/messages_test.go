@@ -97,6 +97,8 @@ func TestRoutes_OK(t *testing.T) {
 						IMEI: "356938035643809", Port: "/dev/ttyUSB2", Manufacturer: "Quectel", Model: "EC25",
 						Operator: "Fictional Mobile", Registration: "home", CSQ: 20, DBM: -73, Bars: 3, SignalKnown: true,
 						State: gateway.ModemOnline,
+						Balance: &gateway.Balance{Amount: 4.5, Reply: "Balance 4.50 EUR", Threshold: 5, HasThreshold: true, Low: true,
+							CheckedAt: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)},
 					},
 					ModemCounters: gateway.ModemCounters{QueueDepth: 4, Sent: 120, Failed: 2},
 				},
@@ -139,9 +141,10 @@ func TestRoutes_OK(t *testing.T) {
 			 "modem":"356938035643809","parts":1,"missing":0}]}`},
 		{"Modems", "GET", "/api/v1/modems", "", webtest.Authed(), 200, `{"modems":[
 			{"id":"356938035643809","port":"/dev/ttyUSB2","manufacturer":"Quectel","model":"EC25","operator":"Fictional Mobile",
-			 "registration":"home","signal":{"csq":20,"dbm":-73,"bars":3},"state":"online","queue_depth":4,"sent":120,"failed":2,"last_error":null},
+			 "registration":"home","signal":{"csq":20,"dbm":-73,"bars":3},"state":"online","queue_depth":4,"sent":120,"failed":2,"last_error":null,
+			 "balance":{"amount":4.5,"reply":"Balance 4.50 EUR","threshold":5,"low":true,"checked_at":"2026-03-01T08:00:00Z"}},
 			{"id":"356938035643817","port":"/dev/ttyUSB5","manufacturer":"","model":"","operator":"","registration":"",
-			 "signal":null,"state":"no_sim","queue_depth":0,"sent":0,"failed":0,"last_error":"+CME ERROR: 10"}]}`},
+			 "signal":null,"state":"no_sim","queue_depth":0,"sent":0,"failed":0,"last_error":"+CME ERROR: 10","balance":null}]}`},
 		{"Healthz", "GET", "/healthz", "", nil, 200, `{"status":"ok","version":"1.2.3"}`},
 		{"Readyz", "GET", "/readyz", "", nil, 200, `{"status":"ready"}`},
 	}

@@ -36,6 +36,12 @@ func handleModems(svc modemLister) echo.HandlerFunc {
 				Failed:       v.Failed,
 				LastError:    optString(v.LastError),
 			}
+			if b := v.Balance; b != nil {
+				mj.Balance = &apiv1.Balance{Amount: b.Amount, Reply: b.Reply, Low: b.Low, CheckedAt: b.CheckedAt.UTC()}
+				if b.HasThreshold {
+					mj.Balance.Threshold = &b.Threshold
+				}
+			}
 			if v.SignalKnown {
 				mj.Signal = &apiv1.Signal{CSQ: v.CSQ, DBM: v.DBM, Bars: v.Bars}
 			}

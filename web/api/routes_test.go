@@ -18,25 +18,29 @@ import (
 	"github.com/simgate/simgate/web/internal/webtest"
 )
 
-// routeScopes is the scope each /api/v1 route needs. A route added to the
-// server without a row here fails TestRoutes_Scopes, and so does a row
-// whose route is gone: the table is the reviewed list of who may do what.
+// routeScopes is the scope each /api/v1 route needs ("" for none: the
+// route is public). A route added to the server without a row here fails
+// TestRoutes_Scopes, and so does a row whose route is gone: the table is
+// the reviewed list of who may do what. TestOpenAPI holds openapi.json's
+// x-scope to it.
 var routeScopes = map[string]string{
-	"POST /api/v1/messages":       gateway.ScopeMessagesSend,
-	"GET /api/v1/messages":        gateway.ScopeMessagesRead,
-	"GET /api/v1/messages/:id":    gateway.ScopeMessagesRead,
-	"DELETE /api/v1/messages/:id": gateway.ScopeMessagesSend,
-	"GET /api/v1/inbox":           gateway.ScopeInboxRead,
-	"GET /api/v1/modems":          gateway.ScopeModemsRead,
-	"POST /api/v1/otp":            gateway.ScopeOTP,
-	"POST /api/v1/otp/check":      gateway.ScopeOTP,
-	"GET /api/v1/otp/:id":         gateway.ScopeOTP,
-	"DELETE /api/v1/otp/:id":      gateway.ScopeOTP,
-	"POST /api/v1/otp/:id/check":  gateway.ScopeOTP,
-	"POST /api/v1/otp/:id/resend": gateway.ScopeOTP,
-	"POST /api/v1/webhooks":       gateway.ScopeWebhooks,
-	"GET /api/v1/webhooks":        gateway.ScopeWebhooks,
-	"DELETE /api/v1/webhooks/:id": gateway.ScopeWebhooks,
+	"GET /api/v1/openapi.json":       "",
+	"POST /api/v1/messages":          gateway.ScopeMessagesSend,
+	"GET /api/v1/messages":           gateway.ScopeMessagesRead,
+	"GET /api/v1/messages/:id":       gateway.ScopeMessagesRead,
+	"DELETE /api/v1/messages/:id":    gateway.ScopeMessagesSend,
+	"GET /api/v1/inbox":              gateway.ScopeInboxRead,
+	"GET /api/v1/modems":             gateway.ScopeModemsRead,
+	"POST /api/v1/modems/:imei/ussd": gateway.ScopeAdmin,
+	"POST /api/v1/otp":               gateway.ScopeOTP,
+	"POST /api/v1/otp/check":         gateway.ScopeOTP,
+	"GET /api/v1/otp/:id":            gateway.ScopeOTP,
+	"DELETE /api/v1/otp/:id":         gateway.ScopeOTP,
+	"POST /api/v1/otp/:id/check":     gateway.ScopeOTP,
+	"POST /api/v1/otp/:id/resend":    gateway.ScopeOTP,
+	"POST /api/v1/webhooks":          gateway.ScopeWebhooks,
+	"GET /api/v1/webhooks":           gateway.ScopeWebhooks,
+	"DELETE /api/v1/webhooks/:id":    gateway.ScopeWebhooks,
 }
 
 // scopeKeys is one key per scope, plus one with none: its token is the
@@ -75,6 +79,13 @@ func (nothingOTP) Get(context.Context, string) (*gateway.Verification, error) {
 	return nil, gateway.ErrNotFound
 }
 
+// noModems has no modem connected.
+type noModems struct{}
+
+func (noModems) USSD(context.Context, string, string) (gateway.USSDReply, error) {
+	return gateway.USSDReply{}, gateway.ErrModemNotConnected
+}
+
 type nothingWebhooks struct{}
 
 func (nothingWebhooks) CreateWebhook(context.Context, gateway.Caller, string, []string) (gateway.WebhookEndpoint, error) {
@@ -100,7 +111,7 @@ func TestRoutes_Scopes(t *testing.T) {
 		InboxFn:    func(context.Context, time.Time, int) ([]*gateway.InboundMessage, error) { return nil, nil },
 		ModemsFn:   func(context.Context) ([]gateway.ModemView, error) { return nil, nil },
 	}
-	s := web.NewServer(web.Config{Registry: prometheus.NewRegistry(), OTP: nothingOTP{}, Webhooks: nothingWebhooks{}},
+	s := web.NewServer(web.Config{Registry: prometheus.NewRegistry(), OTP: nothingOTP{}, Webhooks: nothingWebhooks{}, Modems: noModems{}},
 		svc, slog.New(slog.DiscardHandler))
 	ts := webtest.Start(t, s.Handler())
 
@@ -117,6 +128,12 @@ func TestRoutes_Scopes(t *testing.T) {
 			continue
 		}
 		path := strings.ReplaceAll(r.Path, ":id", "otp_x")
+		if want == "" {
+			if got := ts.Do(t, r.Method, path, "", nil); got.Status != http.StatusOK {
+				t.Errorf("%s is public but answers %d without a key", route, got.Status)
+			}
+			continue
+		}
 		body := ""
 		if r.Method == http.MethodPost {
 			body = `{"code":"123456","to":"+12025550123","text":"x","url":"http://127.0.0.1:9/","events":["modem.online"]}`
