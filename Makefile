@@ -17,7 +17,7 @@ DIST      ?= dist
 ARCHES    ?= amd64 arm64 arm:7
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test bench bench-peers fuzz lint clean screenshots release powercut
+.PHONY: all build run test bench bench-peers fuzz lint clean screenshots release powercut soak
 
 all: build
 
@@ -39,6 +39,15 @@ test:
 POWERCUT_CUTS ?= 15
 powercut:
 	SIMGATE_POWERCUT_CUTS=$(POWERCUT_CUTS) $(GO) test -count=1 -timeout 20m -v -run '^TestE2E_PowerCut$$' ./cmd/simgate
+
+# The chaos soak (TestE2E_Soak; see docs/ARCHITECTURE.md): the real binary
+# against four misbehaving virtual modems for SOAK, SIGKILLed and restarted
+# along the way, then its invariant table. make test runs it for 60s with a
+# fixed seed; here the seed is new each time unless SOAK_SEED is given.
+SOAK      ?= 10m
+SOAK_SEED ?= $(shell date +%s)
+soak:
+	SIMGATE_SOAK=$(SOAK) SIMGATE_SOAK_SEED=$(SOAK_SEED) $(GO) test -count=1 -timeout 0 -v -run '^TestE2E_Soak$$' ./cmd/simgate
 
 # Every benchmark, then a table of the figures measured with the store's
 # durability normal and full side by side (.ci/bench-table.awk).

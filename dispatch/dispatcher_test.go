@@ -579,6 +579,54 @@ func TestDispatcher_ResendsAllPartsFromAnotherModem(t *testing.T) {
 	})
 }
 
+// Found by the chaos soak: part 1 went out from modem A and was already
+// delivered when part 2 failed there; modem B sends the message whole, so
+// part 1 again. Its record must take B's send (the handset joins B's
+// parts), not fail on the delivered part and leave the message sending
+// until its lease ends, to be sent whole again, and again.
+func TestDispatcher_ResendsDeliveredPartFromAnotherModem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOptions{})
+		a := newSendDev(imeiA)
+		a.setFn(func(c sentPDU) (int, error) {
+			if c.Part == 2 {
+				return 0, cmsErr(gateway.ClassTransient, 47, "resources unavailable")
+			}
+			return 100 + c.Part, nil
+		})
+		r.addModem(a, gateway.ModemLimits{})
+		srr := true
+		m := r.send(gateway.SendRequest{To: numOK, Text: long, StatusReport: &srr})
+		synctest.Wait()
+		r.d.Detach(imeiA)
+		if _, err := r.st.ApplyReport(context.Background(), gateway.Report{Modem: imeiA, MR: 101, Recipient: numOK,
+			Class: "delivered", At: time.Now(), Window: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.message(m.ID); got.Parts[0].Status != gateway.StatusDelivered {
+			t.Fatalf("part 1 is %s, want delivered before B takes over", got.Parts[0].Status)
+		}
+
+		b := newSendDev(imeiB)
+		r.addModem(b, gateway.ModemLimits{})
+		time.Sleep(10 * time.Minute) // past several leases
+		synctest.Wait()
+		sent := b.Sent()
+		if len(sent) != 3 {
+			t.Fatalf("modem B sent %d parts, want all 3 once", len(sent))
+		}
+		got := r.message(m.ID)
+		if got.Status != gateway.StatusSent {
+			t.Fatalf("status %s, want sent", got.Status)
+		}
+		for i, p := range got.Parts {
+			if p.Modem != imeiB || p.MR != sent[i].MR || p.Status != gateway.StatusSent || !p.DeliveredAt.IsZero() {
+				t.Errorf("part %d: %+v, want sent from B with MR %d", i+1, p, sent[i].MR)
+			}
+		}
+	})
+}
+
 func TestDispatcher_RunShutdownWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, rigOptions{})

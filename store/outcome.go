@@ -10,8 +10,12 @@ import (
 	"github.com/simgate/simgate/gateway"
 )
 
-var partUnknownSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = NULL, modem = ?, sent_at = ?, error = ?
-	WHERE message_id = ? AND idx = ? AND status IN ('queued', 'sending')`)
+// Like partSentSQL, it takes a part sent or delivered by another modem
+// before this one took the message over and sent it whole.
+var partUnknownSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = NULL, modem = ?1, sent_at = ?2, error = ?3,
+	delivered_at = '', report_code = -1
+	WHERE message_id = ?4 AND idx = ?5
+	AND (status IN ('queued', 'sending') OR status IN ('sent', 'delivered') AND modem <> ?1)`)
 
 // PartUnknown records that part of message id was handed to modem, which
 // never answered (gateway.ErrSendUnknown), and that it is not to be sent

@@ -41,8 +41,13 @@ RETURNING ` + messageReadCols)
 
 var (
 	claimPartsSQL = writeStmt(`UPDATE parts SET status = 'sending' WHERE message_id = ? AND status = 'queued'`)
-	partSentSQL   = writeStmt(`UPDATE parts SET status = 'sent', mr = ?, modem = ?, sent_at = ?, error = ''
-		WHERE message_id = ? AND idx = ? AND status IN ('queued', 'sending', 'sent')`)
+	// A part sent or even delivered already by another modem is sent
+	// again when this one takes the message over and sends it whole (a
+	// handset joins parts from one sender only): the new send counts.
+	partSentSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = ?1, modem = ?2, sent_at = ?3, error = '',
+		delivered_at = '', report_code = -1
+		WHERE message_id = ?4 AND idx = ?5
+		AND (status IN ('queued', 'sending', 'sent') OR status = 'delivered' AND modem <> ?2)`)
 	unsentSQL        = writeStmt(`SELECT count(*) FROM parts WHERE message_id = ? AND status IN ('queued', 'sending')`)
 	messageStatusSQL = writeStmt(`SELECT status FROM messages WHERE id = ?`)
 	sentSQL          = writeStmt(`UPDATE messages SET status = 'sent', sent_at = ?, lease_until = '' WHERE id = ?`)

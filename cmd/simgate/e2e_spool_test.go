@@ -141,12 +141,12 @@ func TestE2E_SpoolAndHooks(t *testing.T) {
 		s := strings.Join(kinds, ",")
 		return strings.Contains(s, "sent") && strings.Contains(s, "report")
 	})
-	checkInbound(t, netw, spoolDir, hookOut)
+	checkSpoolInbound(t, netw, spoolDir, hookOut)
 }
 
-// checkInbound: an SMS to the gateway's modem is written to incoming and
+// checkSpoolInbound: an SMS to the gateway's modem is written to incoming and
 // runs the received hook.
-func checkInbound(t *testing.T, netw *virtualNetwork, spoolDir, hookOut string) {
+func checkSpoolInbound(t *testing.T, netw *virtualNetwork, spoolDir, hookOut string) {
 	t.Helper()
 	const text = "Reply to the spool"
 	const from = "+14155550123"

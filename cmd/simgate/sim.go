@@ -18,7 +18,7 @@ import (
 )
 
 func runSim(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--send-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]...")
+	fs := newFlagSet(e, "sim", "[--count N] [--link-dir DIR] [--log FILE] [--deleted-log FILE] [--send-log FILE] [--latency D] [--report-delay D] [--fail NUMBER:CODE]... [--route N:PREFIX:DELAY|drop]... [--chaos SEED [--chaos-log FILE] [--chaos-paused]]")
 	count := fs.Int("count", 2, "number of virtual modems")
 	latency := fs.Duration("latency", 0, "delay before each +CMGS answer, as a real network takes")
 	reportDelay := fs.Duration("report-delay", 0, "delay before each status report")
@@ -26,6 +26,9 @@ func runSim(ctx context.Context, e env, args []string) error {
 	logFile := fs.String("log", "", "append every message the network accepts to FILE as JSON lines")
 	deletedFile := fs.String("deleted-log", "", "append every SMS the host deletes from a modem's storage to FILE as JSON lines")
 	sendFile := fs.String("send-log", "", "append every PDU a modem is handed with AT+CMGS to FILE as JSON lines, timed as it arrives (before --latency)")
+	chaosSeed := fs.String("chaos", "", "SEED: make the modems misbehave at random, drawn from SEED (the soak test's faults)")
+	chaosFile := fs.String("chaos-log", "", "append every fault --chaos makes, and every SMS it hands a modem, to FILE as JSON lines")
+	chaosPaused := fs.Bool("chaos-paused", false, "start --chaos paused, until \"chaos on\" on stdin")
 	var fails, routes stringList
 	fs.Var(&fails, "fail", "NUMBER:CODE: answer sends to NUMBER with +CMS ERROR: CODE (repeatable)")
 	fs.Var(&routes, "route", "N:PREFIX:DELAY|drop: reports of modem N's sends to PREFIX… come after DELAY, or never (repeatable)")
@@ -71,14 +74,14 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if err := s.setRoutes(routes); err != nil {
 		return err
 	}
-	for i, m := range s.modems {
-		fmt.Fprintf(e.stderr, "virtual modem %d: %s  number %s  IMEI %s\n", i+1, m.Path(), m.Number(), m.IMEI())
+	s.greet(e.stderr)
+	if *chaosSeed != "" {
+		closeLog, err := s.newChaos(*chaosSeed, *chaosFile, *chaosPaused)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
 	}
-	fmt.Fprintf(e.stderr, "\nTry:\n  simgate probe %s\n  simgate at %s\n", s.portOf(1), s.portOf(1))
-	if len(s.modems) > 1 {
-		fmt.Fprintf(e.stderr, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
-	}
-	fmt.Fprintf(e.stderr, "Commands on stdin: %s. Ctrl-C stops.\n\n", simCommands)
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -86,10 +89,25 @@ func runSim(ctx context.Context, e env, args []string) error {
 		defer wg.Done()
 		s.watchRecords(ctx, log)
 	}()
+	if s.chaos != nil {
+		wg.Go(func() { s.chaos.run(ctx) })
+	}
 	// The stdin reader cannot be interrupted; it ends with stdin or the process.
 	go s.control(ctx, e.stdin)
 	wg.Wait()
 	return nil
+}
+
+// greet tells a person at the terminal what runs and what to try.
+func (s *simulator) greet(w io.Writer) {
+	for i, m := range s.modems {
+		fmt.Fprintf(w, "virtual modem %d: %s  number %s  IMEI %s\n", i+1, m.Path(), m.Number(), m.IMEI())
+	}
+	fmt.Fprintf(w, "\nTry:\n  simgate probe %s\n  simgate at %s\n", s.portOf(1), s.portOf(1))
+	if len(s.modems) > 1 {
+		fmt.Fprintf(w, "A message from one virtual modem to %s arrives at modem 2.\n", s.modems[1].Number())
+	}
+	fmt.Fprintf(w, "Commands on stdin: %s. Ctrl-C stops.\n\n", simCommands)
 }
 
 // addModems plugs in count virtual modems and prints the port of each on
@@ -136,6 +154,7 @@ type simulator struct {
 	modems  []*modemsim.Modem
 	linkDir string
 	stderr  io.Writer
+	chaos   *chaos     // nil without --chaos
 	mu      sync.Mutex // serialises control commands and the links
 }
 
@@ -195,6 +214,9 @@ func (s *simulator) control(ctx context.Context, in io.Reader) {
 func (s *simulator) command(ctx context.Context, f []string) error {
 	if len(f) == 0 {
 		return nil
+	}
+	if f[0] == "chaos" {
+		return s.chaosCommand(ctx, f)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -319,7 +341,7 @@ func (s *simulator) route(n, prefix, delay string) error {
 }
 
 // simCommands are the commands "simgate sim" reads on stdin.
-const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT"
+const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT, chaos on|off"
 
 // fault runs "hang N MODE" (the modem stops answering until MODE's cure)
 // and "delay N DURATION" (every answer comes that late); s.mu is held.

@@ -223,3 +223,22 @@ func (m *Modem) lateAnswerLocked(line string) bool {
 func commandName(command string) string {
 	return strings.TrimPrefix(strings.ToUpper(command), "AT")
 }
+
+// SetEcho turns the modem's command echo on or off, as ATE1/ATE0 would,
+// without the host asking: some modems turn echo back on after a firmware
+// hiccup, and a host must not take its own command line for an answer.
+// A power cycle turns it on as well.
+func (m *Modem) SetEcho(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.echo = on
+}
+
+// ReceivePDU hands the modem an SMS-DELIVER PDU (hex, SMSC prefix
+// included) exactly as given, as the network does with what an SMSC
+// sent: it may bend the spec (user data longer than its length says) or
+// not decode at all. It is held while the modem cannot take it and then
+// routed as +CNMI says, like Deliver's.
+func (m *Modem) ReceivePDU(hexPDU string) {
+	m.receive(inbound{pdu: strings.ToUpper(hexPDU)})
+}

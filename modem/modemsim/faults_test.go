@@ -1,6 +1,7 @@
 package modemsim
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -113,3 +114,41 @@ func TestLateAnswerComesWithTheNextWrite(t *testing.T) {
 // pending tells whether the modem wrote a line the test has not read; in a
 // bubble after synctest.Wait, the client's reader has taken all there was.
 func (c *client) pending() bool { return len(c.held) > 0 || len(c.lines) > 0 }
+
+func TestSetEchoTurnsEchoBackOn(t *testing.T) {
+	_, ms := mustNetwork(t, 1)
+	c := mustClient(t, ms[0]) // ATE0
+	ms[0].SetEcho(true)
+	c.write("AT+CGMM\r")
+	c.expect("AT+CGMM") // the host's own line comes back
+	c.expect(ms[0].Config().Model)
+	c.expect("OK")
+}
+
+func TestReceivePDUKeepsItAsGiven(t *testing.T) {
+	_, ms := mustNetwork(t, 1)
+	c := mustClient(t, ms[0])
+	c.mustOK("AT+CNMI=2,1,0,0,0")
+	const odd = "0004D0E17A1B0000625011224035400AFFFFFFFFFFFFFFFFFFFF" // does not decode
+	ms[0].ReceivePDU(odd)
+	c.expect(`+CMTI: "SM",1`)
+	if got := c.mustOK("AT+CMGR=1"); len(got) != 2 || got[1] != odd {
+		t.Errorf("AT+CMGR=1 = %q, want the PDU as given", got)
+	}
+}
+
+func TestDuplicateReport(t *testing.T) {
+	n, ms := mustNetwork(t, 2)
+	a := mustClient(t, ms[0])
+	n.SetReport("", ReportPolicy{Duplicate: true})
+	a.mustOK("AT+CNMI=2,1,0,2,0")
+	mrs := mustSend(t, a, mustSubmit(t, ms[1].Number(), "twice", pdu.SubmitOptions{StatusReport: true}))
+	a.expect(`+CDSI: "SR",1`)
+	a.expect(`+CDSI: "SR",2`)
+	a.mustOK(`AT+CPMS="SR"`)
+	for i := range 2 {
+		if sr := mustDecode(t, a.mustOK(fmt.Sprint("AT+CMGR=", i+1))[1]); sr.MR != mrs[0] {
+			t.Errorf("report %d has MR %d, want %d", i+1, sr.MR, mrs[0])
+		}
+	}
+}

@@ -77,6 +77,9 @@ type ReportPolicy struct {
 	Delay time.Duration
 	// Drop loses the report: none is ever sent.
 	Drop bool
+	// Duplicate sends the report twice, as an SMSC that retries its
+	// delivery does.
+	Duplicate bool
 }
 
 // Option configures a Network.
@@ -384,6 +387,9 @@ func (n *Network) accept(m *Modem, hexPDU string, tpdu []byte, msg *pdu.Message,
 				return
 			}
 			m.receive(inbound{pdu: sr, report: true})
+			if policy.Duplicate {
+				m.receive(inbound{pdu: sr, report: true})
+			}
 		})
 	}
 	return 0
