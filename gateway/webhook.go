@@ -12,6 +12,12 @@ var WebhookEvents = []string{
 	EventOTPApproved, EventOTPFailed, EventModemOffline, EventModemOnline,
 }
 
+// Webhook formats: how an endpoint's webhooks are shaped and signed.
+const (
+	WebhookStandard = "standard" // Standard Webhooks: {type, timestamp, data}, webhook-signature
+	WebhookSMSGate  = "smsgate"  // SMSGate's envelope, X-Signature and X-Timestamp
+)
+
 // Outbox row statuses.
 const (
 	WebhookPending   = "pending"
@@ -34,6 +40,12 @@ type WebhookEndpoint struct {
 	// key's messages and verifications only.
 	OwnerKey  int64
 	AllEvents bool
+	// Format is how its webhooks are shaped and signed: WebhookStandard
+	// or another the Notifier was given a Formatter for (WebhookSMSGate).
+	Format string
+	// ExternalID is the ID the client knows the endpoint by, when it chose
+	// one (SMSGate lets it); "" when it knows it by ID.
+	ExternalID string
 	// ParkedUntil is when the Notifier's breaker lets the endpoint be
 	// tried again after it gave no answer too often; zero when it is not
 	// parked. It is the Notifier's memory, not stored.
@@ -49,6 +61,8 @@ type WebhookDelivery struct {
 	Endpoint    string
 	URL         string // the endpoint's, joined when due
 	Secret      string // the endpoint's, joined when due
+	Format      string // the endpoint's, joined when due
+	ExternalID  string // the endpoint's, joined when due
 	Event       string
 	Payload     []byte
 	Status      string

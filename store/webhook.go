@@ -11,7 +11,7 @@ import (
 
 var _ gateway.WebhookStore = (*Store)(nil)
 
-const webhookCols = `id, url, events, secret, created_at, disabled_at, owner_key, all_events`
+const webhookCols = `id, url, events, secret, created_at, disabled_at, owner_key, all_events, format, ext_id`
 
 func scanWebhook(sc scanner) (gateway.WebhookEndpoint, error) {
 	var (
@@ -19,7 +19,8 @@ func scanWebhook(sc scanner) (gateway.WebhookEndpoint, error) {
 		events string
 		all    int
 	)
-	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}, &e.OwnerKey, &all); err != nil {
+	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}, &e.OwnerKey, &all,
+		&e.Format, &e.ExternalID); err != nil {
 		return gateway.WebhookEndpoint{}, err
 	}
 	e.AllEvents = all != 0
@@ -38,8 +39,13 @@ func (s *Store) CreateWebhook(ctx context.Context, e gateway.WebhookEndpoint) er
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt), e.OwnerKey, boolInt(e.AllEvents))
+	format := e.Format
+	if format == "" {
+		format = gateway.WebhookStandard
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt), e.OwnerKey, boolInt(e.AllEvents),
+		format, e.ExternalID)
 	if isUnique(err) {
 		return fmt.Errorf("create webhook %s: %w", e.ID, gateway.ErrConflict)
 	}
@@ -173,7 +179,7 @@ func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, 
 // second… — so that one endpoint's backlog never fills the batch and
 // hides another's rows.
 func (s *Store) DueWebhooks(ctx context.Context, now time.Time, perEndpoint, limit int) ([]gateway.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, e.format, e.ext_id, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
 		FROM (SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt, id) AS rank
 			FROM webhook_outbox WHERE status = 'pending' AND next_attempt <= ?) o
@@ -195,7 +201,7 @@ func scanDelivery(sc scanner) (gateway.WebhookDelivery, error) {
 		d       gateway.WebhookDelivery
 		payload string
 	)
-	err := sc.Scan(&d.ID, &d.EventID, &d.Endpoint, &d.URL, &d.Secret, &d.Event, &payload, &d.Status,
+	err := sc.Scan(&d.ID, &d.EventID, &d.Endpoint, &d.URL, &d.Secret, &d.Format, &d.ExternalID, &d.Event, &payload, &d.Status,
 		&d.Attempts, timeCol{&d.NextAttempt}, &d.LastError, timeCol{&d.CreatedAt})
 	d.Payload = []byte(payload)
 	return d, err
@@ -219,7 +225,7 @@ func (s *Store) FinishWebhook(ctx context.Context, d gateway.WebhookDelivery) er
 // WebhookDeliveries returns the outbox rows of endpoint, oldest first: for
 // tests and inspection.
 func (s *Store) WebhookDeliveries(ctx context.Context, endpoint string) ([]gateway.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, e.format, e.ext_id, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
 		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
 		WHERE o.endpoint = ? ORDER BY o.created_at, o.id`, endpoint)

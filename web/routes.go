@@ -4,11 +4,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/smsgate"
 	"github.com/simgate/simgate/web/ui"
 )
 
 // addRoutes is the whole HTTP surface: the probes here, /api/v1 in
-// web/api/routes.go, the status page in web/ui/routes.go. Each of those
+// web/api/routes.go, SMSGate's /3rdparty/v1 in web/smsgate/routes.go, the
+// status page in web/ui/routes.go. Each of those
 // files lists its routes in one place.
 //
 // Authentication is attached per route rather than to a group: echo's
@@ -20,5 +22,8 @@ func (s *Server) addRoutes(e *echo.Echo) {
 	e.GET("/metrics", echo.WrapHandler(bearerOnly(s.cfg.MetricsToken, s.metrics.handler)))
 
 	api.Routes(e.Group("/api/v1"), s.svc, s.cfg.OTP, s.cfg.Webhooks)
+	if s.cfg.SMSGate != nil {
+		s.cfg.SMSGate.Routes(e.Group(smsgate.Prefix))
+	}
 	ui.Routes(e, s.svc, s.cfg.UI)
 }

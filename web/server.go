@@ -15,6 +15,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/web/api"
+	"github.com/simgate/simgate/web/smsgate"
 	"github.com/simgate/simgate/web/ui"
 )
 
@@ -52,6 +53,9 @@ type Config struct {
 	// Webhooks serves /api/v1/webhooks (a *webhook.Notifier); nil serves
 	// none.
 	Webhooks api.WebhookAPI
+	// SMSGate serves SMSGate's 3rd-party API under /3rdparty/v1; nil
+	// serves none.
+	SMSGate *smsgate.API
 }
 
 // Server is the HTTP server: the API and the status page. It is safe for concurrent use once built.
