@@ -120,7 +120,7 @@ func npmClient(t *testing.T) string {
 	// named .mjs loads on every node version.
 	for src, dst := range map[string]string{
 		filepath.Join(dir, "node_modules", "android-sms-gateway", "dist", "index.js"): filepath.Join(dir, "client.mjs"),
-		filepath.Join("testdata", "smsgate_client.mjs"):                                filepath.Join(dir, "run.mjs"),
+		filepath.Join("testdata", "smsgate_client.mjs"):                               filepath.Join(dir, "run.mjs"),
 	} {
 		b, err := os.ReadFile(src)
 		if err != nil {
