@@ -161,6 +161,9 @@ func TestE2E_SMSGateClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = node.Process.Kill(); _ = node.Wait() })
+	// A client that hangs must not hold the test until go test's timeout.
+	watchdog := time.AfterFunc(5*time.Minute, func() { _ = node.Process.Kill() })
+	defer watchdog.Stop()
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<20), 1<<20)
 	if !lines.Scan() {
@@ -180,7 +183,7 @@ func TestE2E_SMSGateClient(t *testing.T) {
 	for _, h := range res.Hooks {
 		keys[h.ID] = h.SigningKey
 	}
-	waitFor(t, 60*time.Second, "sms:received, sms:sent and sms:delivered webhooks", func() bool {
+	waitFor(t, 120*time.Second, "sms:received, sms:sent and sms:delivered webhooks", func() bool {
 		seen := map[string]int{}
 		for _, h := range recv.events() {
 			seen[h.env.Event]++

@@ -207,14 +207,26 @@ func (a *API) modems(ctx context.Context) ([]gateway.ModemView, error) {
 	return mods, nil
 }
 
+// fieldNames are the gateway's field names in SMSGate's words.
+var fieldNames = map[string]string{
+	"text":     "textMessage.text",
+	"ttl":      "ttl (or validUntil)",
+	"send_at":  "scheduleAt",
+	"modem":    "simNumber (or deviceId)",
+	"priority": "priority",
+}
+
 // sendError says which recipient a refusal is about, in SMSGate's words.
 func sendError(err error, id string) error {
 	var item *gateway.ItemError
 	var ve *gateway.ValidationError
 	if errors.As(err, &item) && errors.As(item.Err, &ve) {
-		field := ve.Field
-		if field == "to" {
+		field, ok := fieldNames[ve.Field]
+		switch {
+		case ve.Field == "to":
 			field = fmt.Sprintf("phoneNumbers[%d]", item.Index)
+		case !ok:
+			field = ve.Field
 		}
 		return errorf(http.StatusBadRequest, "%s: %s", field, ve.Reason)
 	}

@@ -34,7 +34,7 @@ const client = new Client(env.SMSGATE_USER, env.SMSGATE_KEY, http, env.SMSGATE_U
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function settle(id) {
-  const deadline = Date.now() + 60000;
+  const deadline = Date.now() + 120000; // generous: CI machines are loaded
   for (;;) {
     const st = await client.getState(id);
     if (st.state === 'Delivered' || st.state === 'Failed' || Date.now() > deadline) return st;
