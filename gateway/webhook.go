@@ -18,6 +18,18 @@ const (
 	WebhookSMSGate  = "smsgate"  // SMSGate's envelope, X-Signature and X-Timestamp
 )
 
+// Variants of sms.received that an endpoint may subscribe to instead of
+// the whole event (SMSGate's sms:received and sms:data-received): a text
+// SMS, or a data SMS (8-bit, to a port).
+const (
+	EventSMSReceivedText = "sms.received.text"
+	EventSMSReceivedData = "sms.received.data"
+)
+
+// EventVariants lists the variants an endpoint may subscribe to besides
+// WebhookEvents.
+var EventVariants = []string{EventSMSReceivedText, EventSMSReceivedData}
+
 // Outbox row statuses.
 const (
 	WebhookPending   = "pending"
@@ -77,6 +89,9 @@ type WebhookDelivery struct {
 type OutboxEvent struct {
 	Event
 	Payload []byte
+	// Variant is the event's narrower name (EventVariants) that endpoints
+	// may subscribe to instead of its Type; "" when it has none.
+	Variant string
 }
 
 // WebhookStore is the Notifier's storage: endpoints and a durable outbox.

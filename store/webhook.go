@@ -131,12 +131,13 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) err
 }
 
 // outboxInsertSQL takes ?1 event ID, ?2 type, ?3 payload, ?4 now, ?5 the
-// event's time, ?6 its subject. An endpoint without all_events (a key that
+// event's time, ?6 its subject, ?7 its variant ('' for none): an endpoint
+// subscribed to either gets it. An endpoint without all_events (a key that
 // is not admin) gets a message or OTP event only when its key owns the
 // message or the verification.
 var outboxInsertSQL = writeStmt(`INSERT INTO webhook_outbox (id, event_id, endpoint, event, payload, next_attempt, created_at)
 	SELECT ?1 || '.' || id, ?1, id, ?2, ?3, ?4, ?4 FROM webhook_endpoints
-	WHERE disabled_at = '' AND created_at <= ?5 AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?2)
+	WHERE disabled_at = '' AND created_at <= ?5 AND EXISTS (SELECT 1 FROM json_each(events) WHERE value IN (?2, ?7))
 		AND (all_events = 1 OR owner_key = CASE
 			WHEN ?2 LIKE 'message.%' THEN (SELECT owner_key FROM messages WHERE id = ?6)
 			WHEN ?2 LIKE 'otp.%' THEN (SELECT owner_key FROM otp_verifications WHERE id = ?6)
@@ -155,7 +156,7 @@ func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, 
 	err := s.inTx(ctx, func(tx wtx) error {
 		for _, ev := range events {
 			res, err := tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.Type, string(ev.Payload),
-				fmtTime(now), fmtTime(ev.At), ev.Subject)
+				fmtTime(now), fmtTime(ev.At), ev.Subject, ev.Variant)
 			if err != nil {
 				return err
 			}

@@ -147,3 +147,44 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestNotifier_ReceivedVariants: an endpoint subscribed to a variant of
+// sms.received gets only the SMS of that kind; one subscribed to the event
+// gets both.
+func TestNotifier_ReceivedVariants(t *testing.T) {
+	st, n := formatRig(t, &shaper{})
+	rcv := newReceiver(t, always(http.StatusOK))
+	ids := map[string]string{}
+	for _, ev := range []string{gateway.EventSMSReceived, gateway.EventSMSReceivedText, gateway.EventSMSReceivedData} {
+		ep, err := n.CreateWebhook(t.Context(), gateway.Caller{Admin: true}, rcv.URL+"/"+ev, []string{ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[ev] = ep.ID
+	}
+	text, _ := gateway.NewEvent(gateway.EventSMSReceived, "in_1", map[string]string{"id": "in_1", "text": "hi"}, time.Now())
+	data, _ := gateway.NewEvent(gateway.EventSMSReceived, "in_2", map[string]string{"id": "in_2", "data": "AAE="}, time.Now())
+	for _, ev := range []gateway.Event{text, data} {
+		if err := st.AppendEvent(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "4 deliveries", func() bool { return len(rcv.all()) >= 4 })
+	got := map[string]int{}
+	for ev, id := range ids {
+		rows, err := st.WebhookDeliveries(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[ev] = len(rows)
+		for _, r := range rows {
+			if ev == gateway.EventSMSReceivedText && strings.Contains(string(r.Payload), "AAE=") ||
+				ev == gateway.EventSMSReceivedData && !strings.Contains(string(r.Payload), "AAE=") {
+				t.Errorf("%s got %s", ev, r.Payload)
+			}
+		}
+	}
+	if got[gateway.EventSMSReceived] != 2 || got[gateway.EventSMSReceivedText] != 1 || got[gateway.EventSMSReceivedData] != 1 {
+		t.Errorf("rows per subscription %v, want 2 for the event, 1 per variant", got)
+	}
+}

@@ -219,7 +219,7 @@ func (n *Notifier) CreateFormatted(ctx context.Context, owner gateway.Caller, sp
 	seen := map[string]bool{}
 	var evs []string
 	for _, e := range events {
-		if !slices.Contains(gateway.WebhookEvents, e) {
+		if !slices.Contains(gateway.WebhookEvents, e) && !slices.Contains(gateway.EventVariants, e) {
 			return gateway.WebhookEndpoint{}, &gateway.ValidationError{Field: "events", Reason: fmt.Sprintf("%q is not an event; want one of %s", e, strings.Join(gateway.WebhookEvents, ", "))}
 		}
 		if !seen[e] {

@@ -89,7 +89,11 @@ func (f formatter) Format(ctx context.Context, d gateway.WebhookDelivery, now ti
 	if err := json.Unmarshal(d.Payload, &std); err != nil {
 		return nil, nil, fmt.Errorf("read outbox payload: %w (%w)", err, webhook.ErrCannotFormat)
 	}
-	env := envelope{Event: eventOf(std.Type), ID: d.EventID, WebhookID: d.ExternalID}
+	typ := std.Type
+	if typ == gateway.EventSMSReceived {
+		typ = gateway.EventSMSReceivedText
+	}
+	env := envelope{Event: eventOf(typ), ID: d.EventID, WebhookID: d.ExternalID}
 	if env.Event == "" {
 		return nil, nil, fmt.Errorf("event %s has no SMSGate webhook: %w", std.Type, webhook.ErrCannotFormat)
 	}

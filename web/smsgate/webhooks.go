@@ -30,7 +30,7 @@ var subscriptions = map[string]struct {
 	events []string
 	scope  string
 }{
-	eventReceived:  {[]string{gateway.EventSMSReceived}, gateway.ScopeInboxRead},
+	eventReceived:  {[]string{gateway.EventSMSReceivedText}, gateway.ScopeInboxRead},
 	eventSent:      {[]string{gateway.EventMessageSent}, gateway.ScopeMessagesRead},
 	eventDelivered: {[]string{gateway.EventMessageDelivered}, gateway.ScopeMessagesRead},
 	// An expired message is one that failed to go out in time.
