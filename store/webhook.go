@@ -131,7 +131,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) err
 }
 
 // outboxInsertSQL takes ?1 event ID, ?2 type, ?3 payload, ?4 now, ?5 the
-// event's time, ?6 its subject, ?7 its variant (” for none): an endpoint
+// event's time, ?6 its subject, ?7 its variant (empty for none): an endpoint
 // subscribed to either gets it. An endpoint without all_events (a key that
 // is not admin) gets a message or OTP event only when its key owns the
 // message or the verification.
