@@ -120,15 +120,17 @@ func outboxEvents(evs []gateway.Event, subscribed map[string]bool) ([]gateway.Ou
 }
 
 // variantOf is the narrower name of ev an endpoint may subscribe to: a
-// received SMS is text or data (it has data).
+// received SMS is data when it has data or an application port (as
+// Android tells them apart; a withheld one keeps its port), else text.
 func variantOf(ev gateway.Event) string {
 	if ev.Type != gateway.EventSMSReceived {
 		return ""
 	}
 	var d struct {
 		Data string `json:"data"`
+		Port *int   `json:"port"`
 	}
-	if json.Unmarshal(ev.Data, &d) == nil && d.Data != "" {
+	if json.Unmarshal(ev.Data, &d) == nil && (d.Data != "" || d.Port != nil) {
 		return gateway.EventSMSReceivedData
 	}
 	return gateway.EventSMSReceivedText
