@@ -34,6 +34,13 @@ type (
 		SimNumber   *int   `json:"simNumber"`
 		ReceivedAt  string `json:"receivedAt"`
 	}
+	dataReceivedPayload struct {
+		MessageID   string `json:"messageId"`
+		Data        string `json:"data"` // base64
+		PhoneNumber string `json:"phoneNumber"`
+		SimNumber   *int   `json:"simNumber"`
+		ReceivedAt  string `json:"receivedAt"`
+	}
 	sentPayload struct {
 		MessageID   string `json:"messageId"`
 		PhoneNumber string `json:"phoneNumber"`
@@ -89,18 +96,15 @@ func (f formatter) Format(ctx context.Context, d gateway.WebhookDelivery, now ti
 	if err := json.Unmarshal(d.Payload, &std); err != nil {
 		return nil, nil, fmt.Errorf("read outbox payload: %w (%w)", err, webhook.ErrCannotFormat)
 	}
-	typ := std.Type
-	if typ == gateway.EventSMSReceived {
-		typ = gateway.EventSMSReceivedText
-	}
-	env := envelope{Event: eventOf(typ), ID: d.EventID, WebhookID: d.ExternalID}
-	if env.Event == "" {
-		return nil, nil, fmt.Errorf("event %s has no SMSGate webhook: %w", std.Type, webhook.ErrCannotFormat)
-	}
+	env := envelope{ID: d.EventID, WebhookID: d.ExternalID}
 	var err error
 	if std.Type == gateway.EventSMSReceived {
-		env.DeviceID, env.Payload, err = f.received(ctx, std)
+		env.Event, env.DeviceID, env.Payload, err = f.received(ctx, std)
 	} else {
+		env.Event = eventOf(std.Type)
+		if env.Event == "" {
+			return nil, nil, fmt.Errorf("event %s has no SMSGate webhook: %w", std.Type, webhook.ErrCannotFormat)
+		}
 		env.DeviceID, env.Payload, err = f.message(ctx, std)
 	}
 	if err != nil {
@@ -126,17 +130,36 @@ func Sign(key string, body []byte, timestamp string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-func (f formatter) received(ctx context.Context, std standardBody) (string, any, error) {
-	var in gateway.InboundEventData
+// inbound is what the formatter reads of an sms.received event: the
+// gateway's InboundEventData, data and port included.
+type inbound struct {
+	ID         string    `json:"id"`
+	From       string    `json:"from"`
+	Text       string    `json:"text"`
+	Data       string    `json:"data"` // base64
+	Port       *int      `json:"port"`
+	Modem      string    `json:"modem"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// received is sms:received, or sms:data-received for a data SMS (with data
+// or an application port, as the outbox's variant tells them apart).
+func (f formatter) received(ctx context.Context, std standardBody) (event, device string, payload any, err error) {
+	var in inbound
 	if err := json.Unmarshal(std.Data, &in); err != nil {
-		return "", nil, fmt.Errorf("read %s: %w (%w)", std.Type, err, webhook.ErrCannotFormat)
+		return "", "", nil, fmt.Errorf("read %s: %w (%w)", std.Type, err, webhook.ErrCannotFormat)
 	}
 	sim, err := f.simNumber(ctx, in.Modem)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	return in.Modem, receivedPayload{MessageID: in.ID, Message: in.Text, PhoneNumber: in.From, SimNumber: sim,
-		ReceivedAt: in.ReceivedAt.UTC().Format(time.RFC3339Nano)}, nil
+	at := in.ReceivedAt.UTC().Format(time.RFC3339Nano)
+	if in.Data != "" || in.Port != nil {
+		return eventDataReceived, in.Modem, dataReceivedPayload{MessageID: in.ID, Data: in.Data, PhoneNumber: in.From,
+			SimNumber: sim, ReceivedAt: at}, nil
+	}
+	return eventReceived, in.Modem, receivedPayload{MessageID: in.ID, Message: in.Text, PhoneNumber: in.From,
+		SimNumber: sim, ReceivedAt: at}, nil
 }
 
 func (f formatter) message(ctx context.Context, std standardBody) (string, any, error) {

@@ -311,3 +311,23 @@ func TestFormatter_EnvelopeAndSignature(t *testing.T) {
 		t.Error("an event SMSGate has no webhook for was shaped")
 	}
 }
+
+// TestFormatter_Received: a text SMS is sms:received, one with data or a
+// port sms:data-received, each with SMSGate's fields.
+func TestFormatter_Received(t *testing.T) {
+	r := newRig(t)
+	at := time.Date(2026, 12, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct{ data, want string }{
+		{`{"id":"in_1","from":"+12025550109","text":"hi","modem":"` + imei1 + `","received_at":"2026-12-02T03:04:05Z"}`,
+			`{"deviceId":"` + imei1 + `","event":"sms:received","id":"evt_2","payload":{"messageId":"in_1","message":"hi","phoneNumber":"+12025550109","simNumber":1,"receivedAt":"2026-12-02T03:04:05Z"},"webhookId":"h"}`},
+		{`{"id":"in_2","from":"+12025550109","data":"AAE=","port":2948,"modem":"` + imei1 + `","received_at":"2026-12-02T03:04:05Z"}`,
+			`{"deviceId":"` + imei1 + `","event":"sms:data-received","id":"evt_2","payload":{"messageId":"in_2","data":"AAE=","phoneNumber":"+12025550109","simNumber":1,"receivedAt":"2026-12-02T03:04:05Z"},"webhookId":"h"}`},
+	} {
+		payload, _ := json.Marshal(map[string]any{"type": gateway.EventSMSReceived, "timestamp": at, "data": json.RawMessage(tt.data)})
+		d := gateway.WebhookDelivery{EventID: "evt_2", Format: gateway.WebhookSMSGate, ExternalID: "h", Secret: "whsec_k", Payload: payload}
+		body, _, err := smsgate.NewFormatter(r.db, r.db).Format(context.Background(), d, at)
+		if err != nil || string(body) != tt.want {
+			t.Errorf("body %s (%v)\nwant %s", body, err, tt.want)
+		}
+	}
+}
