@@ -33,6 +33,7 @@ const (
 
 type rig struct {
 	t    *testing.T
+	svc  *gateway.Service
 	db   *store.Store
 	url  string
 	user string
@@ -61,7 +62,19 @@ func newRig(t *testing.T, scopes ...string) *rig {
 	a.Routes(e.Group(smsgate.Prefix))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &rig{t: t, db: db, url: srv.URL + smsgate.Prefix, user: "shop", key: key}
+	return &rig{t: t, svc: svc, db: db, url: srv.URL + smsgate.Prefix, user: "shop", key: key}
+}
+
+// as is the rig with another key, name, of scopes.
+func (r *rig) as(name string, scopes ...string) *rig {
+	r.t.Helper()
+	key, _, err := r.svc.CreateAPIKey(r.t.Context(), name, scopes)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	o := *r
+	o.user, o.key = name, key
+	return &o
 }
 
 type answer struct {
@@ -329,5 +342,39 @@ func TestFormatter_Received(t *testing.T) {
 		if err != nil || string(body) != tt.want {
 			t.Errorf("body %s (%v)\nwant %s", body, err, tt.want)
 		}
+	}
+}
+
+// TestTenancy: a key sees neither another key's messages nor its webhooks,
+// and may use the same ids; an admin sees both.
+func TestTenancy(t *testing.T) {
+	shop := newRig(t)
+	crm := shop.as("crm")
+	admin := shop.as("root", gateway.ScopeAdmin)
+	shop.do(http.MethodPost, "/messages", `{"id":"same","message":"a","phoneNumbers":["+12025550101"]}`)
+	if a := crm.do(http.MethodGet, "/messages/same", ""); a.status != http.StatusNotFound {
+		t.Errorf("another key's message: %d %s", a.status, a.body)
+	}
+	if a := crm.do(http.MethodDelete, "/messages/same", ""); a.status != http.StatusNotFound {
+		t.Errorf("cancel another key's message: %d %s", a.status, a.body)
+	}
+	if a := crm.do(http.MethodPost, "/messages", `{"id":"same","message":"b","phoneNumbers":["+12025550102"]}`); a.status != http.StatusAccepted {
+		t.Errorf("the same id under another key: %d %s", a.status, a.body)
+	}
+	if a := crm.do(http.MethodGet, "/messages", ""); a.header.Get("X-Total-Count") != "1" {
+		t.Errorf("crm's list: total %q %s", a.header.Get("X-Total-Count"), a.body)
+	}
+	if a := admin.do(http.MethodGet, "/messages", ""); a.header.Get("X-Total-Count") != "2" {
+		t.Errorf("admin's list: total %q %s", a.header.Get("X-Total-Count"), a.body)
+	}
+	shop.do(http.MethodPost, "/webhooks", `{"id":"h","url":"http://127.0.0.1:9/shop","event":"sms:sent"}`)
+	if a := crm.do(http.MethodGet, "/webhooks", ""); strings.TrimSpace(string(a.body)) != "[]" {
+		t.Errorf("crm sees %s", a.body)
+	}
+	if a := crm.do(http.MethodDelete, "/webhooks/h", ""); a.status != http.StatusNotFound {
+		t.Errorf("crm deletes shop's webhook: %d %s", a.status, a.body)
+	}
+	if a := shop.do(http.MethodGet, "/webhooks", ""); !strings.Contains(string(a.body), `"id":"h"`) {
+		t.Errorf("shop's webhook after crm's attempt: %s", a.body)
 	}
 }

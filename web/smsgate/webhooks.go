@@ -133,25 +133,29 @@ func (a *API) ownWebhooks(ctx context.Context, caller gateway.Caller) ([]gateway
 	}), nil
 }
 
-// dropWebhook deletes caller's webhook known by id; ErrNotFound when there
-// is none.
+// dropWebhook deletes caller's webhooks known by id (an admin's own, or
+// else the first of another key's); ErrNotFound when there is none.
 func (a *API) dropWebhook(ctx context.Context, caller gateway.Caller, id string) error {
 	es, err := a.ownWebhooks(ctx, caller)
 	if err != nil {
 		return err
 	}
-	found := false
+	var drop []string
 	for _, e := range es {
-		// An admin's own webhook first: another key's of the same ID stays.
-		if e.ExternalID == id && (e.OwnerKey == caller.KeyID || !found && caller.Admin) {
-			if err := a.hooks.DeleteWebhook(ctx, e.ID); err != nil {
-				return err
-			}
-			found = true
+		if e.ExternalID == id && e.OwnerKey == caller.KeyID {
+			drop = append(drop, e.ID)
 		}
 	}
-	if !found {
+	if i := slices.IndexFunc(es, func(e gateway.WebhookEndpoint) bool { return e.ExternalID == id }); len(drop) == 0 && i >= 0 {
+		drop = append(drop, es[i].ID) // ownWebhooks kept another key's only for an admin
+	}
+	if len(drop) == 0 {
 		return fmt.Errorf("webhook %s: %w", id, gateway.ErrNotFound)
+	}
+	for _, wid := range drop {
+		if err := a.hooks.DeleteWebhook(ctx, wid); err != nil {
+			return err
+		}
 	}
 	return nil
 }
