@@ -4,10 +4,16 @@ import "time"
 
 // InboxMessage is a received SMS.
 type InboxMessage struct {
-	ID         string     `json:"id"`
-	From       string     `json:"from"`
-	Text       string     `json:"text"`
-	TextPurged bool       `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
+	ID         string `json:"id"`
+	From       string `json:"from"`
+	Text       string `json:"text"`
+	TextPurged bool   `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
+	// Data is a data SMS's bytes (base64), in place of a text; Port and
+	// SourcePort its application ports, absent when it had none.
+	Data       []byte     `json:"data,omitempty"`
+	Port       *int       `json:"port,omitempty"`
+	SourcePort *int       `json:"source_port,omitempty"`
+	Flash      bool       `json:"flash,omitempty"` // a class 0 SMS
 	ReceivedAt *time.Time `json:"received_at"`
 	Modem      string     `json:"modem"` // IMEI of the modem that received it
 	// Parts is how many SMS it was joined from; Missing, how many of them

@@ -19,7 +19,17 @@ const (
 // SendRequest is the body of POST /api/v1/messages.
 type SendRequest struct {
 	To   string `json:"to"`
-	Text string `json:"text"`
+	Text string `json:"text,omitempty"`
+	// Data makes a data SMS instead of a text: its bytes in base64 (RFC 4648,
+	// standard or URL alphabet, padding optional), sent as 8-bit user data.
+	// Give text or data, not both.
+	Data string `json:"data,omitempty"`
+	// Port is the destination application port (0–65535) written in every
+	// segment's header (the source port is 0), as Android's sendDataMessage.
+	Port *int `json:"port,omitempty"`
+	// Flash sends the SMS in class 0: the handset shows it at once and does
+	// not store it. Any alphabet.
+	Flash bool `json:"flash,omitempty"`
 	// Priority is "high", "normal" or "low"; absent means normal.
 	Priority string `json:"priority,omitempty"`
 	// Modem is the IMEI to send from; absent means any.
@@ -41,7 +51,7 @@ type SendResponse struct {
 	Status   string `json:"status"`
 	To       string `json:"to"` // E.164
 	Segments int    `json:"segments"`
-	Encoding string `json:"encoding"` // "gsm7" or "ucs2"
+	Encoding string `json:"encoding"` // "gsm7", "ucs2" or "8bit" (data)
 }
 
 // Message is a message as GET, DELETE and the list show it.
@@ -50,7 +60,10 @@ type Message struct {
 	Status       string     `json:"status"`
 	To           string     `json:"to"`
 	Text         string     `json:"text"`
-	TextPurged   bool       `json:"text_purged,omitempty"` // the text was removed by retention; the rest is kept
+	TextPurged   bool       `json:"text_purged,omitempty"` // the text (or data) was removed by retention; the rest is kept
+	Data         []byte     `json:"data,omitempty"`        // a data SMS's bytes, base64
+	Port         *int       `json:"port,omitempty"`        // its destination application port
+	Flash        bool       `json:"flash,omitempty"`
 	Segments     int        `json:"segments"`
 	Encoding     string     `json:"encoding"`
 	Modem        *string    `json:"modem"`

@@ -146,17 +146,20 @@ func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 	log := w.log.With("message_id", m.ID)
 	now := w.d.clock.Now()
 
-	opts := pdu.SubmitOptions{StatusReport: m.StatusReport, ConcatRef: m.ConcatRef}
+	opts := submitOptions(m)
 	if !m.ExpiresAt.IsZero() {
-		opts.Validity = m.ExpiresAt.Sub(now)
-		if opts.Validity <= 0 {
+		left := m.ExpiresAt.Sub(now)
+		if left <= 0 {
 			// The expiry sweep turns it expired; it is not ours to send.
 			after := w.release(bg, m, now, "expired before it was sent", stepNext)
 			w.d.expire(bg)
 			return after
 		}
+		if opts.Validity == 0 || left < opts.Validity {
+			opts.Validity = left
+		}
 	}
-	sub, err := pdu.EncodeSubmit(m.To, m.Text, opts)
+	sub, err := encode(m, opts)
 	if err == nil && len(sub.Segments) != len(m.Parts) {
 		err = fmt.Errorf("%d segments for %d parts", len(sub.Segments), len(m.Parts))
 	}
@@ -211,7 +214,7 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 			// at-pdu.md §3.8: the SC refuses our TP-VP; resend once without.
 			retriedVP = true
 			opts.Validity = 0
-			if sub, err = pdu.EncodeSubmit(m.To, m.Text, opts); err != nil {
+			if sub, err = encode(m, opts); err != nil {
 				return w.fail(bg, m, "encode: "+err.Error(), log), false
 			}
 			log.Info("validity period refused, resending without", "part", i+1)
@@ -382,4 +385,23 @@ func (w *worker) retry(ctx context.Context, m *gateway.Message, next time.Time, 
 	// Other modems may take it; this worker, pausing or stopping, will not.
 	w.d.WakeAt(next)
 	return after
+}
+
+// submitOptions is how m is encoded, but for a validity taken from its
+// expiry: its reports, reference, alphabet, class, header and TP-VP.
+func submitOptions(m *gateway.Message) pdu.SubmitOptions {
+	opts := pdu.SubmitOptions{StatusReport: m.StatusReport, ConcatRef: m.ConcatRef, Validity: m.Validity,
+		Layout: pdu.Layout{Encoding: pdu.Encoding(m.Encoding), Flash: m.Flash, UDH: m.UDH}}
+	if p := m.Ports; p != nil {
+		opts.Ports = &pdu.Ports{Dest: p.Dest, Source: p.Source}
+	}
+	return opts
+}
+
+// encode encodes m's text, or its data, with opts.
+func encode(m *gateway.Message, opts pdu.SubmitOptions) (pdu.Submit, error) {
+	if m.Data != nil || m.Encoding == string(pdu.Octet) && m.Text == "" {
+		return pdu.EncodeSubmitData(m.To, m.Data, opts)
+	}
+	return pdu.EncodeSubmit(m.To, m.Text, opts)
 }

@@ -106,6 +106,9 @@ const (
 	EventRegistration                            // +CREG/+CGREG/+CEREG changed
 	EventReset                                   // the modem rebooted: run Init again
 	EventMemoryFull                              // the message storage is full (Mem when known): drain it
+	// EventLateMR: the last send of unknown outcome (ErrSendUnknown) was
+	// answered after all, with MR: give its part the MR (Reports.PartLateMR).
+	EventLateMR
 )
 
 // DeviceEvent is one unsolicited result.
@@ -114,6 +117,7 @@ type DeviceEvent struct {
 	Mem   string
 	Index int
 	PDU   string
+	MR    int // EventLateMR
 }
 
 // ErrorClass says what a send error means for the message.

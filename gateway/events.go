@@ -146,6 +146,13 @@ type InboundEventData struct {
 	From         string `json:"from"`
 	Text         string `json:"text,omitempty"`
 	TextWithheld bool   `json:"text_withheld,omitempty"`
+	// Data is the payload of a data SMS (base64 in JSON), in place of Text.
+	Data []byte `json:"data,omitempty"`
+	// Port and SourcePort are its application ports, absent when it had none.
+	Port       *int `json:"port,omitempty"`
+	SourcePort *int `json:"source_port,omitempty"`
+	// Flash is a class 0 SMS.
+	Flash bool `json:"flash,omitempty"`
 	// Undecodable is an SMS whose PDU did not decode: it has no text, and
 	// the inbox keeps its PDU and the reason.
 	Undecodable bool      `json:"undecodable,omitempty"`
@@ -158,9 +165,14 @@ type InboundEventData struct {
 // a one-time code the gateway sent (a test of the gateway on itself, or
 // the virtual modems of --sim), and a code never goes out in a webhook.
 func NewInboundEventData(m *InboundMessage, fromOwnModem bool) InboundEventData {
-	d := InboundEventData{ID: m.ID, From: m.From, Text: m.Text, Modem: m.Modem, ReceivedAt: m.ReceivedAt.UTC()}
+	d := InboundEventData{ID: m.ID, From: m.From, Text: m.Text, Data: m.Data, Flash: m.Flash,
+		Modem: m.Modem, ReceivedAt: m.ReceivedAt.UTC()}
+	if p := m.Ports; p != nil {
+		dest, src := p.Dest, p.Source
+		d.Port, d.SourcePort = &dest, &src
+	}
 	if fromOwnModem || IsSealedOTP(d.Text) || !utf8.ValidString(d.Text) {
-		d.Text, d.TextWithheld = "", true
+		d.Text, d.Data, d.TextWithheld = "", nil, true
 	}
 	d.Undecodable = m.Undecodable()
 	return d

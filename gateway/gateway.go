@@ -43,11 +43,24 @@ const (
 
 // Message is one outbound SMS, possibly of several parts.
 type Message struct {
-	ID           string // "msg_" + 26 Crockford base32 characters, time-ordered
-	To           string // E.164
-	Text         string
-	Encoding     string // "gsm7" | "ucs2"
-	Segments     int
+	ID       string // "msg_" + 26 Crockford base32 characters, time-ordered
+	To       string // E.164
+	Text     string
+	Encoding string // "gsm7" | "ucs2" | "8bit"
+	Segments int
+	// Data is the 8-bit payload of a data message (Encoding "8bit"),
+	// sent instead of Text; nil for a text message.
+	Data []byte
+	// Ports is the application port addressing of every segment; nil for none.
+	Ports *Ports
+	// Flash sends the message in class 0: shown at once, not stored.
+	Flash bool
+	// UDH is a caller's user data header with its length octet (Kannel's
+	// udh), written first in every segment; nil for none.
+	UDH []byte
+	// Validity is the TP-VP the SMSC keeps the message for; 0 takes it from
+	// ExpiresAt as before. The send uses the shorter of the two.
+	Validity     time.Duration
 	Priority     Priority
 	Pin          string // IMEI of the only modem allowed to send it; "" for any
 	Route        string // why a router pinned it there (RouteDecision.Reason); "" when none chose
@@ -74,6 +87,13 @@ type Message struct {
 	Sealed bool
 
 	Parts []Part
+}
+
+// Ports is application port addressing (TS 23.040 §9.2.3.24.3/.4): the
+// handset application a data SMS is for, 0–65535 each.
+type Ports struct {
+	Dest   int
+	Source int // 0 when the sender gives none
 }
 
 // Part is one segment of a Message.
@@ -150,10 +170,17 @@ type InboundPart struct {
 
 // InboundMessage is a received SMS, joined from its parts.
 type InboundMessage struct {
-	ID         string // "in_" + 26 characters, time-ordered
-	Modem      string
-	From       string
-	Text       string
+	ID    string // "in_" + 26 characters, time-ordered
+	Modem string
+	From  string
+	Text  string
+	// Data is the payload of a data SMS (8-bit), joined across its parts;
+	// nil for a text SMS, whose content is Text.
+	Data []byte
+	// Ports is the application port addressing it came with; nil for none.
+	Ports *Ports
+	// Flash is a class 0 SMS (shown at once by a handset).
+	Flash      bool
 	Parts      int
 	Missing    int // parts that never came (an incomplete set given up on)
 	SCTS       time.Time
@@ -312,6 +339,12 @@ type Reports interface {
 	// r.MR to r.Recipient within r.Window, records it and updates the
 	// message; ErrNotFound when nothing matches.
 	ApplyReport(ctx context.Context, r Report) (*Message, error)
+	// PartLateMR gives mr to the newest part modem sent at or after since
+	// whose outcome was unknown (sent without an MR), so that its report
+	// can match, and clears the error that said so; it returns the part.
+	// ErrNotFound when there is none (an OTP part of unknown outcome is
+	// sent again rather than recorded).
+	PartLateMR(ctx context.Context, modem string, mr int, since time.Time) (id string, part int, err error)
 }
 
 // Inbox is received SMS: raw parts first, then joined messages.

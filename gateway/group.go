@@ -119,7 +119,7 @@ func (s *Service) checked(ctx context.Context, r SendRequest, now time.Time) (*M
 	if err != nil {
 		return nil, err
 	}
-	if err := s.dest.check(m.To); err != nil {
+	if err := s.dest.check(m.To, s.DefaultRegion()); err != nil {
 		return nil, err
 	}
 	if s.cfg.Router != nil && m.Pin == "" {

@@ -23,8 +23,11 @@ type Router interface {
 // RouteSample is one message's outcome on one route: the modem that sent
 // it to a destination network, and how long its delivery report took.
 type RouteSample struct {
-	Modem     string
-	Network   string
+	Modem   string
+	Network string
+	// Dest is the recipient (E.164): a number's own reports can show that
+	// it was ported to another network than its number names.
+	Dest      string
 	SentAt    time.Time
 	Latency   time.Duration // sent → report; 0 when it failed
 	Delivered bool          // false: the report said failed

@@ -55,7 +55,8 @@ type Scheduler interface{ WakeAt(t time.Time) }
 
 // ServiceConfig tunes a Service; zero fields take the defaults.
 type ServiceConfig struct {
-	// DefaultRegion reads national numbers (ISO 3166 alpha-2); default "US".
+	// DefaultRegion reads national numbers (ISO 3166 alpha-2); "" follows
+	// the SIMs (LearnRegion) and is DefaultRegion until one is known.
 	DefaultRegion string
 	// AllowShortCodes lets messages go to 3–8 digit short codes.
 	AllowShortCodes bool
@@ -67,8 +68,8 @@ type ServiceConfig struct {
 	MaxTTL time.Duration
 	// Limits bound each API key's sends; the zero value limits nothing.
 	Limits SendLimits
-	// Destinations is where Send may send; the zero value allows
-	// DefaultRegion's country and refuses DefaultRefusedNumberTypes.
+	// Destinations is where Send may send; the zero value allows the home
+	// region's country (Region) and refuses DefaultRefusedNumberTypes.
 	// NewService panics on a policy CheckDestinations refuses.
 	Destinations DestinationPolicy
 	// Router, when set, pins each message sent without a modem to the one
@@ -77,13 +78,9 @@ type ServiceConfig struct {
 	Router Router
 }
 
-// CheckDestinations is nil when NewService accepts p with region as its
-// default region.
-func CheckDestinations(p DestinationPolicy, region string) error {
-	if region == "" {
-		region = DefaultRegion
-	}
-	_, err := newDestinations(p, strings.ToUpper(region))
+// CheckDestinations is nil when NewService accepts p.
+func CheckDestinations(p DestinationPolicy) error {
+	_, err := newDestinations(p)
 	return err
 }
 
@@ -105,6 +102,7 @@ type Service struct {
 	log    *slog.Logger
 	dest   destinations
 	limits *keyLimits
+	region *homeRegion
 
 	concatRef atomic.Uint32 // next concatenation reference, mod 256
 
@@ -117,9 +115,6 @@ type Service struct {
 func NewService(cfg ServiceConfig, store Store, waker Waker, clock Clock, logger *slog.Logger) *Service {
 	if store == nil {
 		panic("gateway: NewService: nil store")
-	}
-	if cfg.DefaultRegion == "" {
-		cfg.DefaultRegion = DefaultRegion
 	}
 	cfg.DefaultRegion = strings.ToUpper(cfg.DefaultRegion)
 	if cfg.MaxSegments <= 0 {
@@ -135,12 +130,12 @@ func NewService(cfg ServiceConfig, store Store, waker Waker, clock Clock, logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	dest, err := newDestinations(cfg.Destinations, cfg.DefaultRegion)
+	dest, err := newDestinations(cfg.Destinations)
 	if err != nil {
 		panic("gateway: NewService: " + err.Error())
 	}
 	s := &Service{cfg: cfg, store: store, waker: waker, clock: clock, log: logger, dest: dest,
-		limits: newKeyLimits(cfg.Limits), touched: map[int64]time.Time{}}
+		limits: newKeyLimits(cfg.Limits), touched: map[int64]time.Time{}, region: newHomeRegion(cfg.DefaultRegion)}
 	// Start the references at random so that a restart does not reuse the
 	// ones the recipients' phones may still hold incomplete sets of.
 	var b [4]byte
@@ -148,9 +143,6 @@ func NewService(cfg ServiceConfig, store Store, waker Waker, clock Clock, logger
 	s.concatRef.Store(binary.BigEndian.Uint32(b[:]))
 	return s
 }
-
-// DefaultRegion is the region national numbers are read in.
-func (s *Service) DefaultRegion() string { return s.cfg.DefaultRegion }
 
 // Ready is nil when the store answers and at least one modem is online.
 func (s *Service) Ready(ctx context.Context) error {

@@ -31,7 +31,7 @@ type SendLimits struct {
 // and passes.
 type DestinationPolicy struct {
 	// AllowedCountries are ISO 3166 alpha-2 regions; empty means the
-	// service's DefaultRegion only; "*" allows every country.
+	// service's home region only (Service.Region); "*" allows every country.
 	AllowedCountries []string
 	// RefusedTypes are number types refused; empty means
 	// DefaultRefusedNumberTypes; "none" refuses nothing.
@@ -70,19 +70,16 @@ func NumberInfo(e164 string) (region, typ string) {
 
 // destinations is a DestinationPolicy checked and made into sets.
 type destinations struct {
-	countries map[string]bool // nil: any
+	homeOnly  bool            // no countries named: the home region's only
+	countries map[string]bool // nil: any (or homeOnly)
 	refused   map[string]bool
 }
 
-func newDestinations(p DestinationPolicy, region string) (destinations, error) {
-	d := destinations{refused: map[string]bool{}}
-	allowed := p.AllowedCountries
-	if len(allowed) == 0 {
-		allowed = []string{region}
-	}
-	if !slices.Contains(allowed, "*") {
+func newDestinations(p DestinationPolicy) (destinations, error) {
+	d := destinations{refused: map[string]bool{}, homeOnly: len(p.AllowedCountries) == 0}
+	if !d.homeOnly && !slices.Contains(p.AllowedCountries, "*") {
 		d.countries = map[string]bool{}
-		for _, c := range allowed {
+		for _, c := range p.AllowedCountries {
 			c = strings.ToUpper(strings.TrimSpace(c))
 			if len(c) != 2 {
 				return d, fmt.Errorf("allowed country %q: want an ISO 3166 alpha-2 code or \"*\"", c)
@@ -117,14 +114,16 @@ func newDestinations(p DestinationPolicy, region string) (destinations, error) {
 	return d, nil
 }
 
-// check refuses an E.164 number the policy does not allow; a short code
-// (no "+") passes.
-func (d destinations) check(to string) error {
+// check refuses an E.164 number the policy does not allow, home being the
+// home region now; a short code (no "+") passes.
+func (d destinations) check(to, home string) error {
 	if !strings.HasPrefix(to, "+") {
 		return nil
 	}
 	region, typ := NumberInfo(to)
 	switch {
+	case d.homeOnly && region != home:
+		return &ValidationError{Field: "to", Reason: fmt.Sprintf("is a number of %s, and this gateway sends only to its home region %s (set region, or messages.allowed_countries)", orUnknown(region), home)}
 	case d.countries != nil && !d.countries[region]:
 		return &ValidationError{Field: "to", Reason: fmt.Sprintf("is a number of %s, a country this gateway does not send to (messages.allowed_countries)", orUnknown(region))}
 	case d.refused[typ]:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,8 +17,24 @@ import (
 
 // SendRequest is POST /api/v1/messages after JSON decoding.
 type SendRequest struct {
-	To             string
-	Text           string
+	To   string
+	Text string
+	// Data, when not nil, makes a data message: these bytes as 8-bit user
+	// data instead of Text (one or the other).
+	Data []byte
+	// Ports adds application port addressing (0–65535 each); nil for none.
+	Ports *Ports
+	// Flash sends in class 0 (a "flash" SMS), in any alphabet.
+	Flash bool
+	// Encoding forces the alphabet: "" (GSM-7 when the text allows it, else
+	// UCS-2), "gsm7", "ucs2" or "8bit" (the text's UTF-8 bytes; always so
+	// for Data).
+	Encoding string
+	// UDH is a user data header with its length octet, as Kannel's udh.
+	UDH []byte
+	// Validity is the TP-VP asked of the SMSC (Kannel's validity); 0 takes
+	// it from the TTL.
+	Validity       time.Duration
 	Priority       string // "high" | "normal" | "low" | "" (normal)
 	Modem          string // IMEI to pin the message to; "" for any
 	StatusReport   *bool  // nil means true
@@ -44,7 +61,7 @@ func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	if err := s.dest.check(m.To); err != nil {
+	if err := s.dest.check(m.To, s.DefaultRegion()); err != nil {
 		return nil, false, err
 	}
 	idem := IdempotencyKey{APIKey: r.APIKey, Key: r.IdempotencyKey, Hash: r.BodyHash}
@@ -107,20 +124,13 @@ func (s *Service) wake(m *Message, now time.Time) {
 
 // newMessage checks r field by field and builds the queued message.
 func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) (*Message, error) {
-	to, err := NormalizeNumber(r.To, s.cfg.DefaultRegion, s.cfg.AllowShortCodes)
+	to, err := NormalizeNumber(r.To, s.DefaultRegion(), s.cfg.AllowShortCodes)
 	if err != nil {
 		return nil, &ValidationError{Field: "to", Reason: "number " + err.Error()}
 	}
-	switch {
-	case r.Text == "":
-		return nil, &ValidationError{Field: "text", Reason: "is empty"}
-	case !utf8.ValidString(r.Text):
-		return nil, &ValidationError{Field: "text", Reason: "is not valid UTF-8"}
-	}
-	est := pdu.Preview(r.Text)
-	if est.Segments > s.cfg.MaxSegments {
-		return nil, &ValidationError{Field: "text", Reason: fmt.Sprintf(
-			"needs %d segments in %s, more than the limit of %d", est.Segments, est.Encoding, s.cfg.MaxSegments)}
+	est, err := s.plan(r)
+	if err != nil {
+		return nil, err
 	}
 	prio, err := ParsePriority(r.Priority)
 	if err != nil {
@@ -158,6 +168,11 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		expires = start.Add(ttl)
 	}
 	sr := r.StatusReport == nil || *r.StatusReport
+	var ports *Ports
+	if r.Ports != nil {
+		p := *r.Ports
+		ports = &p
+	}
 
 	m := &Message{
 		ID:           NewID("msg_", now),
@@ -165,6 +180,11 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		Text:         r.Text,
 		Encoding:     string(est.Encoding),
 		Segments:     est.Segments,
+		Data:         clone(r.Data),
+		Ports:        ports,
+		Flash:        r.Flash,
+		UDH:          clone(r.UDH),
+		Validity:     r.Validity,
 		Priority:     prio,
 		Pin:          pin,
 		StatusReport: sr,
@@ -181,6 +201,61 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		m.Parts[i] = Part{Index: i + 1, Status: StatusQueued, ReportCode: -1}
 	}
 	return m, nil
+}
+
+// maxValidity is the longest relative TP-VP (TS 23.040 §9.2.3.12.1).
+const maxValidity = 63 * 7 * 24 * time.Hour
+
+// plan checks the content of r (text or data, alphabet, header, ports,
+// validity) and measures it as the dispatcher will encode it.
+func (s *Service) plan(r SendRequest) (pdu.Estimate, error) {
+	field := "text"
+	switch {
+	case r.Data != nil && r.Text != "":
+		return pdu.Estimate{}, &ValidationError{Field: "data", Reason: "and text exclude each other; give one"}
+	case r.Data != nil:
+		field = "data"
+		if len(r.Data) == 0 {
+			return pdu.Estimate{}, &ValidationError{Field: "data", Reason: "is empty"}
+		}
+	case r.Text == "":
+		return pdu.Estimate{}, &ValidationError{Field: "text", Reason: "is empty"}
+	case !utf8.ValidString(r.Text):
+		return pdu.Estimate{}, &ValidationError{Field: "text", Reason: "is not valid UTF-8"}
+	}
+	if p := r.Ports; p != nil && (p.Dest < 0 || p.Dest > 0xFFFF || p.Source < 0 || p.Source > 0xFFFF) {
+		return pdu.Estimate{}, &ValidationError{Field: "port", Reason: fmt.Sprintf("is %d (source %d); want 0 to 65535", p.Dest, p.Source)}
+	}
+	if r.Validity < 0 || r.Validity > maxValidity {
+		return pdu.Estimate{}, &ValidationError{Field: "validity", Reason: fmt.Sprintf("is %s; want 0 to %s", r.Validity, maxValidity)}
+	}
+	l := pdu.Layout{Encoding: pdu.Encoding(r.Encoding), Flash: r.Flash, UDH: r.UDH}
+	if r.Ports != nil {
+		l.Ports = &pdu.Ports{Dest: r.Ports.Dest, Source: r.Ports.Source}
+	}
+	est, err := pdu.Plan(r.Text, r.Data, l)
+	switch {
+	case errors.Is(err, pdu.ErrInvalidEncoding):
+		return pdu.Estimate{}, &ValidationError{Field: "encoding", Reason: fmt.Sprintf("is %q; want gsm7, ucs2 or 8bit (data is always 8bit)", r.Encoding)}
+	case errors.Is(err, pdu.ErrNotGSM7):
+		return pdu.Estimate{}, &ValidationError{Field: "text", Reason: "has characters outside the GSM 7-bit alphabet; send it as ucs2"}
+	case errors.Is(err, pdu.ErrInvalidUDH):
+		return pdu.Estimate{}, &ValidationError{Field: "udh", Reason: strings.TrimPrefix(err.Error(), pdu.ErrInvalidUDH.Error()+": ")}
+	case err != nil:
+		return pdu.Estimate{}, &ValidationError{Field: field, Reason: err.Error()}
+	}
+	if est.Segments > s.cfg.MaxSegments {
+		return pdu.Estimate{}, &ValidationError{Field: field, Reason: fmt.Sprintf(
+			"needs %d segments in %s, more than the limit of %d", est.Segments, est.Encoding, s.cfg.MaxSegments)}
+	}
+	return est, nil
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
 }
 
 // checkModem refuses a pin to a modem the gateway has never seen: the
@@ -231,6 +306,14 @@ func requestHash(m *Message, r SendRequest) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s\x00%t\x00%d\x00%d", m.To, m.Text, m.Priority, m.Pin,
 		m.StatusReport, r.TTL, r.SendAt.UnixNano())
+	if m.Data != nil || m.Ports != nil || m.Flash || m.UDH != nil || m.Validity != 0 || r.Encoding != "" {
+		// Only then: the hash of a plain text message stays what it was.
+		ports := "-"
+		if m.Ports != nil {
+			ports = fmt.Sprintf("%d/%d", m.Ports.Dest, m.Ports.Source)
+		}
+		fmt.Fprintf(h, "\x00%x\x00%s\x00%t\x00%x\x00%d\x00%s", m.Data, ports, m.Flash, m.UDH, m.Validity, r.Encoding)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -262,7 +345,7 @@ func (s *Service) Messages(ctx context.Context, f MessageFilter) ([]*Message, st
 	}
 	f.Limit = limit
 	if f.To != "" {
-		to, err := NormalizeNumber(f.To, s.cfg.DefaultRegion, true)
+		to, err := NormalizeNumber(f.To, s.DefaultRegion(), true)
 		if err != nil {
 			return nil, "", &ValidationError{Field: "to", Reason: "number " + err.Error()}
 		}

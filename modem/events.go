@@ -33,6 +33,9 @@ const (
 	// network holds back every SMS until slots are freed: read, commit and
 	// delete what is stored.
 	EventMemoryFull EventKind = "memory_full"
+	// EventLateSendAnswer: the "+CMGS: <mr>" of the last send, which ended
+	// with ErrSendUnknown, came after all (late.go): MR is its TP-MR.
+	EventLateSendAnswer EventKind = "late_send_answer"
 	// EventUnsolicited: anything else (RING, ^RSSI:, unknown +XXX: lines).
 	EventUnsolicited EventKind = "unsolicited"
 )
@@ -48,6 +51,8 @@ type Event struct {
 	// Length is the <length> the modem announced for PDU (TPDU octets), -1
 	// when it did not give one.
 	Length int
+	// MR is set for EventLateSendAnswer.
+	MR int
 	// Registration is set for EventRegistration.
 	Registration *Registration
 	// Line is the unsolicited line as received (the header for +CMT/+CDS).
@@ -112,6 +117,10 @@ func (m *Modem) useProfile(p *Profile) {
 }
 
 func (m *Modem) onUnsolicited(line string) {
+	if mr, ok := m.lateSendAnswer(line); ok {
+		m.emit(Event{Kind: EventLateSendAnswer, MR: mr, Line: line, Length: -1})
+		return
+	}
 	m.emit(Event{Kind: EventUnsolicited, Line: line, Length: -1})
 }
 

@@ -77,6 +77,7 @@ type Modem struct {
 	mem         string          // storage read by +CMGR/+CMGL (<mem1> of +CPMS)
 	missing     map[string]bool // storages the modem refused (storage.go)
 	profileInds []string        // indications added for the profile in use
+	unknownAt   time.Time       // when the last send of unknown outcome ended (late.go); zero: none
 
 	profile atomic.Pointer[Profile]
 	needAck atomic.Bool // +CMT/+CDS must be acknowledged with +CNMA

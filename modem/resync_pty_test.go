@@ -175,3 +175,32 @@ func BenchmarkResyncPTY(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/recovery")
 }
+
+// A send whose +CMGS comes only after every marker of its resync went
+// unanswered (the modem busy for seconds): the send ends with
+// ErrSendUnknown, and the answer, when it comes, is tied back to it as
+// EventLateSendAnswer with the MR the network gave it, so that its part can
+// still be matched by its report. The line is usable afterwards.
+func TestResyncPTY_AnswerAfterEveryMarkerIsTiedBack(t *testing.T) {
+	r := mustRig(t, modem.Config{SendTimeout: shortTimeout, ResyncTimeout: shortTimeout}, modemsim.Config{})
+	seg := mustSubmit(t, "+447700900123", "very late", pdu.SubmitOptions{})
+	// Well past the send timeout and three markers' waits (≈ 4 s).
+	r.sim.SetSendLatency(10 * time.Second)
+	_, err := r.m.SendPDU(ctxFor(t), seg.TPDULength, seg.PDU)
+	if !errors.Is(err, modem.ErrSendUnknown) {
+		t.Fatalf("err = %v, want ErrSendUnknown (the answer comes after the resync gave up)", err)
+	}
+	r.sim.SetSendLatency(0)
+	ev := waitEvent(t, r.m, modem.EventLateSendAnswer)
+	recs, err := r.net.WaitRecords(ctxFor(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.MR != recs[0].MR {
+		t.Errorf("late answer MR %d, network gave %d", ev.MR, recs[0].MR)
+	}
+	r.sim.SetSignal(9, 0)
+	if sig, err := r.m.Signal(ctxFor(t)); err != nil || sig.CSQ != 9 {
+		t.Errorf("signal after = %+v, %v", sig, err)
+	}
+}

@@ -46,6 +46,7 @@ func (m *Modem) settleSend(ctx context.Context, cmd string, err error) (int, err
 			return 0, fmt.Errorf("send pdu: %s: late answer: %w", cmd, CMSError{Code: code, Text: text})
 		}
 	}
+	m.sendUnknown() // its answer may still come (late.go)
 	return 0, fmt.Errorf("send pdu: %s: %w: %w", cmd, ErrSendUnknown, err)
 }
 

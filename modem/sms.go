@@ -69,6 +69,14 @@ func (m *Modem) sendPDU(ctx context.Context, tpduLen int, pduHex string, secret 
 	}
 	defer m.unlock()
 	cmd := "AT+CMGS=" + strconv.Itoa(tpduLen)
+	if m.eng.OutOfStep() {
+		// In step first, while a late answer to the last send of unknown
+		// outcome may still come and be tied to it (late.go).
+		if _, err := m.eng.Resync(ctx, 0, 0); err != nil {
+			return 0, fmt.Errorf("send pdu: before %s: %w", cmd, err)
+		}
+	}
+	m.sendStarts()
 	lines, err := m.exec(ctx, at.Request{
 		Command:       cmd,
 		Timeout:       m.cfg.SendTimeout,

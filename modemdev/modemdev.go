@@ -93,7 +93,7 @@ func (d *Device) convert() {
 }
 
 func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
-	de := gateway.DeviceEvent{Mem: ev.Mem, Index: ev.Index, PDU: ev.PDU}
+	de := gateway.DeviceEvent{Mem: ev.Mem, Index: ev.Index, PDU: ev.PDU, MR: ev.MR}
 	switch ev.Kind {
 	case modem.EventNewMessage:
 		de.Kind = gateway.EventSMSStored
@@ -109,6 +109,8 @@ func convertEvent(ev modem.Event) (gateway.DeviceEvent, bool) {
 		de.Kind = gateway.EventReset
 	case modem.EventMemoryFull:
 		de.Kind = gateway.EventMemoryFull
+	case modem.EventLateSendAnswer:
+		de.Kind = gateway.EventLateMR
 	default:
 		// RING, ^RSSI and the like: nothing the gateway acts on.
 		return gateway.DeviceEvent{}, false

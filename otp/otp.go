@@ -125,7 +125,7 @@ func New(cfg Config, svc *gateway.Service, st Store, key []byte, mailer gateway.
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if err := cfg.setDefaults(svc.DefaultRegion()); err != nil {
+	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
 	tm, err := newOTPTemplates(cfg)
@@ -152,7 +152,7 @@ func New(cfg Config, svc *gateway.Service, st Store, key []byte, mailer gateway.
 	return s, nil
 }
 
-func (c *Config) setDefaults(region string) error {
+func (c *Config) setDefaults() error {
 	if c.App == "" {
 		c.App = "simgate"
 	}
@@ -195,7 +195,7 @@ func (c *Config) setDefaults(region string) error {
 	if c.DefaultLocale == "" {
 		c.DefaultLocale = "en"
 	}
-	c.Limits.setDefaults(region)
+	c.Limits.setDefaults()
 	return nil
 }
 

@@ -17,7 +17,8 @@ type Limits struct {
 	NumberPerDay    int // … per rolling 24 hours; default 10
 	APIKeyPerMinute int // verifications one API key may start per minute; default 120
 	// AllowedCountries are ISO 3166 regions codes may go to; default the
-	// gateway's home region; "*" allows every country.
+	// gateway's home region, whatever it is at the time (it may follow the
+	// SIM: gateway.Service.Region); "*" allows every country.
 	AllowedCountries []string
 	// RefusedTypes are libphonenumber number types refused; default
 	// premium_rate, shared_cost, toll_free, pager, uan, voicemail, unknown.
@@ -54,7 +55,7 @@ const (
 // by default too.
 var DefaultRefusedNumberTypes = gateway.DefaultRefusedNumberTypes
 
-func (l *Limits) setDefaults(region string) {
+func (l *Limits) setDefaults() {
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
@@ -65,9 +66,6 @@ func (l *Limits) setDefaults(region string) {
 	def(&l.APIKeyPerMinute, DefaultOTPAPIKeyPerMinute)
 	def(&l.PrefixPerHour, DefaultOTPPrefixPerHour)
 	def(&l.BreakerMinVerifications, DefaultOTPBreakerMinSample)
-	if len(l.AllowedCountries) == 0 {
-		l.AllowedCountries = []string{region}
-	}
 	for i, c := range l.AllowedCountries {
 		l.AllowedCountries[i] = strings.ToUpper(strings.TrimSpace(c))
 	}
@@ -92,7 +90,8 @@ func (l *Limits) setDefaults(region string) {
 // countries and number types.
 type limiter struct {
 	cfg       Limits
-	countries map[string]bool // nil: any
+	homeOnly  bool            // no countries named: the gateway's home region only
+	countries map[string]bool // nil: any (or homeOnly)
 	refused   map[string]bool
 
 	mu      sync.Mutex
@@ -105,8 +104,9 @@ type bucket struct {
 }
 
 func newLimiter(cfg Limits) (*limiter, error) {
-	l := &limiter{cfg: cfg, refused: map[string]bool{}, buckets: map[string]*bucket{}}
-	if !slices.Contains(cfg.AllowedCountries, "*") {
+	l := &limiter{cfg: cfg, refused: map[string]bool{}, buckets: map[string]*bucket{},
+		homeOnly: len(cfg.AllowedCountries) == 0}
+	if !l.homeOnly && !slices.Contains(cfg.AllowedCountries, "*") {
 		l.countries = map[string]bool{}
 		for _, c := range cfg.AllowedCountries {
 			if len(c) != 2 {
@@ -169,12 +169,15 @@ func (l *limiter) allowKey(key string, now time.Time) error {
 	return &gateway.RetryAfterError{Wait: max(wait, time.Second), Reason: fmt.Sprintf("this API key may start %d verifications a minute", rate)}
 }
 
-// refuse returns why a verification must not be sent, or "".
-func (l *limiter) refuse(p otpParams, c gateway.OTPCounts) string {
+// refuse returns why a verification must not be sent, or "", home being
+// the gateway's home region now.
+func (l *limiter) refuse(p otpParams, c gateway.OTPCounts, home string) string {
 	if p.to == "" {
 		return "" // email only
 	}
 	switch {
+	case l.homeOnly && p.country != home:
+		return "country " + p.country + " is not the gateway's home region " + home
 	case l.countries != nil && !l.countries[p.country]:
 		return "country " + p.country + " not allowed"
 	case l.refused[p.numberType]:

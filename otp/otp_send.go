@@ -41,7 +41,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*gateway.Verification, e
 			}
 			created = true
 			rec := s.newRecord(p, id, code, r, now)
-			if reason := s.limits.refuse(p, c); reason != "" {
+			if reason := s.limits.refuse(p, c, s.svc.DefaultRegion()); reason != "" {
 				block(rec, reason, now)
 				return rec, nil
 			}

@@ -75,6 +75,7 @@ func Decode(hexPDU string) (*Message, error) {
 		}
 		return nil, err
 	}
+	m.UDH = rawUDH(tp, t)
 	return m, nil
 }
 
@@ -271,6 +272,8 @@ func fillUserData(m *Message, t *tpdu.TPDU) error {
 	} else if ok {
 		m.Concat = &c
 	}
+	m.Ports = portsInfo(t.UDH)
+	m.Flash = flashDCS(byte(t.DCS))
 	alpha, err := t.Alphabet()
 	if err != nil {
 		alpha = tpdu.Alpha7Bit // reserved coding groups read as GSM-7 (TS 23.038 §4)
@@ -325,6 +328,46 @@ func concatInfo(udh tpdu.UserDataHeader) (Concat, bool, error) {
 		return c, true, nil
 	}
 	return Concat{}, false, nil
+}
+
+// portsInfo reads the last application port IE, 8- or 16-bit
+// (TS 23.040 §9.2.3.24.3/.4); nil when there is none.
+func portsInfo(udh tpdu.UserDataHeader) *Ports {
+	for i := len(udh) - 1; i >= 0; i-- {
+		ie := udh[i]
+		switch {
+		case ie.ID == ieiPorts16 && len(ie.Data) == 4:
+			return &Ports{Dest: int(ie.Data[0])<<8 | int(ie.Data[1]), Source: int(ie.Data[2])<<8 | int(ie.Data[3]), Bits: 16}
+		case ie.ID == ieiPorts8 && len(ie.Data) == 2:
+			return &Ports{Dest: int(ie.Data[0]), Source: int(ie.Data[1]), Bits: 8}
+		}
+	}
+	return nil
+}
+
+// flashDCS reports whether a TP-DCS gives message class 0 (TS 23.038 §4):
+// the general groups with their class bit set, or the data coding group.
+func flashDCS(dcs byte) bool {
+	switch {
+	case dcs&0x80 == 0: // 00xx and 01xx: general data coding
+		return dcs&0x10 != 0 && dcs&0x03 == 0
+	case dcs&0xF0 == 0xF0: // data coding/message class
+		return dcs&0x03 == 0
+	}
+	return false
+}
+
+// rawUDH is the TP-UDH of tp with its length octet, nil when the library
+// found none in t.
+func rawUDH(tp []byte, t *tpdu.TPDU) []byte {
+	if len(t.UDH) == 0 {
+		return nil
+	}
+	off := udOffset(tp) + 1 // past TP-UDL
+	if off >= len(tp) || off+1+int(tp[off]) > len(tp) {
+		return nil
+	}
+	return append([]byte(nil), tp[off:off+1+int(tp[off])]...)
 }
 
 // nationalLanguage is the language of the last IE id, 0 when absent or

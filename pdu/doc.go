@@ -9,14 +9,21 @@
 //   - TS 23.040 §9.1.2.5 addresses (international, national, short codes,
 //     alphanumeric), §9.2.3.12.1 the relative validity period, §9.2.3.11
 //     timestamps with their zone, §9.2.3.15 TP-Status, §9.2.3.24.1 and
-//     .24.8 concatenation with 8- and 16-bit references, .24.15 and .24.16
+//     .24.8 concatenation with 8- and 16-bit references, .24.3 and .24.4
+//     application port addressing (16-bit written, both read), a caller's
+//     own header (Layout.UDH) in every segment, .24.15 and .24.16
 //     national language shifts on decode;
 //   - 3GPP TS 23.038 §4 data coding and §6.2.1 the GSM 7-bit default
 //     alphabet with its extension table (package gsm7, shared with the
 //     modem's USSD), falling back to UCS-2 (UTF-16, so
-//     characters beyond the BMP travel as surrogate pairs). National
+//     characters beyond the BMP travel as surrogate pairs), 8-bit data,
+//     and message class 0 ("flash", written as gammu and Kannel do). National
 //     language tables are never used to encode, because many phones ignore
 //     them.
+//
+// A segment holds 140 octets of user data less its header, so ports or a
+// caller's UDH shrink every segment (8-bit data: 140 alone, 134 with a
+// concatenation IE, 128 with ports too).
 //
 // Segmentation never separates an ESC from its extension character nor
 // the halves of a surrogate pair, so a part may hold one unit fewer than

@@ -22,22 +22,30 @@ const (
 	foUDHI          byte = 0x40
 )
 
-// DCS values this package writes (TS 23.038 §4): general data coding,
-// uncompressed, no class.
-const (
-	dcsGSM7 byte = 0x00
-	dcsUCS2 byte = 0x08
-)
-
 // EncodeSubmit encodes text to one SMS-SUBMIT per segment for destination to.
 // to is "+<digits>" (international, TOA 0x91) or digits (national or short
 // code, TOA 0x81).
 func EncodeSubmit(to, text string, opts SubmitOptions) (Submit, error) {
+	return encodeSubmit(to, text, nil, opts)
+}
+
+// EncodeSubmitData encodes 8-bit data (TP-DCS 0x04, or 0x14 flash) to one
+// SMS-SUBMIT per segment for destination to, as EncodeSubmit does text:
+// 140 octets in one segment, less the header (ports, the caller's UDH,
+// concatenation) in each of several.
+func EncodeSubmitData(to string, data []byte, opts SubmitOptions) (Submit, error) {
+	if data == nil {
+		data = []byte{}
+	}
+	return encodeSubmit(to, "", data, opts)
+}
+
+func encodeSubmit(to, text string, data []byte, opts SubmitOptions) (Submit, error) {
 	da, err := parseDestination(to)
 	if err != nil {
 		return Submit{}, fmt.Errorf("destination: %w", err)
 	}
-	body, err := newBody(text, opts.ConcatRef, opts.Concat16)
+	body, err := newBody(text, data, opts.ConcatRef, opts.Concat16, opts.Layout)
 	if err != nil {
 		return Submit{}, err
 	}
@@ -88,6 +96,7 @@ type DeliverOptions struct {
 	SCTS      time.Time // service-centre timestamp; its zone is kept, rounded to quarter hours
 	ConcatRef int       // reference when the text needs more than one segment
 	Concat16  bool
+	Layout    // alphabet, class, header
 }
 
 // EncodeDeliver builds the SMS-DELIVER PDUs (hex with SMSC prefix, as a modem
@@ -96,6 +105,19 @@ type DeliverOptions struct {
 // digits, or alphanumeric (at most 11 GSM-7 characters); a zero TOA is
 // inferred from the number.
 func EncodeDeliver(from Address, text string, opts DeliverOptions) ([]string, error) {
+	return encodeDeliver(from, text, nil, opts)
+}
+
+// EncodeDeliverData builds the SMS-DELIVER PDUs of 8-bit data from from,
+// as EncodeDeliver does text.
+func EncodeDeliverData(from Address, data []byte, opts DeliverOptions) ([]string, error) {
+	if data == nil {
+		data = []byte{}
+	}
+	return encodeDeliver(from, "", data, opts)
+}
+
+func encodeDeliver(from Address, text string, data []byte, opts DeliverOptions) ([]string, error) {
 	smsc, err := encodeSMSC(opts.SMSC)
 	if err != nil {
 		return nil, fmt.Errorf("smsc: %w", err)
@@ -108,7 +130,7 @@ func EncodeDeliver(from Address, text string, opts DeliverOptions) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("scts: %w", err)
 	}
-	body, err := newBody(text, opts.ConcatRef, opts.Concat16)
+	body, err := newBody(text, data, opts.ConcatRef, opts.Concat16, opts.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -165,105 +187,6 @@ func EncodeStatusReport(r StatusReport) (string, error) {
 	b = append(b, dt...)
 	b = append(b, r.Status)
 	return upperHex(b), nil
-}
-
-// body is a text cut into the user data of its segments.
-type body struct {
-	enc      Encoding
-	septets  [][]byte   // GSM-7 segments
-	units    [][]uint16 // UCS-2 segments
-	ref      int
-	concat16 bool
-}
-
-func newBody(text string, ref int, concat16 bool) (body, error) {
-	if text == "" {
-		return body{}, ErrEmptyText
-	}
-	if !utf8.ValidString(text) {
-		return body{}, ErrInvalidText
-	}
-	b := body{ref: ref, concat16: concat16}
-	if s, ok := gsm7.Septets(text); ok {
-		b.enc = GSM7
-		if len(s) <= septetsSingle {
-			b.septets = [][]byte{s}
-		} else {
-			b.septets = splitSeptets(s, b.size(septets8, septets16))
-		}
-	} else {
-		b.enc = UCS2
-		u := toUTF16(text)
-		if len(u) <= ucs2Single {
-			b.units = [][]uint16{u}
-		} else {
-			b.units = splitUTF16(u, b.size(ucs2Concat8, ucs2Concat16))
-		}
-	}
-	if n := b.count(); n > maxSegments {
-		return body{}, fmt.Errorf("%d segments: %w", n, ErrTooLong)
-	}
-	if b.count() > 1 {
-		limit := 0xFF
-		if concat16 {
-			limit = 0xFFFF
-		}
-		if ref < 0 || ref > limit {
-			return body{}, fmt.Errorf("concatenation reference %d out of range 0–%d", ref, limit)
-		}
-	}
-	return b, nil
-}
-
-func (b body) size(ref8, ref16 int) int {
-	if b.concat16 {
-		return ref16
-	}
-	return ref8
-}
-
-func (b body) count() int { return len(b.septets) + len(b.units) }
-
-func (b body) dcs() byte {
-	if b.enc == UCS2 {
-		return dcsUCS2
-	}
-	return dcsGSM7
-}
-
-func (b body) udhi() byte {
-	if b.count() > 1 {
-		return foUDHI
-	}
-	return 0
-}
-
-// appendUD appends TP-UDL and TP-UD of segment i, with the concatenation
-// header (TS 23.040 §9.2.3.24.1 or .8) when there is more than one.
-func (b body) appendUD(dst []byte, i int) []byte {
-	var udh []byte
-	if n := b.count(); n > 1 {
-		if b.concat16 {
-			udh = []byte{6, 0x08, 4, byte(b.ref >> 8), byte(b.ref), byte(n), byte(i + 1)}
-		} else {
-			udh = []byte{5, 0x00, 3, byte(b.ref), byte(n), byte(i + 1)}
-		}
-	}
-	if b.enc == UCS2 {
-		u := b.units[i]
-		dst = append(dst, byte(len(udh)+2*len(u)))
-		dst = append(dst, udh...)
-		for _, c := range u {
-			dst = append(dst, byte(c>>8), byte(c))
-		}
-		return dst
-	}
-	s := b.septets[i]
-	// The septets start on a septet boundary after the header (§9.2.3.24).
-	fill := (7 - len(udh)*8%7) % 7
-	dst = append(dst, byte((len(udh)*8+fill)/7+len(s)))
-	dst = append(dst, udh...)
-	return append(dst, gsm7.Pack(s, fill)...)
 }
 
 // relativeVP is the relative TP-VP octet (TS 23.040 §9.2.3.12.1) for the

@@ -81,6 +81,11 @@ type Message struct {
 	Data     []byte   // raw user data for 8-bit messages
 	Encoding Encoding // alphabet of the user data
 	Concat   *Concat  // nil when the message is not part of a concatenated one
+	Ports    *Ports   // application port addressing; nil when absent
+	Flash    bool     // message class 0 in TP-DCS: shown at once, not stored
+	// UDH is the TP-UDH as received, with its length octet; nil when the
+	// TPDU has none.
+	UDH []byte
 
 	// UD is the user data after its header, as the alphabet stores it: one
 	// septet per byte for GSM-7, UTF-16BE for UCS-2, octets for 8-bit. The
@@ -119,6 +124,8 @@ type SubmitOptions struct {
 	Concat16 bool
 	// MR is the TP-MR written in each TPDU; most modems replace it.
 	MR byte
+	// Layout is the alphabet, the class and the header of every segment.
+	Layout
 }
 
 // Segment is one SMS-SUBMIT ready for AT+CMGS.

@@ -19,11 +19,15 @@ import (
 // goes to another modem instead, one without figures first, so that every
 // route stays measured. It costs no I/O.
 func (r *Router) Route(to string, exclude []string) gateway.RouteDecision {
-	network := Network(to)
-	d := gateway.RouteDecision{Network: network}
 	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	network, named := r.networkLocked(to)
+	d := gateway.RouteDecision{Network: network}
+	ported := ""
+	if network != named {
+		ported = fmt.Sprintf(" (the number names %s; its reports show %s)", named, network)
+	}
 	cands := r.candidatesLocked(exclude)
 	switch len(cands) {
 	case 0:
@@ -34,6 +38,11 @@ func (r *Router) Route(to string, exclude []string) gateway.RouteDecision {
 		if len(exclude) > 0 {
 			d.Reason = "the only other modem online"
 		}
+		return d
+	}
+	if m := r.exploreNumberLocked(to, cands); m != "" {
+		d.Modem = m
+		d.Reason = fmt.Sprintf("explore: this number's reports do not fit %s (ported?); trying another SIM", network)
 		return d
 	}
 	best, bestEst, unmeasured := "", estimate{}, []string(nil)
@@ -52,12 +61,12 @@ func (r *Router) Route(to string, exclude []string) gateway.RouteDecision {
 	}
 	if best != "" {
 		d.Modem = best
-		d.Reason = fmt.Sprintf("fastest to %s: p50 %s over %d reports", network, roundLatency(bestEst.p50), bestEst.n)
+		d.Reason = fmt.Sprintf("fastest to %s: p50 %s over %d reports%s", network, roundLatency(bestEst.p50), bestEst.n, ported)
 		return d
 	}
 	for _, m := range cands {
 		if onNet(m.Operator, network) {
-			d.Modem, d.Reason = m.IMEI, fmt.Sprintf("on-net: %s to %s", m.Operator, network)
+			d.Modem, d.Reason = m.IMEI, fmt.Sprintf("on-net: %s to %s%s", m.Operator, network, ported)
 			return d
 		}
 	}
@@ -153,23 +162,25 @@ func (r *Router) observe(ev gateway.Event) bool {
 	}
 	r.finishLocked(m.ID, p)
 	if ev.Type == gateway.EventMessageDelivered || ev.Type == gateway.EventMessageFailed {
-		s := gateway.RouteSample{Modem: p.key.modem, Network: p.key.network, SentAt: p.at,
+		s := gateway.RouteSample{Modem: p.key.modem, Network: p.key.network, Dest: p.to, SentAt: p.at,
 			Latency: max(0, ev.At.Sub(p.at)), Delivered: ev.Type == gateway.EventMessageDelivered}
 		if !s.Delivered {
 			s.Latency = 0
 		}
-		r.addLocked(s)
 		r.fresh = append(r.fresh, s)
+		r.addLocked(s)
+		r.learnNumberLocked(s)
 	}
 	return false
 }
 
 func (r *Router) waitLocked(m gateway.MessageEventData, at time.Time) {
-	k := key{m.Modem, Network(m.To)}
+	network, _ := r.networkLocked(m.To)
+	k := key{m.Modem, network}
 	if _, dup := r.pend[m.ID]; dup {
 		return
 	}
-	r.pend[m.ID] = pending{key: k, at: at}
+	r.pend[m.ID] = pending{key: k, to: m.To, at: at}
 	r.busy[m.Modem]++
 	rt := r.routes[k]
 	if rt == nil {
@@ -202,6 +213,7 @@ func (r *Router) flush(ctx context.Context) {
 				r.finishLocked(id, p) // its report will not come now
 			}
 		}
+		r.forgetNumbersLocked(cut)
 	}
 	r.mu.Unlock()
 	if err := r.store.AddRouteSamples(ctx, fresh); err != nil && ctx.Err() == nil {

@@ -71,9 +71,10 @@ type Router struct {
 	routes    map[key]*route
 	pend      map[string]pending // message ID → its send
 	modems    map[string]gateway.ModemInfo
-	busy      map[string]int // modem → its sends waiting for a report
-	chosen    map[string]int // modem → least-busy decisions, to spread ties
-	decisions map[string]int // network → decisions, for exploration
+	busy      map[string]int     // modem → its sends waiting for a report
+	chosen    map[string]int     // modem → least-busy decisions, to spread ties
+	decisions map[string]int     // network → decisions, for exploration
+	numbers   map[string]*number // recipient → its reports (ported.go)
 	pruned    time.Time
 	fresh     []gateway.RouteSample // outcomes not yet stored
 	modemAt   time.Time             // when modems was read
@@ -89,7 +90,7 @@ func New(cfg Config, st Store, clock gateway.Clock, logger *slog.Logger) *Router
 	}
 	return &Router{cfg: cfg, store: st, clock: clock, log: logger,
 		routes: map[key]*route{}, pend: map[string]pending{}, modems: map[string]gateway.ModemInfo{},
-		busy: map[string]int{}, chosen: map[string]int{}, decisions: map[string]int{}}
+		busy: map[string]int{}, chosen: map[string]int{}, decisions: map[string]int{}, numbers: map[string]*number{}}
 }
 
 // Load reads the stored outcomes of the horizon and the modems.
@@ -102,6 +103,7 @@ func (r *Router) Load(ctx context.Context) error {
 	r.mu.Lock()
 	for _, s := range samples {
 		r.addLocked(s)
+		r.learnNumberLocked(s)
 	}
 	r.mu.Unlock()
 	return r.readModems(ctx)

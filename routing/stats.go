@@ -25,6 +25,7 @@ type route struct {
 // pending is a message sent and not yet reported.
 type pending struct {
 	key key
+	to  string // the recipient
 	at  time.Time
 }
 
@@ -66,6 +67,21 @@ func (r *route) estimate(pend map[string]pending, now time.Time, window int) est
 	keep := max(0, window-len(overdue))
 	all := append(overdue, vals[:min(len(vals), keep)]...)
 	return estimate{p50: median(all), n: len(all)}
+}
+
+// figureWithout is the median delivery time of the route's last window
+// outcomes to recipients other than dest, when there are at least least.
+func (r *route) figureWithout(dest string, window, least int) (time.Duration, bool) {
+	vals := make([]time.Duration, 0, window)
+	for i := len(r.samples) - 1; i >= 0 && len(vals) < window; i-- {
+		if r.samples[i].Dest != dest {
+			vals = append(vals, sampleLatency(r.samples[i]))
+		}
+	}
+	if len(vals) < least {
+		return 0, false
+	}
+	return median(vals), true
 }
 
 func sampleLatency(s gateway.RouteSample) time.Duration {

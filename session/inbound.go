@@ -182,6 +182,7 @@ func (r *receiver) saveJoined(ctx context.Context, set []gateway.InboundPart, no
 		SCTS:       first.SCTS,
 		ReceivedAt: now,
 	}
+	setContent(in, whole)
 	return r.save(ctx, in, set)
 }
 
@@ -235,6 +236,8 @@ func (r *receiver) saveIncomplete(ctx context.Context, set []gateway.InboundPart
 	slices.SortStableFunc(set, func(a, b gateway.InboundPart) int { return cmp.Compare(a.Part, b.Part) })
 	var (
 		text     strings.Builder
+		data     []byte
+		first    *pdu.Message
 		seen     = map[int]bool{}
 		received time.Time
 	)
@@ -250,6 +253,10 @@ func (r *receiver) saveIncomplete(ctx context.Context, set []gateway.InboundPart
 		// across it is lost anyway.
 		if m, err := pdu.Decode(p.PDU); err == nil {
 			text.WriteString(m.Text)
+			data = append(data, m.Data...)
+			if first == nil {
+				first = m
+			}
 		}
 	}
 	if total < len(seen) {
@@ -265,5 +272,20 @@ func (r *receiver) saveIncomplete(ctx context.Context, set []gateway.InboundPart
 		SCTS:       set[0].SCTS,
 		ReceivedAt: received,
 	}
+	if first != nil {
+		setContent(in, &pdu.Message{Encoding: first.Encoding, Data: data, Ports: first.Ports, Flash: first.Flash})
+	}
 	return r.save(ctx, in, set)
+}
+
+// setContent gives in what a decoded message carries besides its text:
+// the bytes of a data SMS (8-bit), its ports and its class.
+func setContent(in *gateway.InboundMessage, m *pdu.Message) {
+	if m.Encoding == pdu.Octet {
+		in.Data = append([]byte{}, m.Data...)
+	}
+	if p := m.Ports; p != nil {
+		in.Ports = &gateway.Ports{Dest: p.Dest, Source: p.Source}
+	}
+	in.Flash = m.Flash
 }

@@ -110,6 +110,9 @@ func (ss *modemSession) event(ctx context.Context, ev gateway.DeviceEvent) error
 		return ss.refresh(ctx)
 	case gateway.EventMemoryFull:
 		return ss.drain(ctx, ev.Mem)
+	case gateway.EventLateMR:
+		ss.lateMR(ctx, ev.MR)
+		return nil
 	case gateway.EventReset:
 		ss.s.log.Info("modem reset, initialising again", "modem", ss.info.IMEI, "port", ss.p.port)
 		if err := ss.dev.Init(ctx); err != nil {

@@ -125,3 +125,24 @@ func (u *unmatchedReports) arm(now time.Time) {
 }
 
 func (u *unmatchedReports) stop() { u.timer.Stop() }
+
+// lateMRWindow bounds how long ago the part a late +CMGS answers may have
+// been sent (the driver ties one within ten minutes of the send).
+const lateMRWindow = 15 * time.Minute
+
+// lateMR records the MR of a late +CMGS on the part whose outcome was
+// unknown, so that its status report can match. An OTP's part of unknown
+// outcome was sent again rather than recorded: then the SMS went out twice,
+// which the OTP policy accepts (dispatch/unknown.go).
+func (ss *modemSession) lateMR(ctx context.Context, mr int) {
+	log := ss.s.log.With("modem", ss.info.IMEI, "mr", mr)
+	id, part, err := ss.s.store.PartLateMR(ctx, ss.info.IMEI, mr, ss.s.clock.Now().Add(-lateMRWindow))
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		log.Info("a send of unknown outcome was answered late; no part waits for it (an OTP part is sent again instead)")
+	case err != nil:
+		log.Error("record a late +CMGS answer", "err", err)
+	default:
+		log.Info("a send of unknown outcome was answered late: it went out", "message_id", id, "part", part)
+	}
+}

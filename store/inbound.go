@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -74,9 +75,16 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 		return fmt.Errorf("save inbound: id %q: %w", m.ID, gateway.ErrInvalid)
 	}
 	err := s.inTx(ctx, func(tx wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO inbound (id, modem, sender, body, parts, missing, scts, received_at, raw_pdu, decode_error)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, m.Modem, m.From, m.Text, m.Parts, m.Missing, fmtTime(m.SCTS), fmtTime(m.ReceivedAt), m.RawPDU, m.DecodeError)
+		dest, src := portArgs(m.Ports)
+		var data any
+		if m.Data != nil {
+			data = m.Data
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbound (id, modem, sender, body, parts, missing, scts, received_at, raw_pdu, decode_error,
+				data, dest_port, source_port, flash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.Modem, m.From, m.Text, m.Parts, m.Missing, fmtTime(m.SCTS), fmtTime(m.ReceivedAt), m.RawPDU, m.DecodeError,
+			data, dest, src, boolInt(m.Flash))
 		if isUnique(err) {
 			return fmt.Errorf("inbound %s exists: %w", m.ID, gateway.ErrConflict)
 		}
@@ -149,18 +157,25 @@ func (s *Store) Inbox(ctx context.Context, since time.Time, limit int) ([]*gatew
 	}
 	limit = min(limit, maxLimit)
 	rows, err := s.r.QueryContext(ctx, `SELECT id, modem, sender, body, parts, missing, scts, received_at, body_purged_at,
-		raw_pdu, decode_error FROM inbound WHERE received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?`, fmtTime(since), limit)
+		raw_pdu, decode_error, data, dest_port, source_port, flash
+		FROM inbound WHERE received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?`, fmtTime(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	defer rows.Close()
 	var msgs []*gateway.InboundMessage
 	for rows.Next() {
-		var m gateway.InboundMessage
+		var (
+			m         gateway.InboundMessage
+			dest, src sql.NullInt64
+			flash     int
+		)
 		if err := rows.Scan(&m.ID, &m.Modem, &m.From, &m.Text, &m.Parts, &m.Missing,
-			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}, timeCol{&m.TextPurgedAt}, &m.RawPDU, &m.DecodeError); err != nil {
+			timeCol{&m.SCTS}, timeCol{&m.ReceivedAt}, timeCol{&m.TextPurgedAt}, &m.RawPDU, &m.DecodeError,
+			&m.Data, &dest, &src, &flash); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
+		m.Ports, m.Flash = scanPorts(dest, src), flash != 0
 		msgs = append(msgs, &m)
 	}
 	if err := rows.Err(); err != nil {

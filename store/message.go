@@ -21,7 +21,8 @@ const (
 // messageCols is the column list scanMessage reads, in order.
 const messageCols = `id, recipient, body, encoding, segments, priority, pin, status_report,
 	status, error, attempts, concat_ref, modem, api_key, created_at, send_at, expires_at,
-	next_attempt, sent_at, delivered_at, finished_at, route, owner_key`
+	next_attempt, sent_at, delivered_at, finished_at, route, owner_key,
+	data, dest_port, source_port, flash, udh, validity`
 
 // messageReadCols is what reads of a message select: messageCols, which
 // an insert writes, and what only retention writes.
@@ -47,16 +48,24 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 }
 
 func scanMessage(sc scanner) (*gateway.Message, error) {
-	var m gateway.Message
-	var srr int
+	var (
+		m          gateway.Message
+		srr, flash int
+		dest, src  sql.NullInt64
+		validity   int64
+	)
 	err := sc.Scan(&m.ID, &m.To, &m.Text, &m.Encoding, &m.Segments, &m.Priority, &m.Pin, &srr,
 		&m.Status, &m.Error, &m.Attempts, &m.ConcatRef, &m.Modem, &m.APIKey,
 		timeCol{&m.CreatedAt}, timeCol{&m.SendAt}, timeCol{&m.ExpiresAt}, timeCol{&m.NextAttempt},
-		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt}, &m.Route, &m.OwnerKey, timeCol{&m.TextPurgedAt})
+		timeCol{&m.SentAt}, timeCol{&m.DeliveredAt}, timeCol{&m.FinishedAt}, &m.Route, &m.OwnerKey,
+		&m.Data, &dest, &src, &flash, &m.UDH, &validity, timeCol{&m.TextPurgedAt})
 	if err != nil {
 		return nil, err
 	}
 	m.StatusReport = srr != 0
+	m.Ports = scanPorts(dest, src)
+	m.Flash = flash != 0
+	m.Validity = time.Duration(validity) * time.Second
 	return &m, nil
 }
 
@@ -140,7 +149,7 @@ var (
 	idemInsertSQL = writeStmt(`INSERT INTO idempotency (api_key, key, body_hash, message_id, created_at)
 		VALUES (?, ?, ?, ?, ?)`)
 	messageInsertSQL = writeStmt(`INSERT INTO messages (` + messageCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	partInsertSQL = writeStmt(`INSERT INTO parts (` + partCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 )
 
@@ -233,11 +242,17 @@ func storedTime(t time.Time) time.Time {
 // insertMessage inserts m and its parts in tx, in status unless a part
 // says otherwise, and appends the event of that status.
 func insertMessage(ctx context.Context, tx wtx, m *gateway.Message, status gateway.Status, parts []gateway.Part) error {
+	dest, src := portArgs(m.Ports)
+	var data any
+	if m.Data != nil {
+		data = m.Data
+	}
 	_, err := tx.ExecContext(ctx, messageInsertSQL,
 		m.ID, m.To, m.Text, m.Encoding, m.Segments, int(m.Priority), m.Pin, boolInt(m.StatusReport),
 		string(status), m.Error, m.Attempts, m.ConcatRef, m.Modem, m.APIKey,
 		fmtTime(m.CreatedAt), fmtTime(m.SendAt), fmtTime(m.ExpiresAt), fmtTime(m.NextAttempt),
-		fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt), m.Route, m.OwnerKey)
+		fmtTime(m.SentAt), fmtTime(m.DeliveredAt), fmtTime(m.FinishedAt), m.Route, m.OwnerKey,
+		data, dest, src, boolInt(m.Flash), blobArg(m.UDH), int64(m.Validity/time.Second))
 	if isUnique(err) {
 		return fmt.Errorf("message %s exists: %w", m.ID, gateway.ErrConflict)
 	}

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 var partUnknownSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = NULL, modem = ?, sent_at = ?, error = ?
@@ -32,4 +36,37 @@ func (s *Store) PartUnknown(ctx context.Context, id string, part int, modem, rea
 		return fmt.Errorf("part unknown: %w", err)
 	}
 	return nil
+}
+
+var (
+	lateMRPartSQL = writeStmt(`SELECT message_id, idx, error FROM parts
+		WHERE modem = ? AND status = 'sent' AND mr IS NULL AND sent_at >= ?
+		ORDER BY sent_at DESC LIMIT 1`)
+	lateMRSetSQL = writeStmt(`UPDATE parts SET mr = ?, error = '' WHERE message_id = ? AND idx = ?`)
+)
+
+// PartLateMR gives mr to the newest part modem sent at or after since whose
+// outcome was unknown (PartUnknown: sent without an MR), now that the
+// modem's late +CMGS answer came, so that its report can match; the error
+// that said the outcome was unknown is cleared, on the message too.
+// gateway.ErrNotFound when there is no such part.
+func (s *Store) PartLateMR(ctx context.Context, modem string, mr int, since time.Time) (id string, part int, err error) {
+	err = s.inTx(ctx, func(tx wtx) error {
+		var reason string
+		if err := tx.QueryRowContext(ctx, lateMRPartSQL, modem, fmtTime(since)).Scan(&id, &part, &reason); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("no part of unknown outcome sent by %s: %w", modem, gateway.ErrNotFound)
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, lateMRSetSQL, mr, id, part); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE messages SET error = '' WHERE id = ? AND error = ?`, id, reason)
+		return err
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("part late mr: %w", err)
+	}
+	return id, part, nil
 }

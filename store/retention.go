@@ -36,13 +36,13 @@ func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (i
 	return n, nil
 }
 
-// PurgeMessageTexts blanks the text of messages that reached a final
+// PurgeMessageTexts blanks the text (or data) of messages that reached a final
 // status (delivered, failed, expired, canceled) before the cutoff, and
 // records when (body_purged_at); every other column stays. Messages still
 // queued, sending or sent are never touched. A sealed OTP text is purged
 // like any other.
 func (s *Store) PurgeMessageTexts(ctx context.Context, before, now time.Time) (int, error) {
-	n, err := s.inBatches(ctx, `UPDATE messages SET body = '', body_purged_at = ? WHERE rowid IN (
+	n, err := s.inBatches(ctx, `UPDATE messages SET body = '', data = NULL, body_purged_at = ? WHERE rowid IN (
 		SELECT rowid FROM messages
 		WHERE body_purged_at = '' AND status IN ('delivered', 'failed', 'expired', 'canceled')
 			AND finished_at <> '' AND finished_at < ? LIMIT ?)`, fmtTime(now), fmtTime(before))
@@ -52,11 +52,11 @@ func (s *Store) PurgeMessageTexts(ctx context.Context, before, now time.Time) (i
 	return n, nil
 }
 
-// PurgeInboundTexts blanks the text of SMS received before the cutoff, and
+// PurgeInboundTexts blanks the text (or data) of SMS received before the cutoff, and
 // the raw PDU of an undecodable one (it holds the text too), and records
 // when; the sender, the modem, the times and a decode error stay.
 func (s *Store) PurgeInboundTexts(ctx context.Context, before, now time.Time) (int, error) {
-	n, err := s.inBatches(ctx, `UPDATE inbound SET body = '', raw_pdu = '', body_purged_at = ? WHERE rowid IN (
+	n, err := s.inBatches(ctx, `UPDATE inbound SET body = '', data = NULL, raw_pdu = '', body_purged_at = ? WHERE rowid IN (
 		SELECT rowid FROM inbound WHERE body_purged_at = '' AND received_at < ? LIMIT ?)`,
 		fmtTime(now), fmtTime(before))
 	if err != nil {

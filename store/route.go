@@ -17,8 +17,8 @@ func (s *Store) AddRouteSamples(ctx context.Context, samples []gateway.RouteSamp
 	}
 	err := s.inTx(ctx, func(tx wtx) error {
 		for _, r := range samples {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO route_samples (modem, network, sent_at, latency_ms, delivered)
-				VALUES (?, ?, ?, ?, ?)`, r.Modem, r.Network, fmtTime(r.SentAt), r.Latency.Milliseconds(), boolInt(r.Delivered)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO route_samples (modem, network, dest, sent_at, latency_ms, delivered)
+				VALUES (?, ?, ?, ?, ?, ?)`, r.Modem, r.Network, r.Dest, fmtTime(r.SentAt), r.Latency.Milliseconds(), boolInt(r.Delivered)); err != nil {
 				return err
 			}
 		}
@@ -33,7 +33,7 @@ func (s *Store) AddRouteSamples(ctx context.Context, samples []gateway.RouteSamp
 // RouteSamplesSince returns the samples sent at or after t, oldest first,
 // at most limit.
 func (s *Store) RouteSamplesSince(ctx context.Context, t time.Time, limit int) ([]gateway.RouteSample, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT modem, network, sent_at, latency_ms, delivered FROM route_samples
+	rows, err := s.r.QueryContext(ctx, `SELECT modem, network, dest, sent_at, latency_ms, delivered FROM route_samples
 		WHERE sent_at >= ? ORDER BY sent_at LIMIT ?`, fmtTime(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("route samples: %w", err)
@@ -44,7 +44,7 @@ func (s *Store) RouteSamplesSince(ctx context.Context, t time.Time, limit int) (
 			ms        int64
 			delivered int
 		)
-		err := sc.Scan(&r.Modem, &r.Network, timeCol{&r.SentAt}, &ms, &delivered)
+		err := sc.Scan(&r.Modem, &r.Network, &r.Dest, timeCol{&r.SentAt}, &ms, &delivered)
 		r.Latency, r.Delivered = time.Duration(ms)*time.Millisecond, delivered != 0
 		return r, err
 	})

@@ -12,7 +12,7 @@ func TestRouteSamples(t *testing.T) {
 	ctx := t.Context()
 	in := []gateway.RouteSample{
 		{Modem: "imeiA", Network: "DE/T-Mobile", SentAt: t0, Latency: 1500 * time.Millisecond, Delivered: true},
-		{Modem: "imeiB", Network: "DE/T-Mobile", SentAt: t0.Add(time.Hour), Delivered: false},
+		{Modem: "imeiB", Network: "DE/T-Mobile", Dest: "+4915123456789", SentAt: t0.Add(time.Hour), Delivered: false},
 		{Modem: "imeiA", Network: "US/+1202", SentAt: t0.Add(2 * time.Hour), Latency: 3 * time.Second, Delivered: true},
 	}
 	if err := s.AddRouteSamples(ctx, in); err != nil {

@@ -129,10 +129,10 @@ func (s adminStore) CheckAdminPassword(ctx context.Context, password string) err
 // that the test can unplug one.
 var testHookSims func([]*modemsim.Modem)
 
-// newStatusPage sets up what the status page needs: a password, the
-// virtual phones of "Try it", and the modem actions.
-func newStatusPage(ctx context.Context, cfg config, db *store.Store, modems ui.ModemActions, otp ui.OTPConsole,
-	routes func() []gateway.RouteStat, sims []*modemsim.Modem, key []byte, stdout io.Writer, logger *slog.Logger) (*ui.UI, error) {
+// newStatusPage sets up what the status page needs beyond uiCfg: a
+// password, the virtual phones of "Try it", and the modem actions.
+func newStatusPage(ctx context.Context, cfg config, uiCfg ui.Config, db *store.Store, modems ui.ModemActions, otp ui.OTPConsole,
+	sims []*modemsim.Modem, stdout io.Writer, logger *slog.Logger) (*ui.UI, error) {
 	if err := ensureAdminPassword(ctx, db, cfg.Data, stdout); err != nil {
 		return nil, err
 	}
@@ -143,6 +143,6 @@ func newStatusPage(ctx context.Context, cfg config, db *store.Store, modems ui.M
 	if testHookSims != nil {
 		testHookSims(sims)
 	}
-	return ui.New(ui.Config{DailyCap: cfg.DailyCap, Phones: phones, Done: ctx.Done(), Events: db, Routes: routes, Key: key},
-		adminStore{db}, modems, otp, logger), nil
+	uiCfg.DailyCap, uiCfg.Phones, uiCfg.Done, uiCfg.Events = cfg.DailyCap, phones, ctx.Done(), db
+	return ui.New(uiCfg, adminStore{db}, modems, otp, logger), nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
 	"github.com/simgate/simgate/web/smsgate"
+	"github.com/simgate/simgate/web/ui"
 	"github.com/simgate/simgate/webhook"
 )
 
@@ -78,6 +79,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err := a.buildCore(cfg); err != nil {
 		return nil, err
 	}
+	// Unless configured, the home region is the SIMs' as last seen, until
+	// the modems come online again (followRegion).
+	if _, err := a.svc.LearnRegion(ctx); err != nil {
+		return nil, err
+	}
 	supCfg, open, err := a.buildModems(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -87,12 +93,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	// actions (re-init, USSD) go to it.
 	a.sup = session.New(supCfg, a.db, a.disp, open, gateway.SystemClock{}, logger.With("component", "supervisor"))
 	a.ports = len(supCfg.Ports)
-	var routes func() []gateway.RouteStat
+	uiCfg := ui.Config{Region: a.svc.Region, Key: dataKey(a.otpKey, "simgate status page known clients v1")}
 	if a.router != nil {
-		routes = a.router.Stats
+		uiCfg.Routes = a.router.Stats
 	}
-	page, err := newStatusPage(ctx, cfg, a.db, a.sup, a.otp, routes, a.sims, dataKey(a.otpKey, "simgate status page known clients v1"),
-		stdout, logger.With("component", "ui"))
+	page, err := newStatusPage(ctx, cfg, uiCfg, a.db, a.sup, a.otp, a.sims, stdout, logger.With("component", "ui"))
 	if err != nil {
 		return nil, err
 	}
@@ -253,6 +258,7 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
 	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
+	parts.start("region", func() error { return followRegion(dispCtx, a.svc, a.db, a.log.With("component", "region")) })
 	if a.router != nil {
 		parts.start("routing", func() error {
 			if err := a.router.Load(dispCtx); err != nil {

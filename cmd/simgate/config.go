@@ -71,7 +71,7 @@ func (c routingConfig) gateway() routing.Config {
 // messagesConfig is the messages: section: where POST /api/v1/messages may
 // send, and how much one API key may send.
 type messagesConfig struct {
-	AllowedCountries []string `yaml:"allowed_countries"` // default: region's; ["*"]: any
+	AllowedCountries []string `yaml:"allowed_countries"` // default: the home region's; ["*"]: any
 	RefusedTypes     []string `yaml:"refused_types"`     // default: premium_rate, shared_cost, …; ["none"]
 	KeyRate          float64  `yaml:"key_rate"`          // messages per second per key; 0: no limit
 	KeyBurst         int      `yaml:"key_burst"`
@@ -103,7 +103,6 @@ func defaultConfig() config {
 		Data:         "./data",
 		LogLevel:     "info",
 		Durability:   string(store.DurabilityFull),
-		Region:       "US",
 		MaxSegments:  10,
 		MaxBodyBytes: 64 << 10,
 		PollInterval: 30 * time.Second,
@@ -302,8 +301,8 @@ func (c config) validate() error {
 	default:
 		return bad("durability", "want full (every commit survives a power cut) or normal (faster; a power cut can lose the last commits), got %q", c.Durability)
 	}
-	if len(c.Region) != 2 {
-		return bad("region", "want a two-letter country code such as US or GB, got %q", c.Region)
+	if c.Region != "" && len(c.Region) != 2 {
+		return bad("region", "want a two-letter country code such as US or GB (or nothing, to follow the SIM), got %q", c.Region)
 	}
 	if c.MaxSegments < 1 || c.MaxSegments > 255 {
 		return bad("max_segments", "must be within 1–255, got %d", c.MaxSegments)
@@ -324,7 +323,7 @@ func (c config) validate() error {
 		return bad("messages.key_burst", "must be at least 1 with a key_rate")
 	}
 	if err := gateway.CheckDestinations(gateway.DestinationPolicy{AllowedCountries: c.Messages.AllowedCountries,
-		RefusedTypes: c.Messages.RefusedTypes}, c.Region); err != nil {
+		RefusedTypes: c.Messages.RefusedTypes}); err != nil {
 		return bad("messages", "%v", err)
 	}
 	if r := c.Retention; r.IdempotencyKeys < 0 || r.WebhookDeliveries < 0 || r.MessageTexts < 0 || r.InboundTexts < 0 {

@@ -78,6 +78,15 @@ func TestPDU_Decode(t *testing.T) {
 				"scts": "2002-08-26T19:37:41Z", "status_report_request": false,
 			},
 		},
+		{
+			// libgammu's data SMS to port 8080 (pdu/testdata/data.jsonl).
+			name: "data to a port",
+			hex:  "0791448720003023400C91447700091032000442305141035000110605041F90000068656C6C6F20706F7274",
+			want: map[string]any{
+				"type": "deliver", "encoding": "8bit", "data": "68656C6C6F20706F7274",
+				"port": float64(8080), "source_port": float64(0), "udh": "0605041F900000",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/simgate/simgate/apiv1"
@@ -144,9 +143,6 @@ func newOTP(cfg config, key []byte, svc *gateway.Service, st otp.Store, router g
 	}
 	gc := cfg.OTP.gateway()
 	gc.Router = router
-	if gc.Limits.AllowedCountries == nil {
-		gc.Limits.AllowedCountries = []string{strings.ToUpper(cfg.Region)}
-	}
 	s, err := otp.New(gc, svc, st, key, m, clock, logger)
 	if err != nil {
 		return nil, fmt.Errorf("otp: %w", err)

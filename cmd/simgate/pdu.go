@@ -39,6 +39,10 @@ type decodedJSON struct {
 	Data                string       `json:"data,omitempty"`
 	Encoding            pdu.Encoding `json:"encoding"`
 	Concat              *concatJSON  `json:"concat,omitempty"`
+	Port                *int         `json:"port,omitempty"`
+	SourcePort          *int         `json:"source_port,omitempty"`
+	Flash               bool         `json:"flash,omitempty"`
+	UDH                 string       `json:"udh,omitempty"` // hex, with its length octet
 	MR                  *int         `json:"mr,omitempty"`
 	Status              *statusJSON  `json:"status,omitempty"`
 	SCTS                string       `json:"scts,omitempty"`
@@ -82,6 +86,13 @@ func runPDUDecode(e env, args []string) error {
 	}
 	if m.Encoding == pdu.Octet {
 		out.Data = fmt.Sprintf("%X", m.Data)
+	}
+	if p := m.Ports; p != nil {
+		out.Port, out.SourcePort = &p.Dest, &p.Source
+	}
+	out.Flash = m.Flash
+	if m.UDH != nil {
+		out.UDH = fmt.Sprintf("%X", m.UDH)
 	}
 	switch m.Type {
 	case pdu.TypeSubmit:

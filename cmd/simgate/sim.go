@@ -356,6 +356,11 @@ type recordJSON struct {
 	Encoding string    `json:"encoding"`
 	SRR      bool      `json:"srr"`
 	At       time.Time `json:"at"`
+	// A data part's bytes (base64), its ports and class.
+	Data       []byte `json:"data,omitempty"`
+	Port       *int   `json:"port,omitempty"`
+	SourcePort *int   `json:"source_port,omitempty"`
+	Flash      bool   `json:"flash,omitempty"`
 }
 
 // watchRecords prints each message the virtual network accepts until ctx
@@ -374,8 +379,13 @@ func (s *simulator) watchRecords(ctx context.Context, log io.Writer) {
 			}
 			fmt.Fprintf(s.stderr, "%s  %s -> %s  mr %d%s  %s: %q\n",
 				r.At.Format(time.TimeOnly), r.From, r.To, r.MR, part, r.Encoding, r.Text)
-			b, _ := json.Marshal(recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
-				Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At})
+			line := recordJSON{From: r.From, FromIMEI: r.FromIMEI, To: r.To, Text: r.Text, MR: r.MR,
+				Ref: r.Ref, Part: r.Part, Total: r.Total, Encoding: r.Encoding, SRR: r.SRR, At: r.At,
+				Data: r.Data, Flash: r.Flash}
+			if p := r.Ports; p != nil {
+				line.Port, line.SourcePort = &p.Dest, &p.Source
+			}
+			b, _ := json.Marshal(line)
 			log.Write(append(b, '\n'))
 		}
 		seen = len(recs)

@@ -112,6 +112,12 @@ func TestStatusPage_Browser(t *testing.T) {
 		}
 	}
 
+	// Virtual SIMs are on the test network: the home region is the default.
+	if got := value(b, "read the home region", chromedp.Evaluate[string](
+		`(e => e ? e.dataset.region + "/" + e.dataset.source : "none")(document.querySelector("#region"))`)); got != "US/default" {
+		t.Errorf("home region shown as %q, want US/default", got)
+	}
+
 	png := value(b, "screenshot", chromedp.FullScreenshot(100))
 	writeScreenshot(t, filepath.Join(dir, "overview.png"), png)
 	if d := os.Getenv("SIMGATE_SCREENSHOT_DIR"); d != "" {

@@ -13,17 +13,17 @@ import (
 // The FUSE side: thin go-fuse nodes over the model, made anew at every
 // mount (a go-fuse Inode belongs to one mount), each under FS.mu.
 
-type dirNode struct {
+// inode is what a directory and a file share: the node of the model it
+// shows, its attributes and its fsync.
+type inode struct {
 	fs.Inode
 	fsys *FS
 	n    *node
 }
 
-type fileNode struct {
-	fs.Inode
-	fsys *FS
-	n    *node
-}
+type dirNode struct{ inode }
+
+type fileNode struct{ inode }
 
 var (
 	_ fs.NodeLookuper  = (*dirNode)(nil)
@@ -67,9 +67,9 @@ func (d *dirNode) child(ctx context.Context, n *node, out *fuse.EntryOut) *fs.In
 	attr(n, &out.Attr)
 	st := fs.StableAttr{Mode: n.mode & syscall.S_IFMT, Ino: n.ino}
 	if n.isDir() {
-		return d.NewInode(ctx, &dirNode{fsys: d.fsys, n: n}, st)
+		return d.NewInode(ctx, &dirNode{inode{fsys: d.fsys, n: n}}, st)
 	}
-	return d.NewInode(ctx, &fileNode{fsys: d.fsys, n: n}, st)
+	return d.NewInode(ctx, &fileNode{inode{fsys: d.fsys, n: n}}, st)
 }
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -180,10 +180,19 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 	return 0
 }
 
-func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	d.fsys.mu.Lock()
-	defer d.fsys.mu.Unlock()
-	attr(d.n, &out.Attr)
+func (i *inode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	i.fsys.mu.Lock()
+	defer i.fsys.mu.Unlock()
+	attr(i.n, &out.Attr)
+	return 0
+}
+
+// Fsync serves fsync(2) and fdatasync(2) alike: both make the data and the
+// size durable, which is all the model keeps; on a directory, its entries.
+func (i *inode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
+	i.fsys.mu.Lock()
+	defer i.fsys.mu.Unlock()
+	i.fsys.syncLocked(i.n)
 	return 0
 }
 
@@ -192,13 +201,6 @@ func (d *dirNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAtt
 	defer d.fsys.mu.Unlock()
 	setattr(d.n, in)
 	attr(d.n, &out.Attr)
-	return 0
-}
-
-func (d *dirNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
-	d.fsys.mu.Lock()
-	defer d.fsys.mu.Unlock()
-	d.fsys.syncLocked(d.n)
 	return 0
 }
 
@@ -233,13 +235,6 @@ func (f *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off
 	return uint32(len(data)), 0
 }
 
-func (f *fileNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	f.fsys.mu.Lock()
-	defer f.fsys.mu.Unlock()
-	attr(f.n, &out.Attr)
-	return 0
-}
-
 func (f *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	f.fsys.mu.Lock()
 	defer f.fsys.mu.Unlock()
@@ -249,15 +244,6 @@ func (f *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 	}
 	setattr(f.n, in)
 	attr(f.n, &out.Attr)
-	return 0
-}
-
-// Fsync serves fsync(2) and fdatasync(2) alike: both make the data and the
-// size durable, which is all the model keeps.
-func (f *fileNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
-	f.fsys.mu.Lock()
-	defer f.fsys.mu.Unlock()
-	f.fsys.syncLocked(f.n)
 	return 0
 }
 

@@ -123,7 +123,7 @@ func (f *FS) Mount(dir string) error {
 		Name:              "powercut",
 		DisableXAttrs:     true,
 	}}
-	srv, err := fs.Mount(dir, &dirNode{fsys: f, n: f.root}, opts)
+	srv, err := fs.Mount(dir, &dirNode{inode{fsys: f, n: f.root}}, opts)
 	if err != nil {
 		return fmt.Errorf("powercut: mount %s: %w", dir, err)
 	}

@@ -59,9 +59,11 @@ func TestResync_LateCMGSReturnedAsStale(t *testing.T) {
 
 func TestResync_OKBeforePrompt(t *testing.T) {
 	// A late OK before the prompt of AT+CMGS: ESC must close the prompt
-	// that follows, and nothing after it may be typed into it.
+	// that follows, and nothing after it may be typed into it. The prompt
+	// may be read while the next command's resync drains, which then takes
+	// the next marker: both are answered.
 	synctest.Test(t, func(t *testing.T) {
-		f := newFakePort().on("AT+CMGS=5\r", "\r\nOK\r\n", "\r\n> ").on(cmee, cmeeAnswer).on("AT+CSQ\r\n", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n")
+		f := newFakePort().on("AT+CMGS=5\r", "\r\nOK\r\n", "\r\n> ").on(cmee, cmeeAnswer).on(gcap, gcapAnswer).on("AT+CSQ\r\n", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n")
 		e := mustEngine(t, f, newLines())
 		_, err := run(t, e, Request{Command: "AT+CMGS=5", PDU: "0001000000", Timeout: time.Second, PromptTimeout: time.Second})
 		if !errors.Is(err, ErrPromptTimeout) {

@@ -362,7 +362,10 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 		m.mr = (m.mr + 1) % 256
 		mr = m.mr
 	}
-	lose := m.knobs.loseSend // decided before the network records it
+	lose := m.knobs.loseSend || m.knobs.loseNext > 0 // decided before the network records it
+	if m.knobs.loseNext > 0 {
+		m.knobs.loseNext--
+	}
 	m.mu.Unlock()
 	if code == 0 {
 		code = m.net.accept(m, hexPDU, tpdu, msg, mr)

@@ -170,6 +170,15 @@ func (m *Modem) SetLoseSendAnswer(on bool) {
 	m.knobs.loseSend = on
 }
 
+// LoseNextSendAnswers makes the modem send the next n SMS but lose their
+// +CMGS and OK, as SetLoseSendAnswer does, and answer the ones after: a
+// test needs no clock to let the resend through.
+func (m *Modem) LoseNextSendAnswers(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.knobs.loseNext = max(n, 0)
+}
+
 // SetOKBeforePrompt makes AT+CMGS print a stray OK just before its "> "
 // prompt, as when the late answer to an earlier command arrives then. The
 // prompt is open all the same: a host that takes the OK for the end of the

@@ -99,6 +99,7 @@ type knobs struct {
 	delays      map[string]time.Duration // answer delay by command name ("+CSQ")
 	late        map[string]bool          // answers held until the host writes again
 	loseSend    bool                     // +CMGS answers are lost
+	loseNext    int                      // so many more +CMGS answers are lost
 	okPrompt    bool                     // a stray OK before the "> " prompt
 }
 

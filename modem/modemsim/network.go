@@ -50,6 +50,10 @@ type Record struct {
 	To       string // destination as submitted (E.164 when international)
 	Text     string // decoded text of this part
 	Data     []byte // user data of an 8-bit part
+	// Ports is the part's application port addressing; nil without.
+	Ports    *pdu.Ports
+	Flash    bool   // message class 0
+	UDH      []byte // the part's TP-UDH with its length octet; nil without
 	PDU      string // the hex written after the prompt
 	MR       int    // the <mr> answered in +CMGS
 	Ref      int    // concatenation reference, 0 when single
@@ -282,6 +286,33 @@ func (n *Network) Deliver(from, to, text string) error {
 	return nil
 }
 
+// DeliverData sends 8-bit data from an outside number to the modem owning
+// to, with layout l (ports, flash, a UDH), as one SMS-DELIVER per segment.
+func (n *Network) DeliverData(from, to string, data []byte, l pdu.Layout) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return ErrClosed
+	}
+	dest := n.lookupLocked(to)
+	n.concatRef = n.concatRef%255 + 1
+	ref := n.concatRef
+	n.mu.Unlock()
+	if dest == nil {
+		return fmt.Errorf("deliver to %s: %w", to, ErrUnknownNumber)
+	}
+	pdus, err := pdu.EncodeDeliverData(address(from), data, pdu.DeliverOptions{
+		SMSC: address(n.smsc), SCTS: time.Now(), ConcatRef: ref, Layout: l,
+	})
+	if err != nil {
+		return fmt.Errorf("deliver to %s: %w", to, err)
+	}
+	for _, p := range pdus {
+		dest.receive(inbound{pdu: p})
+	}
+	return nil
+}
+
 // Close stops every modem and pending report, and waits for their goroutines.
 func (n *Network) Close() error {
 	n.mu.Lock()
@@ -314,6 +345,7 @@ func (n *Network) accept(m *Modem, hexPDU string, tpdu []byte, msg *pdu.Message,
 	rec := Record{
 		From: m.cfg.Number, FromIMEI: m.cfg.IMEI, To: to,
 		Text: msg.Text, Data: msg.Data, PDU: hexPDU, MR: mr,
+		Ports: msg.Ports, Flash: msg.Flash, UDH: msg.UDH,
 		Part: 1, Total: 1, Encoding: string(msg.Encoding),
 		SRR: msg.StatusReportRequest, Validity: msg.Validity, At: now,
 		Local: dest != nil,

@@ -12,10 +12,17 @@ what pdu.EncodeSubmit writes for the same input.
 
 deliver.jsonl: SMS-DELIVER and SMS-STATUS-REPORT PDUs with the fields gammu
 decodes from them, for pdu.Decode to match.
+
+data.jsonl: SMS-SUBMITs with a class, 8-bit data, a caller's UDH or
+application ports, each part's header given to gammu as a user UDH (gammu
+has no port option), with gammu's reading of the matching SMS-DELIVER.
+"python3 gen_vectors.py data" rewrites only this file (the others carry
+gammu's random concatenation references).
 """
 
 import datetime
 import json
+import sys
 
 import gammu
 
@@ -87,7 +94,67 @@ def expect(name, pdu_hex):
 GSM_EDGE = "a" * 152
 
 
+def data_submit(name, to, parts, coding, cls=-1, udh=None, ports=None, text=None, data=None):
+    """parts: [(udh bytes or b"", payload)] as simgate must cut them."""
+    tmpl = gammu.EncodeSMS({"Entries": [{"ID": "Text", "Buffer": "x"}]})[0]
+    pdus, decoded = [], []
+    for part_udh, payload in parts:
+        m = dict(tmpl)
+        m["SMSC"] = {"Location": 0, "Number": SMSC, "Validity": "1H"}
+        m["Number"] = to
+        m["Class"] = cls
+        m["Coding"] = coding
+        m["Text"] = payload
+        m["UDH"] = {"Type": "UserUDH", "Text": part_udh} if part_udh else {"Type": "NoUDH", "Text": b""}
+        pdus.append(strip_smsc(gammu.EncodePDU(m)).hex().upper())
+        m["Type"] = "Deliver"
+        m["DateTime"] = datetime.datetime(2024, 3, 15, 14, 30, 5)
+        d = gammu.DecodePDU(gammu.EncodePDU(m, "Deliver"))
+        decoded.append({"pdu": gammu.EncodePDU(m, "Deliver").hex().upper(),
+                        "class": d["Class"], "udh": d["UDH"]["Text"].hex().upper(),
+                        "coding": d["Coding"],
+                        "text": d["Text"].hex().upper() if isinstance(d["Text"], bytes) else d["Text"]})
+    return {"name": name, "to": to, "text": text, "data": data.hex().upper() if data is not None else None,
+            "encoding": {"8bit": "8bit", "Unicode_No_Compression": "ucs2"}.get(coding, "gsm7"),
+            "flash": cls == 0, "udh": udh.hex().upper() if udh else "", "ports": ports,
+            "validity": "1h", "pdus": pdus, "delivers": decoded}
+
+
+def data_vectors():
+    wap = bytes([0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0])  # Kannel's WAP push example
+    port_ie = bytes([0x05, 0x04, 0x1F, 0x90, 0x00, 0x00])  # dest 8080, source 0
+    big = bytes(range(256)) + bytes(range(44))  # 300 octets: 3 parts of at most 128
+    ref = 42
+    parts = []
+    for i in range(3):
+        chunk = big[128 * i:128 * (i + 1)]
+        parts.append((bytes([11]) + port_ie + bytes([0x00, 0x03, ref, 3, i + 1]), chunk))
+    return [
+        data_submit("data_8bit_plain", "+447700900123", [(b"", bytes([0xDE, 0xAD, 0xBE, 0xEF]))],
+                    "8bit", data=bytes([0xDE, 0xAD, 0xBE, 0xEF])),
+        data_submit("data_8bit_flash", "+447700900123", [(b"", b"\x00\x01\xff")], "8bit", cls=0,
+                    data=b"\x00\x01\xff"),
+        data_submit("data_8bit_port", "+447700900123", [(bytes([6]) + port_ie, b"hello port")],
+                    "8bit", ports={"dest": 8080, "source": 0}, data=b"hello port"),
+        data_submit("data_8bit_user_udh", "+447700900123", [(wap, bytes([0x01, 0x06, 0x03]))],
+                    "8bit", udh=wap, data=bytes([0x01, 0x06, 0x03])),
+        data_submit("data_8bit_port_three_parts", "+447700900123", parts, "8bit",
+                    ports={"dest": 8080, "source": 0}, data=big),
+        data_submit("flash_gsm7", "+447700900123", [(b"", "Flash!")], "Default_No_Compression",
+                    cls=0, text="Flash!"),
+        data_submit("flash_ucs2", "+447700900123", [(b"", "Привет")], "Unicode_No_Compression",
+                    cls=0, text="Привет"),
+        data_submit("gsm7_port", "+447700900123", [(bytes([6]) + port_ie, "port text")],
+                    "Default_No_Compression", ports={"dest": 8080, "source": 0}, text="port text"),
+    ]
+
+
 def main():
+    if sys.argv[1:] == ["data"]:
+        with open("data.jsonl", "w") as f:
+            for v in data_vectors():
+                f.write(json.dumps(v, ensure_ascii=False) + "\n")
+        return
     subs = [
         submit("gsm7_short_international", "+447700900123", "Hello world"),
         submit("gsm7_national", "07700900123", "Hello world"),

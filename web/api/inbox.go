@@ -45,10 +45,12 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 		}
 		out := apiv1.Inbox{Messages: make([]apiv1.InboxMessage, 0, len(msgs))}
 		for _, m := range msgs {
-			out.Messages = append(out.Messages, apiv1.InboxMessage{
+			im := apiv1.InboxMessage{
 				ID:         m.ID,
 				From:       m.From,
 				Text:       m.Text,
+				Data:       m.Data,
+				Flash:      m.Flash,
 				TextPurged: !m.TextPurgedAt.IsZero(),
 				ReceivedAt: optTime(m.ReceivedAt),
 				Modem:      m.Modem,
@@ -56,7 +58,12 @@ func handleInbox(svc inboxReader) echo.HandlerFunc {
 				Missing:    m.Missing,
 				PDU:        m.RawPDU,
 				Error:      m.DecodeError,
-			})
+			}
+			if p := m.Ports; p != nil {
+				dest, src := p.Dest, p.Source
+				im.Port, im.SourcePort = &dest, &src
+			}
+			out.Messages = append(out.Messages, im)
 		}
 		return c.JSON(http.StatusOK, out)
 	}

@@ -77,7 +77,7 @@ func TestSendLimits_Destinations(t *testing.T) {
 		reason string
 	}{
 		{"home mobile", gateway.DestinationPolicy{}, "+12025550123", true, ""},
-		{"foreign", gateway.DestinationPolicy{}, "+4915112345678", false, "country"},
+		{"foreign", gateway.DestinationPolicy{}, "+4915112345678", false, "home region US"},
 		{"premium rate", gateway.DestinationPolicy{}, "+19002530000", false, "premium-rate"},
 		{"toll free", gateway.DestinationPolicy{}, "+18005550123", false, "toll-free"},
 		{"foreign premium", gateway.DestinationPolicy{AllowedCountries: []string{"*"}}, "+448712345678", false, "premium-rate"},
@@ -98,10 +98,10 @@ func TestSendLimits_Destinations(t *testing.T) {
 			}
 		})
 	}
-	if err := gateway.CheckDestinations(gateway.DestinationPolicy{RefusedTypes: []string{"premium"}}, "US"); err == nil {
+	if err := gateway.CheckDestinations(gateway.DestinationPolicy{RefusedTypes: []string{"premium"}}); err == nil {
 		t.Error("CheckDestinations accepted the number type premium")
 	}
-	if err := gateway.CheckDestinations(gateway.DestinationPolicy{AllowedCountries: []string{"USA"}}, "US"); err == nil {
+	if err := gateway.CheckDestinations(gateway.DestinationPolicy{AllowedCountries: []string{"USA"}}); err == nil {
 		t.Error("CheckDestinations accepted the country USA")
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,7 @@ type sendRequest struct {
 
 	ttl    time.Duration
 	sendAt time.Time
+	data   []byte // Data decoded; nil for a text
 }
 
 // Valid checks what the gateway cannot see once the request is decoded,
@@ -59,9 +61,7 @@ func (r *sendRequest) Valid(context.Context) map[string]string {
 	if strings.TrimSpace(r.To) == "" {
 		problems["to"] = "is required"
 	}
-	if r.Text == "" {
-		problems["text"] = "is required"
-	}
+	r.validContent(problems)
 	if ttl, err := parseTTL(r.TTL); err != nil {
 		problems["ttl"] = err.Error()
 	} else {
@@ -75,6 +75,35 @@ func (r *sendRequest) Valid(context.Context) map[string]string {
 		r.sendAt = t
 	}
 	return problems
+}
+
+// validContent checks text or data and the port, decoding data.
+func (r *sendRequest) validContent(problems map[string]string) {
+	switch {
+	case r.Text != "" && r.Data != "":
+		problems["data"] = "and text exclude each other; give one"
+	case r.Data != "":
+		b, err := decodeBase64(r.Data)
+		if err != nil {
+			problems["data"] = "must be base64 (RFC 4648)"
+		}
+		r.data = b
+	case r.Text == "":
+		problems["text"] = "is required (or data)"
+	}
+	if r.Port != nil && (*r.Port < 0 || *r.Port > 0xFFFF) {
+		problems["port"] = "must be from 0 to 65535"
+	}
+}
+
+// decodeBase64 reads base64 in the standard or URL alphabet, with or
+// without padding, as clients write it.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	if strings.ContainsAny(s, "-_") {
+		return base64.RawURLEncoding.DecodeString(s)
+	}
+	return base64.RawStdEncoding.DecodeString(s)
 }
 
 // parseTTL reads the ttl field: seconds as a JSON integer or a string, or a
@@ -140,7 +169,12 @@ func (r *sendRequest) bodyHash() string {
 	if !r.sendAt.IsZero() {
 		sendAt = r.sendAt.UnixNano()
 	}
-	canon, _ := json.Marshal([]any{r.To, r.Text, r.Priority, r.Modem, sr, int64(r.ttl), sendAt})
+	fields := []any{r.To, r.Text, r.Priority, r.Modem, sr, int64(r.ttl), sendAt}
+	if r.data != nil || r.Port != nil || r.Flash {
+		// Only then: a text request hashes as it always did.
+		fields = append(fields, r.data, r.Port, r.Flash)
+	}
+	canon, _ := json.Marshal(fields)
 	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:])
 }
@@ -167,9 +201,16 @@ func handleSend(svc sender) echo.HandlerFunc {
 		if problems := req.Valid(c.Request().Context()); len(problems) > 0 {
 			return problem.Invalid(problem.Fields(problems)...)
 		}
+		var ports *gateway.Ports
+		if req.Port != nil {
+			ports = &gateway.Ports{Dest: *req.Port}
+		}
 		m, replayed, err := svc.Send(c.Request().Context(), gateway.SendRequest{
 			To:             req.To,
 			Text:           req.Text,
+			Data:           req.data,
+			Ports:          ports,
+			Flash:          req.Flash,
 			Priority:       req.Priority,
 			Modem:          req.Modem,
 			StatusReport:   req.StatusReport,
@@ -215,6 +256,8 @@ func newMessageJSON(m *gateway.Message) apiv1.Message {
 		To:           m.To,
 		Text:         m.Text,
 		TextPurged:   !m.TextPurgedAt.IsZero(),
+		Data:         m.Data,
+		Flash:        m.Flash,
 		Segments:     m.Segments,
 		Encoding:     m.Encoding,
 		Modem:        optString(m.Modem),
@@ -228,6 +271,10 @@ func newMessageJSON(m *gateway.Message) apiv1.Message {
 		DeliveredAt:  optTime(m.DeliveredAt),
 		Error:        m.Error,
 		Parts:        make([]apiv1.Part, 0, len(m.Parts)),
+	}
+	if m.Ports != nil {
+		port := m.Ports.Dest
+		out.Port = &port
 	}
 	for _, p := range m.Parts {
 		pj := apiv1.Part{

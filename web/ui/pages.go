@@ -35,6 +35,7 @@ type overviewData struct {
 	Queue                   int
 	Sent, Failed, Delivered int
 	Problems                []gateway.ErrorEvent
+	Region                  gateway.RegionInfo // Region == "" when not told
 	Updated                 time.Time
 }
 
@@ -53,6 +54,9 @@ func (h *handlers) overviewData(ctx context.Context) (overviewData, error) {
 		return overviewData{}, err
 	}
 	d := overviewData{Total: len(views), Queue: queue, Updated: now}
+	if h.cfg.Region != nil {
+		d.Region = h.cfg.Region()
+	}
 	for _, v := range views {
 		card := modemCard{ModemView: v, Delivered: delivered[v.IMEI], Cap: h.cfg.DailyCap}
 		if card.Cap > 0 {

@@ -90,6 +90,9 @@ type Config struct {
 	Now func() time.Time
 	// Routes, when set, gives the OTP page each route's delivery figures.
 	Routes func() []gateway.RouteStat
+	// Region, when set, gives the overview the home region and where it
+	// comes from (gateway.Service.Region).
+	Region func() gateway.RegionInfo
 	// Key signs the "known client" cookie a browser gets when it logs in,
 	// which gives it a login budget of its own (see limit.go); at least 32
 	// bytes. Nil means a random key per process, so such cookies are not

@@ -163,7 +163,11 @@ func mustUI(t testing.TB) *uiRig {
 	}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
-	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now},
+	region := func() gateway.RegionInfo {
+		return gateway.RegionInfo{Region: "DE", Source: gateway.RegionFromSIM, Modem: testIMEI, IMSI: "262011234567890"}
+	}
+	ui := New(Config{DailyCap: 100, LiveInterval: 5 * time.Millisecond, SessionCheck: 20 * time.Millisecond, Done: done, Now: r.now.Now,
+		Region: region},
 		r.store, nil, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(newEcho(r.svc, ui))
 	t.Cleanup(hs.Close)
@@ -595,7 +599,8 @@ func TestUI_Overview(t *testing.T) {
 	}
 	body = html.UnescapeString(body)
 	for _, want := range []string{testIMEI, "-71 dBm", `data-state="online"`, "SIM800L", "+12025550100",
-		"5 sent · 1 failed · 2 delivered", `max="100" value="5"`, "3 of 4 bars"} {
+		"5 sent · 1 failed · 2 delivered", `max="100" value="5"`, "3 of 4 bars",
+		"Home region <strong>DE</strong>", "from the SIM of modem", "(country code 262)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)
 		}
@@ -767,6 +772,22 @@ func TestUI_InboxUndecodable(t *testing.T) {
 	}
 	if strings.Count(body, "undecodable") != 1 {
 		t.Errorf("inbox marks %d rows undecodable, want 1", strings.Count(body, "undecodable"))
+	}
+}
+
+// A data SMS shows as its size, port and class, not as bytes.
+func TestUI_InboxData(t *testing.T) {
+	r := mustUI(t)
+	r.svc.InboxFn = func(context.Context, time.Time, int) ([]*gateway.InboundMessage, error) {
+		return []*gateway.InboundMessage{{ID: "in_data", Modem: testIMEI, From: "+14155550101", Parts: 2,
+			Data: make([]byte, 200), Ports: &gateway.Ports{Dest: 2948}, Flash: true, ReceivedAt: time.Now()}}, nil
+	}
+	r.login(t)
+	_, body := r.get(t, "/inbox")
+	for _, want := range []string{"8-bit data, 200 octets", "port 2948", ">flash<"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("inbox lacks %q:\n%s", want, body)
+		}
 	}
 }
 
