@@ -135,9 +135,10 @@ func npmClient(t *testing.T) string {
 
 // TestE2E_SMSGateClient runs SMSGate's published npm client against the
 // real gateway on virtual modems: health, devices, webhooks registered,
-// listed and deleted, a message to one number and one to two followed
-// until delivered, signed webhooks received, and bad input refused in
-// SMSGate's error shape.
+// listed and deleted, a message to one number, one to two and a data
+// message to a port followed until delivered, signed webhooks received
+// (a data SMS as sms:data-received), and bad input refused in SMSGate's
+// error shape.
 func TestE2E_SMSGateClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -183,12 +184,12 @@ func TestE2E_SMSGateClient(t *testing.T) {
 	for _, h := range res.Hooks {
 		keys[h.ID] = h.SigningKey
 	}
-	waitFor(t, 120*time.Second, "sms:received, sms:sent and sms:delivered webhooks", func() bool {
+	waitFor(t, 120*time.Second, "sms:received, sms:data-received, sms:sent and sms:delivered webhooks", func() bool {
 		seen := map[string]int{}
 		for _, h := range recv.events() {
 			seen[h.env.Event]++
 		}
-		return seen["sms:received"] >= 2 && seen["sms:sent"] >= 3 && seen["sms:delivered"] >= 3
+		return seen["sms:received"] >= 2 && seen["sms:data-received"] >= 1 && seen["sms:sent"] >= 4 && seen["sms:delivered"] >= 4
 	})
 	for _, h := range recv.events() {
 		checkSMSGateHook(t, h, keys, res)
@@ -218,15 +219,15 @@ func checkClientResult(t *testing.T, res clientResult, imeis, numbers []string) 
 	if slices.Sort(devices); !slices.Equal(devices, slices.Sorted(slices.Values(imeis))) {
 		t.Errorf("devices %v, want the modems %v", devices, imeis)
 	}
-	if len(res.Listed) != 3 {
-		t.Errorf("listed webhooks %+v, want the 3 registered", res.Listed)
+	if len(res.Listed) != 4 {
+		t.Errorf("listed webhooks %+v, want the 4 registered", res.Listed)
 	}
 	for ev, h := range res.Hooks {
 		if h.ID == "" || h.Event != ev || len(h.SigningKey) < 32 {
 			t.Errorf("registered webhook %s: %+v", ev, h)
 		}
 	}
-	if len(res.Final) != 2 || len(res.Sent) != 2 {
+	if len(res.Final) != 3 || len(res.Sent) != 3 {
 		t.Fatalf("sent %+v, final %+v", res.Sent, res.Final)
 	}
 	if r := res.Final[1].Recipients; len(r) != 2 || r[0].PhoneNumber != numbers[0] || r[1].PhoneNumber != numbers[1] {
@@ -264,14 +265,15 @@ func checkSMSGateHook(t *testing.T, h smsgateHook, keys map[string]string, res c
 	if h.env.ID == "" || h.env.DeviceID == "" || h.env.Payload["phoneNumber"] == nil {
 		t.Errorf("%s: envelope %s", h.env.Event, h.body)
 	}
-	if h.env.Event == "sms:received" {
+	switch h.env.Event {
+	case "sms:received", "sms:data-received":
 		if _, ok := h.env.Payload["receivedAt"]; !ok {
-			t.Errorf("sms:received without receivedAt: %s", h.body)
+			t.Errorf("%s without receivedAt: %s", h.env.Event, h.body)
 		}
 		return
 	}
 	id, _ := h.env.Payload["messageId"].(string)
-	if id != res.Sent[0].ID && id != res.Sent[1].ID {
-		t.Errorf("%s: messageId %q is not one the client sent (%s, %s)", h.env.Event, id, res.Sent[0].ID, res.Sent[1].ID)
+	if !slices.ContainsFunc(res.Sent, func(s smsgateState) bool { return s.ID == id }) {
+		t.Errorf("%s: messageId %q is not one the client sent (%+v)", h.env.Event, id, res.Sent)
 	}
 }

@@ -2,6 +2,7 @@ package smsgate
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ func (a *API) handleSend(c echo.Context) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	text, err := req.text()
+	content, err := req.content()
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func (a *API) handleSend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := a.baseRequest(c, &req, text, pin)
+	base, err := a.baseRequest(c, &req, content, pin)
 	if err != nil {
 		return err
 	}
@@ -95,8 +96,16 @@ func (a *API) handleSend(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, a.stateOf(g, msgs))
 }
 
-// text checks the request's fields that need no lookup and returns its text.
-func (r *sendRequest) text() (string, error) {
+// content is what a message says: a text, or data to a port.
+type content struct {
+	text string
+	data []byte
+	port int
+}
+
+// content checks the request's fields that need no lookup and returns
+// what it sends.
+func (r *sendRequest) content() (content, error) {
 	kinds := 0
 	for _, set := range []bool{r.Message != nil, r.TextMessage != nil, r.DataMessage != nil} {
 		if set {
@@ -105,37 +114,57 @@ func (r *sendRequest) text() (string, error) {
 	}
 	switch {
 	case kinds != 1:
-		return "", errorf(http.StatusBadRequest, "exactly one of textMessage, dataMessage and message is required")
-	case r.DataMessage != nil:
-		return "", errorf(http.StatusBadRequest, "dataMessage is not supported yet: simgate sends text messages only")
+		return content{}, errorf(http.StatusBadRequest, "exactly one of textMessage, dataMessage and message is required")
 	case len(r.PhoneNumbers) == 0:
-		return "", errorf(http.StatusBadRequest, "phoneNumbers: at least one number is required")
+		return content{}, errorf(http.StatusBadRequest, "phoneNumbers: at least one number is required")
 	case len(r.PhoneNumbers) > maxRecipients:
-		return "", errorf(http.StatusBadRequest, "phoneNumbers: %d numbers, more than the limit of %d", len(r.PhoneNumbers), maxRecipients)
+		return content{}, errorf(http.StatusBadRequest, "phoneNumbers: %d numbers, more than the limit of %d", len(r.PhoneNumbers), maxRecipients)
 	case len(r.ID) > maxIDLength:
-		return "", errorf(http.StatusBadRequest, "id: longer than %d characters", maxIDLength)
+		return content{}, errorf(http.StatusBadRequest, "id: longer than %d characters", maxIDLength)
 	case r.ID != "" && strings.TrimSpace(r.ID) != r.ID:
-		return "", errorf(http.StatusBadRequest, "id: has leading or trailing white space")
+		return content{}, errorf(http.StatusBadRequest, "id: has leading or trailing white space")
 	case r.Priority < -128 || r.Priority > 127:
-		return "", errorf(http.StatusBadRequest, "priority: %d is outside -128..127", r.Priority)
+		return content{}, errorf(http.StatusBadRequest, "priority: %d is outside -128..127", r.Priority)
 	case r.TTL != nil && r.ValidUntil != nil:
-		return "", errorf(http.StatusBadRequest, "ttl and validUntil conflict: give one")
+		return content{}, errorf(http.StatusBadRequest, "ttl and validUntil conflict: give one")
 	case r.TTL != nil && *r.TTL <= 0:
-		return "", errorf(http.StatusBadRequest, "ttl: must be a positive number of seconds")
+		return content{}, errorf(http.StatusBadRequest, "ttl: must be a positive number of seconds")
 	case r.IsEncrypted:
-		return "", errorf(http.StatusBadRequest, "isEncrypted: encrypted messages are not supported; send them in clear over TLS")
+		return content{}, errorf(http.StatusBadRequest, "isEncrypted: encrypted messages are not supported; send them in clear over TLS")
 	}
-	if r.Message != nil {
-		return *r.Message, nil
+	switch {
+	case r.Message != nil:
+		return content{text: *r.Message}, nil
+	case r.TextMessage != nil:
+		return content{text: r.TextMessage.Text}, nil
 	}
-	return r.TextMessage.Text, nil
+	return r.DataMessage.content()
+}
+
+// content checks a data message: base64 data, a port 0..65535.
+func (d *dataMessage) content() (content, error) {
+	data, err := base64.StdEncoding.DecodeString(d.Data)
+	switch {
+	case err != nil:
+		return content{}, errorf(http.StatusBadRequest, "dataMessage.data: not base64: %v", err)
+	case len(data) == 0:
+		return content{}, errorf(http.StatusBadRequest, "dataMessage.data: is empty")
+	case d.Port == nil:
+		return content{}, errorf(http.StatusBadRequest, "dataMessage.port: is required")
+	case *d.Port < 0 || *d.Port > 0xFFFF:
+		return content{}, errorf(http.StatusBadRequest, "dataMessage.port: %d is outside 0..65535", *d.Port)
+	}
+	return content{data: data, port: *d.Port}, nil
 }
 
 // baseRequest is the gateway request every recipient's message shares.
-func (a *API) baseRequest(c echo.Context, r *sendRequest, text, pin string) (gateway.SendRequest, error) {
+func (a *API) baseRequest(c echo.Context, r *sendRequest, body content, pin string) (gateway.SendRequest, error) {
 	key := keyOf(c)
-	base := gateway.SendRequest{Text: text, Modem: pin, StatusReport: r.WithDeliveryReport,
+	base := gateway.SendRequest{Text: body.text, Modem: pin, StatusReport: r.WithDeliveryReport,
 		Priority: priorityName(r.Priority), APIKey: key.Name, OwnerKey: key.ID}
+	if body.data != nil {
+		base.Data, base.Ports = body.data, &gateway.Ports{Dest: body.port}
+	}
 	now := a.clock.Now()
 	if r.ScheduleAt != nil {
 		base.SendAt = *r.ScheduleAt
@@ -210,6 +239,8 @@ func (a *API) modems(ctx context.Context) ([]gateway.ModemView, error) {
 // fieldNames are the gateway's field names in SMSGate's words.
 var fieldNames = map[string]string{
 	"text":     "textMessage.text",
+	"data":     "dataMessage.data",
+	"port":     "dataMessage.port",
 	"ttl":      "ttl (or validUntil)",
 	"send_at":  "scheduleAt",
 	"modem":    "simNumber (or deviceId)",

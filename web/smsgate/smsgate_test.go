@@ -132,7 +132,10 @@ func TestSend_BadInputQueuesNothing(t *testing.T) {
 		{"wrong type", `{"message":"hi","phoneNumbers":"+12025550101"}`, 400, "phoneNumbers"},
 		{"no text", `{"phoneNumbers":["+12025550101"]}`, 400, "exactly one of"},
 		{"two texts", `{"message":"a","textMessage":{"text":"b"},"phoneNumbers":["+12025550101"]}`, 400, "exactly one of"},
-		{"data message", `{"dataMessage":{"data":"AAE=","port":53739},"phoneNumbers":["+12025550101"]}`, 400, "dataMessage is not supported yet"},
+		{"data not base64", `{"dataMessage":{"data":"*","port":53739},"phoneNumbers":["+12025550101"]}`, 400, "dataMessage.data"},
+		{"data empty", `{"dataMessage":{"data":"","port":53739},"phoneNumbers":["+12025550101"]}`, 400, "dataMessage.data"},
+		{"data without port", `{"dataMessage":{"data":"AAE="},"phoneNumbers":["+12025550101"]}`, 400, "dataMessage.port"},
+		{"data port", `{"dataMessage":{"data":"AAE=","port":65536},"phoneNumbers":["+12025550101"]}`, 400, "dataMessage.port"},
 		{"no numbers", `{"message":"hi","phoneNumbers":[]}`, 400, "at least one number"},
 		{"101 numbers", `{"message":"hi","phoneNumbers":[` + many + `]}`, 400, "more than the limit of 100"},
 		{"one bad number of two", `{"message":"hi","phoneNumbers":["+12025550101","12"]}`, 400, "phoneNumbers[1]"},
@@ -257,7 +260,6 @@ func TestAuth(t *testing.T) {
 func TestWebhooks_RegisterReplaceDelete(t *testing.T) {
 	r := newRig(t)
 	for _, bad := range []struct{ body, want string }{
-		{`{"url":"http://127.0.0.1:9/h","event":"sms:data-received"}`, "not supported yet"},
 		{`{"url":"http://127.0.0.1:9/h","event":"system:ping"}`, "not supported"},
 		{`{"url":"http://127.0.0.1:9/h","event":"sms:nope"}`, "sms:received"},
 		{`{"url":"ftp://127.0.0.1/h","event":"sms:sent"}`, "url"},
@@ -376,5 +378,22 @@ func TestTenancy(t *testing.T) {
 	}
 	if a := shop.do(http.MethodGet, "/webhooks", ""); !strings.Contains(string(a.body), `"id":"h"`) {
 		t.Errorf("shop's webhook after crm's attempt: %s", a.body)
+	}
+}
+
+// TestSend_DataMessage: dataMessage is 8-bit data to an application port.
+func TestSend_DataMessage(t *testing.T) {
+	r := newRig(t)
+	a := r.do(http.MethodPost, "/messages", `{"id":"d1","dataMessage":{"data":"AAEC/w==","port":53739},"phoneNumbers":["+12025550101"]}`)
+	if a.status != http.StatusAccepted {
+		t.Fatalf("send: %d %s", a.status, a.body)
+	}
+	msgs, _, _ := r.db.Messages(t.Context(), gateway.MessageFilter{Limit: 10})
+	if len(msgs) != 1 || string(msgs[0].Data) != "\x00\x01\x02\xff" || msgs[0].Ports == nil || msgs[0].Ports.Dest != 53739 ||
+		msgs[0].Text != "" || msgs[0].Encoding != "8bit" {
+		t.Errorf("stored %+v", msgs)
+	}
+	if a := r.do(http.MethodPost, "/webhooks", `{"url":"http://127.0.0.1:9/d","event":"sms:data-received"}`); a.status != http.StatusCreated {
+		t.Errorf("register sms:data-received: %d %s", a.status, a.body)
 	}
 }

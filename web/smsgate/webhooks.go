@@ -30,9 +30,10 @@ var subscriptions = map[string]struct {
 	events []string
 	scope  string
 }{
-	eventReceived:  {[]string{gateway.EventSMSReceivedText}, gateway.ScopeInboxRead},
-	eventSent:      {[]string{gateway.EventMessageSent}, gateway.ScopeMessagesRead},
-	eventDelivered: {[]string{gateway.EventMessageDelivered}, gateway.ScopeMessagesRead},
+	eventReceived:     {[]string{gateway.EventSMSReceivedText}, gateway.ScopeInboxRead},
+	eventDataReceived: {[]string{gateway.EventSMSReceivedData}, gateway.ScopeInboxRead},
+	eventSent:         {[]string{gateway.EventMessageSent}, gateway.ScopeMessagesRead},
+	eventDelivered:    {[]string{gateway.EventMessageDelivered}, gateway.ScopeMessagesRead},
 	// An expired message is one that failed to go out in time.
 	eventFailed: {[]string{gateway.EventMessageFailed, gateway.EventMessageExpired}, gateway.ScopeMessagesRead},
 }
@@ -74,12 +75,11 @@ func (a *API) handleWebhookRegister(c echo.Context) error {
 	}
 	sub, ok := subscriptions[req.Event]
 	switch {
-	case req.Event == eventDataReceived:
-		return errorf(http.StatusBadRequest, "event: %s is not supported yet: simgate receives text messages only", req.Event)
 	case req.Event == eventPing:
 		return errorf(http.StatusBadRequest, "event: %s is not supported: simgate has no ping; poll GET %s/health", req.Event, Prefix)
 	case !ok:
-		return errorf(http.StatusBadRequest, "event: %q; want one of %s, %s, %s, %s", req.Event, eventReceived, eventSent, eventDelivered, eventFailed)
+		return errorf(http.StatusBadRequest, "event: %q; want one of %s, %s, %s, %s, %s", req.Event, eventReceived, eventDataReceived,
+			eventSent, eventDelivered, eventFailed)
 	case len(req.ID) > maxIDLength:
 		return errorf(http.StatusBadRequest, "id: longer than %d characters", maxIDLength)
 	case !keyOf(c).Has(sub.scope):
