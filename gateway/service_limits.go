@@ -153,7 +153,11 @@ func newKeyLimits(cfg SendLimits) *keyLimits {
 }
 
 // allow takes a token from key's bucket at now, or says how long to wait.
-func (l *keyLimits) allow(key int64, now time.Time) error {
+func (l *keyLimits) allow(key int64, now time.Time) error { return l.allowN(key, now, 1) }
+
+// allowN takes n tokens from key's bucket at now, or none and says how
+// long to wait.
+func (l *keyLimits) allowN(key int64, now time.Time, n int) error {
 	if l.cfg.Rate <= 0 {
 		return nil
 	}
@@ -164,7 +168,11 @@ func (l *keyLimits) allow(key int64, now time.Time) error {
 		l.byKey[key] = lim
 	}
 	l.mu.Unlock()
-	r := lim.ReserveN(now, 1)
+	r := lim.ReserveN(now, n)
+	if !r.OK() {
+		return &RetryAfterError{Wait: time.Duration(float64(n) / l.cfg.Rate * float64(time.Second)),
+			Reason: fmt.Sprintf("%d messages at once are more than this API key's burst of %d", n, max(l.cfg.Burst, 1))}
+	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return &RetryAfterError{Wait: d, Reason: fmt.Sprintf("this API key may send %g messages a second (burst %d)", l.cfg.Rate, max(l.cfg.Burst, 1))}
@@ -177,6 +185,12 @@ func (l *keyLimits) allow(key int64, now time.Time) error {
 // so concurrent sends cannot pass the quota together (one process writes
 // a database: the data directory's lock).
 func (l *keyLimits) withQuota(ctx context.Context, q Queue, key int64, now time.Time, commit func() error) error {
+	return l.withQuotaN(ctx, q, key, now, 1, commit)
+}
+
+// withQuotaN is withQuota for a commit of k messages: all of them fit in
+// the day's quota or none is committed.
+func (l *keyLimits) withQuotaN(ctx context.Context, q Queue, key int64, now time.Time, k int, commit func() error) error {
 	if l.cfg.DailyQuota <= 0 {
 		return commit()
 	}
@@ -187,7 +201,7 @@ func (l *keyLimits) withQuota(ctx context.Context, q Queue, key int64, now time.
 	if err != nil {
 		return fmt.Errorf("count messages of the day: %w", err)
 	}
-	if n >= l.cfg.DailyQuota {
+	if n+k > l.cfg.DailyQuota {
 		return &RetryAfterError{Wait: day.Add(24 * time.Hour).Sub(now),
 			Reason: fmt.Sprintf("this API key has sent its %d messages of the day (UTC)", l.cfg.DailyQuota)}
 	}

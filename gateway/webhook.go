@@ -12,6 +12,24 @@ var WebhookEvents = []string{
 	EventOTPApproved, EventOTPFailed, EventModemOffline, EventModemOnline, EventModemBalanceLow,
 }
 
+// Webhook formats: how an endpoint's webhooks are shaped and signed.
+const (
+	WebhookStandard = "standard" // Standard Webhooks: {type, timestamp, data}, webhook-signature
+	WebhookSMSGate  = "smsgate"  // SMSGate's envelope, X-Signature and X-Timestamp
+)
+
+// Variants of sms.received that an endpoint may subscribe to instead of
+// the whole event (SMSGate's sms:received and sms:data-received): a text
+// SMS, or a data SMS (8-bit, to a port).
+const (
+	EventSMSReceivedText = "sms.received.text"
+	EventSMSReceivedData = "sms.received.data"
+)
+
+// EventVariants lists the variants an endpoint may subscribe to besides
+// WebhookEvents.
+var EventVariants = []string{EventSMSReceivedText, EventSMSReceivedData}
+
 // Outbox row statuses.
 const (
 	WebhookPending   = "pending"
@@ -34,6 +52,12 @@ type WebhookEndpoint struct {
 	// key's messages and verifications only.
 	OwnerKey  int64
 	AllEvents bool
+	// Format is how its webhooks are shaped and signed: WebhookStandard
+	// or another the Notifier was given a Formatter for (WebhookSMSGate).
+	Format string
+	// ExternalID is the ID the client knows the endpoint by, when it chose
+	// one (SMSGate lets it); "" when it knows it by ID.
+	ExternalID string
 	// ParkedUntil is when the Notifier's breaker lets the endpoint be
 	// tried again after it gave no answer too often; zero when it is not
 	// parked. It is the Notifier's memory, not stored.
@@ -49,6 +73,8 @@ type WebhookDelivery struct {
 	Endpoint    string
 	URL         string // the endpoint's, joined when due
 	Secret      string // the endpoint's, joined when due
+	Format      string // the endpoint's, joined when due
+	ExternalID  string // the endpoint's, joined when due
 	Event       string
 	Payload     []byte
 	Status      string
@@ -63,6 +89,9 @@ type WebhookDelivery struct {
 type OutboxEvent struct {
 	Event
 	Payload []byte
+	// Variant is the event's narrower name (EventVariants) that endpoints
+	// may subscribe to instead of its Type; "" when it has none.
+	Variant string
 }
 
 // WebhookStore is the Notifier's storage: endpoints and a durable outbox.

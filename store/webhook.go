@@ -11,7 +11,7 @@ import (
 
 var _ gateway.WebhookStore = (*Store)(nil)
 
-const webhookCols = `id, url, events, secret, created_at, disabled_at, owner_key, all_events`
+const webhookCols = `id, url, events, secret, created_at, disabled_at, owner_key, all_events, format, ext_id`
 
 func scanWebhook(sc scanner) (gateway.WebhookEndpoint, error) {
 	var (
@@ -19,7 +19,8 @@ func scanWebhook(sc scanner) (gateway.WebhookEndpoint, error) {
 		events string
 		all    int
 	)
-	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}, &e.OwnerKey, &all); err != nil {
+	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Secret, timeCol{&e.CreatedAt}, timeCol{&e.DisabledAt}, &e.OwnerKey, &all,
+		&e.Format, &e.ExternalID); err != nil {
 		return gateway.WebhookEndpoint{}, err
 	}
 	e.AllEvents = all != 0
@@ -38,8 +39,13 @@ func (s *Store) CreateWebhook(ctx context.Context, e gateway.WebhookEndpoint) er
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt), e.OwnerKey, boolInt(e.AllEvents))
+	format := e.Format
+	if format == "" {
+		format = gateway.WebhookStandard
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.URL, string(js), e.Secret, fmtTime(e.CreatedAt), fmtTime(e.DisabledAt), e.OwnerKey, boolInt(e.AllEvents),
+		format, e.ExternalID)
 	if isUnique(err) {
 		return fmt.Errorf("create webhook %s: %w", e.ID, gateway.ErrConflict)
 	}
@@ -125,12 +131,13 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) err
 }
 
 // outboxInsertSQL takes ?1 event ID, ?2 type, ?3 payload, ?4 now, ?5 the
-// event's time, ?6 its subject. An endpoint without all_events (a key that
+// event's time, ?6 its subject, ?7 its variant (empty for none): an endpoint
+// subscribed to either gets it. An endpoint without all_events (a key that
 // is not admin) gets a message or OTP event only when its key owns the
 // message or the verification.
 var outboxInsertSQL = writeStmt(`INSERT INTO webhook_outbox (id, event_id, endpoint, event, payload, next_attempt, created_at)
 	SELECT ?1 || '.' || id, ?1, id, ?2, ?3, ?4, ?4 FROM webhook_endpoints
-	WHERE disabled_at = '' AND created_at <= ?5 AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?2)
+	WHERE disabled_at = '' AND created_at <= ?5 AND EXISTS (SELECT 1 FROM json_each(events) WHERE value IN (?2, ?7))
 		AND (all_events = 1 OR owner_key = CASE
 			WHEN ?2 LIKE 'message.%' THEN (SELECT owner_key FROM messages WHERE id = ?6)
 			WHEN ?2 LIKE 'otp.%' THEN (SELECT owner_key FROM otp_verifications WHERE id = ?6)
@@ -149,7 +156,7 @@ func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, 
 	err := s.inTx(ctx, func(tx wtx) error {
 		for _, ev := range events {
 			res, err := tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.Type, string(ev.Payload),
-				fmtTime(now), fmtTime(ev.At), ev.Subject)
+				fmtTime(now), fmtTime(ev.At), ev.Subject, ev.Variant)
 			if err != nil {
 				return err
 			}
@@ -173,7 +180,7 @@ func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, 
 // second… — so that one endpoint's backlog never fills the batch and
 // hides another's rows.
 func (s *Store) DueWebhooks(ctx context.Context, now time.Time, perEndpoint, limit int) ([]gateway.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, e.format, e.ext_id, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
 		FROM (SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt, id) AS rank
 			FROM webhook_outbox WHERE status = 'pending' AND next_attempt <= ?) o
@@ -195,7 +202,7 @@ func scanDelivery(sc scanner) (gateway.WebhookDelivery, error) {
 		d       gateway.WebhookDelivery
 		payload string
 	)
-	err := sc.Scan(&d.ID, &d.EventID, &d.Endpoint, &d.URL, &d.Secret, &d.Event, &payload, &d.Status,
+	err := sc.Scan(&d.ID, &d.EventID, &d.Endpoint, &d.URL, &d.Secret, &d.Format, &d.ExternalID, &d.Event, &payload, &d.Status,
 		&d.Attempts, timeCol{&d.NextAttempt}, &d.LastError, timeCol{&d.CreatedAt})
 	d.Payload = []byte(payload)
 	return d, err
@@ -219,7 +226,7 @@ func (s *Store) FinishWebhook(ctx context.Context, d gateway.WebhookDelivery) er
 // WebhookDeliveries returns the outbox rows of endpoint, oldest first: for
 // tests and inspection.
 func (s *Store) WebhookDeliveries(ctx context.Context, endpoint string) ([]gateway.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, o.event, o.payload, o.status,
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.event_id, o.endpoint, e.url, e.secret, e.format, e.ext_id, o.event, o.payload, o.status,
 			o.attempts, o.next_attempt, o.last_error, o.created_at
 		FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint
 		WHERE o.endpoint = ? ORDER BY o.created_at, o.id`, endpoint)

@@ -16,6 +16,7 @@ import (
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/web/api"
 	"github.com/simgate/simgate/web/kannel"
+	"github.com/simgate/simgate/web/smsgate"
 	"github.com/simgate/simgate/web/ui"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	Modems api.ModemActions
 	// Kannel serves Kannel's /cgi-bin/sendsms; nil serves none.
 	Kannel *kannel.Kannel
+	// SMSGate serves SMSGate's 3rd-party API under /3rdparty/v1; nil
+	// serves none.
+	SMSGate *smsgate.API
 }
 
 // Server is the HTTP server: the API and the status page. It is safe for concurrent use once built.

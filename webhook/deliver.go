@@ -177,8 +177,13 @@ func (n *Notifier) attempt(ctx context.Context, d gateway.WebhookDelivery) {
 	log := n.log.With("event_id", d.EventID, "event", d.Event, "webhook_id", d.Endpoint, "attempt", d.Attempts)
 	var refused *redirectError
 	var denied *targetError
+	var unshaped *formatError
 	if errors.As(err, &denied) {
 		n.failNow(ctx, d, denied) // not the receiver's failure; no retry changes it
+		return
+	}
+	if errors.As(err, &unshaped) {
+		n.failNow(ctx, d, unshaped)
 		return
 	}
 	switch {
@@ -247,24 +252,56 @@ type redirectError struct{ reason string }
 
 func (e *redirectError) Error() string { return "webhook: " + e.reason }
 
+// shape gives d's body and signature headers in its endpoint's format.
+func (n *Notifier) shape(ctx context.Context, d gateway.WebhookDelivery) ([]byte, http.Header, error) {
+	ts := n.clock.Now()
+	if d.Format == "" || d.Format == gateway.WebhookStandard {
+		sig, err := Sign(d.Secret, d.EventID, ts.Unix(), d.Payload)
+		if err != nil {
+			return nil, nil, err
+		}
+		h := http.Header{}
+		h.Set("webhook-id", d.EventID)
+		h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+		h.Set("webhook-signature", sig)
+		return d.Payload, h, nil
+	}
+	f := n.cfg.Formats[d.Format]
+	if f == nil {
+		return nil, nil, &formatError{fmt.Sprintf("webhook format %q: this gateway has no formatter for it", d.Format)}
+	}
+	body, h, err := f.Format(ctx, d, ts)
+	if errors.Is(err, ErrCannotFormat) {
+		return nil, nil, &formatError{fmt.Sprintf("webhook format %q: %v", d.Format, err)}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhook format %q: %w", d.Format, err)
+	}
+	return body, h, nil
+}
+
+// formatError is a delivery its format could not shape: no retry changes it.
+type formatError struct{ reason string }
+
+func (e *formatError) Error() string { return e.reason }
+
 // post sends d signed and returns the status and any Retry-After delay.
 func (n *Notifier) post(ctx context.Context, d gateway.WebhookDelivery) (int, time.Duration, error) {
-	ts := n.clock.Now().Unix()
-	sig, err := Sign(d.Secret, d.EventID, ts, d.Payload)
+	body, header, err := n.shape(ctx, d)
 	if err != nil {
 		return 0, 0, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.URL, strings.NewReader(string(d.Payload)))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.URL, strings.NewReader(string(body)))
 	if err != nil {
 		return 0, 0, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "simgate-webhooks")
-	req.Header.Set("webhook-id", d.EventID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", sig)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	return n.send(req, "post")
 }
 

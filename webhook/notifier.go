@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -20,6 +21,19 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 )
+
+// Formatter shapes and signs a delivery for an endpoint of a format other
+// than Standard Webhooks. d.Payload is the Standard Webhooks body
+// ({type, timestamp, data}) and d.Secret the endpoint's opened secret; the
+// answer is the body to post and the headers that sign it. An error that
+// wraps ErrCannotFormat fails the row at once; another is retried like a
+// failed post.
+type Formatter interface {
+	Format(ctx context.Context, d gateway.WebhookDelivery, now time.Time) (body []byte, header http.Header, err error)
+}
+
+// ErrCannotFormat is a delivery a Formatter can never shape.
+var ErrCannotFormat = errors.New("cannot format")
 
 // NotifierConfig holds the Notifier's tunables; zero values take the
 // defaults below.
@@ -53,6 +67,10 @@ type Config struct {
 	// redirects only within the same host and connects to no link-local
 	// address or cloud metadata service (target.go).
 	Client *http.Client
+	// Formats shape and sign the webhooks of endpoints whose Format is
+	// not gateway.WebhookStandard, by format; a row of a format missing
+	// here fails at once.
+	Formats map[string]Formatter
 	// Keys seal the endpoints' signing secrets at rest (see secret.go): the
 	// first seals, each opens, so that the old key file still opens what it
 	// sealed during a rotation. The bytes of the key files; nil means a
@@ -173,6 +191,25 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 // An endpoint of a caller that is not admin gets the message and OTP
 // events of its own key's rows only.
 func (n *Notifier) CreateWebhook(ctx context.Context, owner gateway.Caller, rawURL string, events []string) (gateway.WebhookEndpoint, error) {
+	return n.CreateFormatted(ctx, owner, Spec{URL: rawURL, Events: events})
+}
+
+// Spec is an endpoint to register: its URL, the events it wants, and, for
+// another interface's webhooks, its format (a Formatter the Notifier was
+// given) and the ID its client knows it by.
+type Spec struct {
+	URL        string
+	Events     []string
+	Format     string // "" = gateway.WebhookStandard
+	ExternalID string
+}
+
+// CreateFormatted is CreateWebhook for an endpoint of any format.
+func (n *Notifier) CreateFormatted(ctx context.Context, owner gateway.Caller, spec Spec) (gateway.WebhookEndpoint, error) {
+	rawURL, events := spec.URL, spec.Events
+	if spec.Format != "" && spec.Format != gateway.WebhookStandard && n.cfg.Formats[spec.Format] == nil {
+		return gateway.WebhookEndpoint{}, fmt.Errorf("create webhook: no formatter for format %q", spec.Format)
+	}
 	if err := ValidURL(rawURL); err != nil {
 		return gateway.WebhookEndpoint{}, err
 	}
@@ -182,7 +219,7 @@ func (n *Notifier) CreateWebhook(ctx context.Context, owner gateway.Caller, rawU
 	seen := map[string]bool{}
 	var evs []string
 	for _, e := range events {
-		if !slices.Contains(gateway.WebhookEvents, e) {
+		if !slices.Contains(gateway.WebhookEvents, e) && !slices.Contains(gateway.EventVariants, e) {
 			return gateway.WebhookEndpoint{}, &gateway.ValidationError{Field: "events", Reason: fmt.Sprintf("%q is not an event; want one of %s", e, strings.Join(gateway.WebhookEvents, ", "))}
 		}
 		if !seen[e] {
@@ -196,7 +233,7 @@ func (n *Notifier) CreateWebhook(ctx context.Context, owner gateway.Caller, rawU
 	e := gateway.WebhookEndpoint{
 		ID: gateway.NewID("wh_", now), URL: rawURL, Events: evs,
 		Secret: "whsec_" + base64.StdEncoding.EncodeToString(key), CreatedAt: now,
-		OwnerKey: owner.KeyID, AllEvents: owner.Admin,
+		OwnerKey: owner.KeyID, AllEvents: owner.Admin, Format: spec.Format, ExternalID: spec.ExternalID,
 	}
 	stored := e
 	stored.Secret = n.box.seal(e.ID, e.Secret)

@@ -106,16 +106,34 @@ func (n *Notifier) forgetSubscriptions() {
 func outboxEvents(evs []gateway.Event, subscribed map[string]bool) ([]gateway.OutboxEvent, error) {
 	out := make([]gateway.OutboxEvent, 0, len(evs))
 	for _, ev := range evs {
-		if !subscribed[ev.Type] {
+		variant := variantOf(ev)
+		if !subscribed[ev.Type] && (variant == "" || !subscribed[variant]) {
 			continue
 		}
 		body, err := json.Marshal(webhookPayload{Type: ev.Type, Timestamp: ev.At.UTC(), Data: ev.Data})
 		if err != nil {
 			return nil, fmt.Errorf("webhook body of %s: %w", ev.ID, err)
 		}
-		out = append(out, gateway.OutboxEvent{Event: ev, Payload: body})
+		out = append(out, gateway.OutboxEvent{Event: ev, Payload: body, Variant: variant})
 	}
 	return out, nil
+}
+
+// variantOf is the narrower name of ev an endpoint may subscribe to: a
+// received SMS is data when it has data or an application port (as
+// Android tells them apart; a withheld one keeps its port), else text.
+func variantOf(ev gateway.Event) string {
+	if ev.Type != gateway.EventSMSReceived {
+		return ""
+	}
+	var d struct {
+		Data string `json:"data"`
+		Port *int   `json:"port"`
+	}
+	if json.Unmarshal(ev.Data, &d) == nil && (d.Data != "" || d.Port != nil) {
+		return gateway.EventSMSReceivedData
+	}
+	return gateway.EventSMSReceivedText
 }
 
 // prune drops, at most once an hour, the events past EventRetention that

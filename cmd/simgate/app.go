@@ -31,6 +31,7 @@ import (
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/web"
 	"github.com/simgate/simgate/web/kannel"
+	"github.com/simgate/simgate/web/smsgate"
 	"github.com/simgate/simgate/web/ui"
 	"github.com/simgate/simgate/webhook"
 )
@@ -122,8 +123,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
+	sg := smsgate.New(smsgate.Config{Service: a.svc, Groups: a.db, Webhooks: a.notifier, Version: currentBuild().Version,
+		Logger: logger.With("component", "smsgate")})
 	a.srv = web.NewServer(web.Config{MaxBodyBytes: cfg.MaxBodyBytes, MetricsToken: cfg.MetricsToken, UI: page, OTP: a.otp,
-		Webhooks: a.notifier, Modems: a.sup, Kannel: a.kannel, Registry: a.registry},
+		Webhooks: a.notifier, Modems: a.sup, Kannel: a.kannel, Registry: a.registry, SMSGate: sg},
 		a.svc, logger.With("component", "web"))
 	return a, nil
 }
@@ -171,7 +174,9 @@ func (a *app) buildCore(cfg config) error {
 	if err != nil {
 		return err
 	}
-	a.notifier = webhook.New(webhook.Config{Keys: hookKeys}, a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
+	a.notifier = webhook.New(webhook.Config{Keys: hookKeys,
+		Formats: map[string]webhook.Formatter{gateway.WebhookSMSGate: smsgate.NewFormatter(a.db, a.db)}},
+		a.metrics.WebhookStore(a.db), clock, a.log.With("component", "webhooks"))
 	a.callbacks = webhook.NewCallbacks(webhook.Config{}, a.db, clock, a.log.With("component", "callbacks"))
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),

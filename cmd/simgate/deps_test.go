@@ -49,10 +49,13 @@ func TestDependencies(t *testing.T) {
 		// the status page do not know each other.
 		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},
 		{"apiv1", nil, []string{"pdu", "modem", "gateway", "store", "web"}},
-		{"web", []string{mod + "apiv1", mod + "gateway", mod + "otp", mod + "webhook", mod + "web/api", mod + "web/ui", mod + "web/kannel", mod + "web/internal/problem",
+		{"web", []string{mod + "apiv1", mod + "gateway", mod + "otp", mod + "webhook", mod + "web/api", mod + "web/ui", mod + "web/kannel", mod + "web/smsgate", mod + "web/internal/problem",
 			"github.com/labstack/echo/v4", "github.com/prometheus/client_golang"}, []string{"modem", "store", "modemdev", "dispatch"}},
 		{"web/api", []string{mod + "apiv1", mod + "gateway", mod + "otp", mod + "webhook", mod + "web/internal/problem", "github.com/labstack/echo/v4"},
 			[]string{"web/ui", "modem", "store", "modemdev", "dispatch", "session"}},
+		// SMSGate's 3rd-party API, an adapter of its own beside web/api.
+		{"web/smsgate", []string{mod + "gateway", mod + "webhook", "github.com/labstack/echo/v4"},
+			[]string{"web/api", "web/ui", "web/internal", "apiv1", "modem", "store", "modemdev", "dispatch", "session"}},
 		{"web/ui", []string{mod + "gateway", mod + "otp", mod + "session", mod + "events", "github.com/labstack/echo/v4"},
 			[]string{"web/api", "web/internal", "apiv1", "modem", "store", "modemdev", "dispatch", "webhook"}},
 		// Kannel's sendsms and its DLRs: an adapter on the core, the event

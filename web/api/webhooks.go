@@ -116,7 +116,7 @@ func eventScope(event string) string {
 func mayReceive(c echo.Context, events []string) error {
 	k, _ := c.Get(ctxAPIKey).(gateway.APIKey)
 	for _, ev := range events {
-		if !slices.Contains(gateway.WebhookEvents, ev) {
+		if !slices.Contains(gateway.WebhookEvents, ev) && !slices.Contains(gateway.EventVariants, ev) {
 			continue
 		}
 		if sc := eventScope(ev); !k.Has(sc) {
