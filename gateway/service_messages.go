@@ -57,7 +57,7 @@ type SendRequest struct {
 // limits.
 func (s *Service) Send(ctx context.Context, r SendRequest) (*Message, bool, error) {
 	now := s.clock.Now()
-	if err := checkText(r.Text); err != nil {
+	if err := checkRequest(r); err != nil {
 		return nil, false, err
 	}
 	m, err := s.newMessage(ctx, r, now)
@@ -116,7 +116,7 @@ func (s *Service) NewMessage(ctx context.Context, r SendRequest) (*Message, erro
 // request's fields and the destination policy. An adapter that turns one
 // request into several messages checks them all before it sends the first.
 func (s *Service) Check(ctx context.Context, r SendRequest) error {
-	if err := checkText(r.Text); err != nil {
+	if err := checkRequest(r); err != nil {
 		return err
 	}
 	m, err := s.newMessage(ctx, r, s.clock.Now())
@@ -164,9 +164,6 @@ func (s *Service) newMessage(ctx context.Context, r SendRequest, now time.Time) 
 		}
 	}
 	sr := r.StatusReport == nil || *r.StatusReport
-	if c := r.Callback; c != nil && (c.Kind == "" || !json.Valid(c.Data)) {
-		return nil, &ValidationError{Field: "callback", Reason: "needs a kind and JSON data"}
-	}
 	var ports *Ports
 	if r.Ports != nil {
 		p := *r.Ports
@@ -404,6 +401,15 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Message, error) {
 		return nil, fmt.Errorf("cancel message: %w", err)
 	}
 	return m, nil
+}
+
+// checkRequest is what Send and Check refuse before building the message:
+// a text no client can have meant, a callback without a kind or JSON.
+func checkRequest(r SendRequest) error {
+	if c := r.Callback; c != nil && (c.Kind == "" || !json.Valid(c.Data)) {
+		return &ValidationError{Field: "callback", Reason: "needs a kind and JSON data"}
+	}
+	return checkText(r.Text)
 }
 
 // checkText refuses a text an API client cannot have meant: only white
