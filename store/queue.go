@@ -30,12 +30,12 @@ WHERE id = (
 	SELECT id FROM (
 		SELECT * FROM (SELECT id, priority, created_at FROM messages
 			WHERE pin = '' AND ` + claimable + `
-			ORDER BY priority DESC, created_at, id LIMIT 1)
+			ORDER BY priority DESC, created_at, id LIMIT 1) AS unpinned
 		UNION ALL
 		SELECT * FROM (SELECT id, priority, created_at FROM messages
 			WHERE pin = ?1 AND ` + claimable + `
-			ORDER BY priority DESC, created_at, id LIMIT 1)
-	)
+			ORDER BY priority DESC, created_at, id LIMIT 1) AS pinned
+	) AS firsts
 	ORDER BY priority DESC, created_at, id LIMIT 1)
 RETURNING ` + messageReadCols)
 
@@ -328,13 +328,13 @@ func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
 // walk from now; a row past both is due already and plays no part.
 var nextDueSQL = readStmt(`SELECT coalesce(min(t), '') FROM (
 	SELECT * FROM (SELECT send_at AS t FROM messages
-		WHERE status = 'queued' AND send_at > ?1 AND send_at >= next_attempt ORDER BY send_at LIMIT 1)
+		WHERE status = 'queued' AND send_at > ?1 AND send_at >= next_attempt ORDER BY send_at LIMIT 1) AS send
 	UNION ALL
 	SELECT * FROM (SELECT next_attempt FROM messages
-		WHERE status = 'queued' AND next_attempt > ?1 AND next_attempt > send_at ORDER BY next_attempt LIMIT 1)
+		WHERE status = 'queued' AND next_attempt > ?1 AND next_attempt > send_at ORDER BY next_attempt LIMIT 1) AS retry
 	UNION ALL
 	SELECT * FROM (SELECT lease_until FROM messages
-		WHERE status = 'sending' AND lease_until > ?1 ORDER BY lease_until LIMIT 1))`)
+		WHERE status = 'sending' AND lease_until > ?1 ORDER BY lease_until LIMIT 1) AS lease) AS due`)
 
 // NextDue returns the earliest time strictly after now at which a queued
 // message becomes due (the later of send_at and next_attempt) or a lease

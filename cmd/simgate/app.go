@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,10 +109,16 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	}
 	a.unlock = unlock
 	tightenDataDir(cfg.Data, a.log)
-	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"),
-		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)))
+	a.db, err = store.Open(ctx, cfg.database(), a.log.With("component", "store"),
+		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)),
+		store.WithHost(cfg.hostID()))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
+	}
+	if a.db.Shared() {
+		// Other hosts send from the same queue: their leases are theirs
+		// until they run out (then any host claims the message again).
+		return nil
 	}
 	// Holding the lock, no other gateway is sending: every lease in the
 	// database was left by a crash, and its message may go again at once.
@@ -246,7 +251,9 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
 	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
 	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
-	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	if !a.db.Shared() { // PostgreSQL's backups are the operator's (pg_dump, replicas)
+		parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	}
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
 	if a.router != nil {
 		parts.start("routing", func() error {

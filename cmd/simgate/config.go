@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,12 @@ import (
 type config struct {
 	Listen   string `yaml:"listen"`
 	Data     string `yaml:"data"`
+	// Database is where the queue lives: empty for the SQLite file in
+	// Data, or a postgres:// URL that several gateway hosts share.
+	Database string `yaml:"database"`
+	// Host names this gateway among those sharing a PostgreSQL database
+	// (default: the machine's hostname).
+	Host     string `yaml:"host"`
 	LogLevel string `yaml:"log_level"`
 	// Durability is store.DurabilityFull or store.DurabilityNormal.
 	Durability string   `yaml:"durability"`
@@ -231,6 +239,8 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	}
 	str("SIMGATE_LISTEN", &cfg.Listen)
 	str("SIMGATE_DATA", &cfg.Data)
+	str("SIMGATE_DATABASE", &cfg.Database)
+	str("SIMGATE_HOST", &cfg.Host)
 	str("SIMGATE_LOG_LEVEL", &cfg.LogLevel)
 	str("SIMGATE_PIN", &cfg.PIN)
 	str("SIMGATE_REGION", &cfg.Region)
@@ -288,6 +298,9 @@ func (c config) validate() error {
 	}
 	if c.Data == "" {
 		return bad("data", "must not be empty")
+	}
+	if c.Database != "" && !store.IsPostgresURL(c.Database) {
+		return bad("database", "want a postgres:// URL, or nothing for the SQLite file in data, got %q", redactURL(c.Database))
 	}
 	if c.Sim < 0 || c.Sim > 64 {
 		return bad("sim", "must be within 0–64, got %d", c.Sim)
@@ -347,3 +360,42 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// database is what store.Open opens: the PostgreSQL URL, else the SQLite
+// file in the data directory.
+func (c config) database() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.Data, dbFile)
+}
+
+// hostID names this gateway among the hosts of a shared database.
+func (c config) hostID() string {
+	if c.Host != "" {
+		return c.Host
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// redactURL hides the password of a database URL in what is logged.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// databaseFor is the database of the commands that take only --data:
+// $SIMGATE_DATABASE when set, else the SQLite file in data.
+func databaseFor(data string, e env) string {
+	if db := e.getenv("SIMGATE_DATABASE"); db != "" {
+		return db
+	}
+	return filepath.Join(data, dbFile)
+}
