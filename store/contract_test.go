@@ -45,7 +45,7 @@ var contract = []struct {
 	{"TestOwnerKey_Messages", TestOwnerKey_Messages}, {"TestOwnerKey_WebhookFanOut", TestOwnerKey_WebhookFanOut},
 	{"TestWebhookOutbox", TestWebhookOutbox}, {"TestEnqueueEventsOnce", TestEnqueueEventsOnce},
 	{"TestWebhookChecks", TestWebhookChecks}, {"TestDueWebhooksPerEndpoint", TestDueWebhooksPerEndpoint},
-	{"TestWebhookSecrets", TestWebhookSecrets},
+	{"TestWebhookSecrets", TestWebhookSecrets}, {"TestLease_StaleOwnerIsFenced", TestLease_StaleOwnerIsFenced},
 }
 
 // pg is the package's PostgreSQL server; nil without one.
