@@ -79,10 +79,11 @@ func TestPostgres(t *testing.T) {
 func onPostgres(t testing.TB) bool { return strings.HasPrefix(t.Name(), "TestPostgres/") }
 
 // Every SQLite migration has its PostgreSQL twin of the same name, and no
-// twin is left without its SQLite migration: the schema_migrations of
-// both databases name the same versions.
+// twin is left without its SQLite migration; PostgreSQL's own migrations
+// (what only a shared database needs) say so in their name, _pg_.
 func TestPostgresMigrationsTwinSQLite(t *testing.T) {
-	if got, want := pgKnownVersions(), knownVersions(); !slices.Equal(got, want) {
+	got := slices.DeleteFunc(pgKnownVersions(), func(v string) bool { return strings.Contains(v, "_pg_") })
+	if want := knownVersions(); !slices.Equal(got, want) {
 		t.Errorf("migrations/postgres has %v,\nwant the SQLite migrations' names %v", got, want)
 	}
 }

@@ -48,10 +48,12 @@ func openPostgres(ctx context.Context, url string, logger *slog.Logger, o option
 		db.Close()
 		return nil, fmt.Errorf("open db: %w", err)
 	}
+	s.listen = startListener(url, s.events)
 	return s, nil
 }
 
 func (s *Store) closePostgres() error {
+	s.listen.stop()
 	if err := s.w.Close(); err != nil {
 		return fmt.Errorf("close db: %w", err)
 	}
