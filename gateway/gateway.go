@@ -176,7 +176,10 @@ func (m *InboundMessage) Undecodable() bool { return m.DecodeError != "" }
 
 // ModemInfo is what the gateway knows about a modem, by IMEI.
 type ModemInfo struct {
-	IMEI         string
+	IMEI string
+	// Host is the gateway host that drives the modem, when several share a
+	// PostgreSQL database; "" on a single host. The store fills it in.
+	Host         string
 	Port         string
 	Manufacturer string
 	Model        string

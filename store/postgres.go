@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,7 +44,10 @@ func openPostgres(ctx context.Context, url string, logger *slog.Logger, o option
 	db.SetMaxIdleConns(pgConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{w: wdb{DB: db, pg: true}, r: rdb{DB: db, pg: true}, pg: true, durability: o.durability,
-		logger: logger, events: gateway.NewSignal()}
+		logger: logger, events: gateway.NewSignal(), host: o.host}
+	if s.host == "" {
+		s.host, _ = os.Hostname()
+	}
 	if err := s.migrate(ctx, ""); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open db: %w", err)

@@ -43,6 +43,7 @@ type Store struct {
 	wq     *writeQueue // write transactions wait here for the writer (writer.go); nil on PostgreSQL
 	syncer *walSyncer  // fsyncs for the writer in durability full; nil: SQLite does (syncer.go)
 	listen *pgListener // PostgreSQL: other hosts' commits (postgres_notify.go)
+	host   string      // PostgreSQL: this host, whose modems UpsertModem registers
 }
 
 var _ gateway.Store = (*Store)(nil)

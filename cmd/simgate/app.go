@@ -249,9 +249,10 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts := newRunGroup(stopHTTP) // one part failing stops the whole gateway
 	dispDone := parts.start("dispatcher", func() error { return a.disp.Run(dispCtx) })
 	supDone := parts.start("supervisor", func() error { return a.sup.Run(supCtx) })
-	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
-	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
-	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
+	// Once per cluster: on a shared database, on the host holding the job's lock.
+	parts.start("otp", func() error { return a.db.Exclusive(dispCtx, "otp", a.otp.Run) })
+	parts.start("webhooks", func() error { return a.db.Exclusive(dispCtx, "webhooks", a.notifier.Run) })
+	parts.start("retention", func() error { return a.db.Exclusive(dispCtx, "retention", a.pruner.Run) })
 	if !a.db.Shared() { // PostgreSQL's backups are the operator's (pg_dump, replicas)
 		parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 	}

@@ -16,3 +16,7 @@ CREATE TRIGGER messages_queued AFTER INSERT OR UPDATE OF status ON messages
 
 CREATE TRIGGER events_appended AFTER INSERT ON events
 	FOR EACH STATEMENT EXECUTE FUNCTION simgate_notify('simgate_events');
+
+-- Each host registers the modems it drives (store.WithHost); the status
+-- page and /api/v1/modems show every host's.
+ALTER TABLE modems ADD COLUMN host TEXT NOT NULL DEFAULT '';
