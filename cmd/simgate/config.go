@@ -24,8 +24,8 @@ import (
 // config is everything "simgate serve" can be told. Precedence: flags >
 // SIMGATE_* environment > YAML file > defaults (DESIGN.md §3).
 type config struct {
-	Listen   string `yaml:"listen"`
-	Data     string `yaml:"data"`
+	Listen string `yaml:"listen"`
+	Data   string `yaml:"data"`
 	// Database is where the queue lives: empty for the SQLite file in
 	// Data, or a postgres:// URL that several gateway hosts share.
 	Database string `yaml:"database"`
