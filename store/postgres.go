@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,7 +36,33 @@ func IsPostgresURL(database string) bool {
 	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }
 
+// pgIdleTxTimeout ends the session of a host that stopped (SIGSTOP, a VM
+// paused, a GC pause) in the middle of a transaction: its row locks, or
+// the events' append lock, would otherwise stall every other host until
+// it resumed. The store's transactions never wait on anything but the
+// database, so no healthy one idles this long.
+const pgIdleTxTimeout = "5000" // ms
+
+// pgURL is url with the session settings the store relies on, unless url
+// sets them itself.
+func pgURL(raw string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	q := u.Query()
+	if q.Get("idle_in_transaction_session_timeout") == "" {
+		q.Set("idle_in_transaction_session_timeout", pgIdleTxTimeout)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
 func openPostgres(ctx context.Context, url string, logger *slog.Logger, o options) (*Store, error) {
+	url, err := pgURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("open db: %w", err)
+	}
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("open db: %w", err)

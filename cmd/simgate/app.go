@@ -153,7 +153,7 @@ func (a *app) buildCore(cfg config) error {
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}
-	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
+	a.disp = dispatch.New(dispatch.Config{Lease: cfg.Lease}, sealed, clock, a.log.With("component", "dispatcher"))
 	a.db.WakeOnEnqueue(a.disp) // another host's enqueue, on a shared database
 	var router, msgRouter gateway.Router
 	if cfg.Routing.Enabled {

@@ -47,6 +47,9 @@ type config struct {
 	MetricsToken    string        `yaml:"metrics_token"`
 
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// Lease is how long a claimed message is a worker's before another
+	// (on any host) may take it over; 0: the dispatcher's default.
+	Lease        time.Duration `yaml:"lease"`
 	SendInterval time.Duration `yaml:"send_interval"`
 	DailyCap     int           `yaml:"daily_cap"`
 
@@ -277,6 +280,7 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 		dst  *time.Duration
 	}{
 		{"SIMGATE_DEFAULT_TTL", &cfg.DefaultTTL}, {"SIMGATE_POLL_INTERVAL", &cfg.PollInterval}, {"SIMGATE_SEND_INTERVAL", &cfg.SendInterval},
+		{"SIMGATE_LEASE", &cfg.Lease},
 		{"SIMGATE_RETENTION_IDEMPOTENCY_KEYS", &cfg.Retention.IdempotencyKeys},
 		{"SIMGATE_RETENTION_WEBHOOK_DELIVERIES", &cfg.Retention.WebhookDeliveries},
 		{"SIMGATE_RETENTION_MESSAGE_TEXTS", &cfg.Retention.MessageTexts},
