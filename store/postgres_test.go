@@ -52,7 +52,7 @@ func TestPostgres_WakeAcrossHosts(t *testing.T) {
 }
 
 // openHost opens url as gateway host id.
-func openHost(t *testing.T, url, id string) *Store {
+func openHost(t testing.TB, url, id string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), url, nil, WithHost(id))
 	if err != nil {

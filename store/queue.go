@@ -26,9 +26,10 @@ const claimable = `status IN ('queued', 'sending') AND (
 // workers never get the same message; a backlog pinned to other modems is
 // never scanned.
 //
-// On PostgreSQL, where hosts claim side by side, the pick locks its row
-// FOR UPDATE SKIP LOCKED: a claim passes over the message another is
-// taking instead of waiting for it, and two claims never take one message.
+// On PostgreSQL, where hosts claim side by side, each half's pick locks
+// its row FOR UPDATE SKIP LOCKED: a claim passes over the message another
+// is taking instead of waiting for it, and two claims never take one
+// message (the half not taken stays locked until the claim commits).
 var claimSQL = twin(writeStmt(`UPDATE messages SET status = 'sending', modem = ?1, lease_until = ?3
 WHERE id = (
 	SELECT id FROM (
@@ -44,10 +45,16 @@ WHERE id = (
 RETURNING `+messageReadCols),
 	`UPDATE messages SET status = 'sending', modem = $1, lease_until = $3
 WHERE id = (
-	SELECT id FROM messages
-	WHERE pin IN ('', $1) AND `+pgClaimable+`
-	ORDER BY priority DESC, created_at, id LIMIT 1
-	FOR UPDATE SKIP LOCKED)
+	SELECT id FROM (
+		SELECT * FROM (SELECT id, priority, created_at FROM messages
+			WHERE pin = '' AND `+pgClaimable+`
+			ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS unpinned
+		UNION ALL
+		SELECT * FROM (SELECT id, priority, created_at FROM messages
+			WHERE pin = $1 AND `+pgClaimable+`
+			ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned
+	) AS firsts
+	ORDER BY priority DESC, created_at, id LIMIT 1)
 RETURNING `+messageReadCols)
 
 // pgClaimable is claimable in PostgreSQL's placeholders.
