@@ -35,7 +35,8 @@ type Inbox struct {
 // Modem is a modem with today's counters. Signal is null until measured;
 // LastError is null when there has been none.
 type Modem struct {
-	ID           string  `json:"id"` // IMEI
+	ID           string  `json:"id"`             // IMEI
+	Host         string  `json:"host,omitempty"` // the gateway host that has it, when several share a database
 	Port         string  `json:"port"`
 	Manufacturer string  `json:"manufacturer"`
 	Model        string  `json:"model"`

@@ -77,7 +77,9 @@ func (w *worker) run(ctx context.Context) {
 			}
 			continue
 		}
-		switch w.send(ctx, m) {
+		// What the worker records of m is fenced by its claim: once the
+		// lease ran out and another took m over, the store refuses it.
+		switch w.send(gateway.WithLease(ctx, m.LeaseUntil), m) {
 		case stepStop:
 			return
 		case stepPause:
@@ -240,7 +242,12 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 		if k == len(todo)-1 {
 			record = w.d.store.LastPartSent // and the message sent, in one write
 		}
-		if err := record(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); err != nil {
+		if err := record(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); errors.Is(err, gateway.ErrLeaseLost) {
+			// This worker stalled past its lease and another took m over:
+			// the message is that one's now.
+			log.Warn("lease lost mid-send: the new owner's outcome stands", "part", i+1, "err", err)
+			return stepNext, false
+		} else if err != nil {
 			// The part went out but is not recorded; the lease will expire
 			// and the part may go twice (DESIGN.md §4 allows one duplicate).
 			log.Error("record part sent", "part", i+1, "mr", mr, "err", err)

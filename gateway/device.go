@@ -30,6 +30,24 @@ func IsSecretPDU(ctx context.Context) bool {
 	return v
 }
 
+// leaseKey marks a context with the claim its work belongs to.
+type leaseKey struct{}
+
+// WithLease marks ctx as the work of the claim that leased a message until
+// until (Message.LeaseUntil): the store records the outcomes made with it
+// only while that claim still holds the message, and answers ErrLeaseLost
+// once another claim took it over. The lease's end is a fencing token: a
+// message's next claim can only start after it, so it only grows.
+func WithLease(ctx context.Context, until time.Time) context.Context {
+	return context.WithValue(ctx, leaseKey{}, until)
+}
+
+// LeaseOf is the lease ctx was marked with by WithLease; false for none.
+func LeaseOf(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(leaseKey{}).(time.Time)
+	return t, ok && !t.IsZero()
+}
+
 // Device is the gateway's view of one GSM modem. Package modemdev adapts a
 // modem.Modem to it; the gateway never imports the driver.
 type Device interface {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -82,6 +83,9 @@ type Message struct {
 	FinishedAt  time.Time // reached a final status
 	// TextPurgedAt is when retention blanked Text; zero while it is kept.
 	TextPurgedAt time.Time
+	// LeaseUntil is when the claim that returned the message ends; it is
+	// also the claim's fencing token (WithLease).
+	LeaseUntil time.Time
 	// Sealed is set on a claimed message whose text was sealed at rest (an
 	// OTP's, opened for the send): its PDUs are secret (WithSecretPDU).
 	Sealed bool
@@ -202,7 +206,10 @@ func (m *InboundMessage) Undecodable() bool { return m.DecodeError != "" }
 
 // ModemInfo is what the gateway knows about a modem, by IMEI.
 type ModemInfo struct {
-	IMEI         string
+	IMEI string
+	// Host is the gateway host that drives the modem, when several share a
+	// PostgreSQL database; "" on a single host. The store fills it in.
+	Host         string
 	Port         string
 	Manufacturer string
 	Model        string
@@ -265,8 +272,13 @@ type APIKey struct {
 
 // Errors callers branch on; the store returns them wrapped.
 var (
-	ErrNotFound          = errors.New("not found")
-	ErrConflict          = errors.New("conflict") // e.g. cancel of a message already sending
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict") // e.g. cancel of a message already sending
+	// ErrLeaseLost means the claim the work belongs to ran out and another
+	// worker (maybe on another host) took the message over: what the first
+	// would record is refused, so it never overwrites the new owner's
+	// outcome. It wraps ErrConflict.
+	ErrLeaseLost         = fmt.Errorf("lease lost to another worker: %w", ErrConflict)
 	ErrIdempotencyReused = errors.New("idempotency key reused with a different request")
 	ErrInvalid           = errors.New("invalid") // wrapped by *ValidationError
 	ErrUnauthorized      = errors.New("unauthorized")

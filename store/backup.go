@@ -213,7 +213,11 @@ func knownVersions() []string {
 // checkNotNewer fails with a *SchemaTooNewError when applied holds a
 // version this binary does not know.
 func checkNotNewer(applied []string) error {
-	known := knownVersions()
+	return checkNotNewerThan(applied, knownVersions())
+}
+
+// checkNotNewerThan is checkNotNewer against the versions in known.
+func checkNotNewerThan(applied, known []string) error {
 	unknown := ""
 	for _, v := range applied {
 		if !slices.Contains(known, v) {

@@ -12,7 +12,12 @@ import (
 
 var _ gateway.EventLog = (*Store)(nil)
 
-var eventInsertSQL = writeStmt(`INSERT INTO events (id, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)`)
+// On PostgreSQL the append takes a transaction-wide lock first, so that
+// events are numbered in the order their transactions commit: a reader
+// past seq N never misses an N-1 committed after it read.
+var eventInsertSQL = twin(writeStmt(`INSERT INTO events (id, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)`),
+	`INSERT INTO events (id, type, subject, data, created_at)
+		SELECT $1, $2, $3, $4, $5 FROM (SELECT pg_advisory_xact_lock(`+pgEventsLockID+`)) AS serialize`)
 
 // appendEvent adds ev to the log inside tx: it is committed with the change
 // it describes or not at all.
@@ -122,7 +127,7 @@ func (s *Store) Appended() <-chan struct{} { return s.events.C() }
 // setCursor moves consumer's cursor to seq inside tx; never backwards.
 func setCursor(ctx context.Context, tx wtx, consumer string, seq int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO event_cursors (consumer, seq) VALUES (?, ?)
-		ON CONFLICT (consumer) DO UPDATE SET seq = max(seq, excluded.seq)`, consumer, seq)
+		ON CONFLICT (consumer) DO UPDATE SET seq = CASE WHEN excluded.seq > event_cursors.seq THEN excluded.seq ELSE event_cursors.seq END`, consumer, seq)
 	return err
 }
 

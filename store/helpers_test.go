@@ -13,8 +13,13 @@ import (
 // t0 is the tests' epoch; every time is derived from it.
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// mustOpen opens a new empty store: a SQLite file, or a PostgreSQL schema
+// in the contract suite's run on PostgreSQL (contract_test.go).
 func mustOpen(t testing.TB) *Store {
 	t.Helper()
+	if onPostgres(t) {
+		return mustOpenPath(t, pg.Schema(t))
+	}
 	return mustOpenPath(t, filepath.Join(t.TempDir(), "data", "simgate.db"))
 }
 

@@ -21,7 +21,7 @@ var (
 	sampleSQL = writeStmt(`INSERT INTO modem_samples (imei, at, state, registration, csq, dbm, bars, signal_known)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
 		WHERE NOT EXISTS (SELECT 1 FROM (SELECT at, state FROM modem_samples WHERE imei = ?1
-			ORDER BY at DESC LIMIT 1) WHERE at > ?9 AND state = ?3)
+			ORDER BY at DESC LIMIT 1) AS last WHERE at > ?9 AND state = ?3)
 		ON CONFLICT DO NOTHING`)
 	modemErrorSQL = writeStmt(`INSERT INTO modem_errors (imei, at, error) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
 )
@@ -37,13 +37,13 @@ func (s *Store) appendHistory(ctx context.Context, m gateway.ModemInfo) error {
 	if state == "" {
 		state = gateway.ModemOffline
 	}
-	res, err := s.ws[sampleSQL].ExecContext(ctx, m.IMEI, fmtTime(m.UpdatedAt), string(state), m.Registration,
+	res, err := s.execHot(ctx, sampleSQL, m.IMEI, fmtTime(m.UpdatedAt), string(state), m.Registration,
 		m.CSQ, m.DBM, m.Bars, boolInt(m.SignalKnown), fmtTime(m.UpdatedAt.Add(-sampleEvery)))
 	if err != nil {
 		return fmt.Errorf("sample modem: %w", err)
 	}
 	if m.LastError != "" && !m.LastErrorAt.IsZero() {
-		if _, err := s.ws[modemErrorSQL].ExecContext(ctx, m.IMEI, fmtTime(m.LastErrorAt), m.LastError); err != nil {
+		if _, err := s.execHot(ctx, modemErrorSQL, m.IMEI, fmtTime(m.LastErrorAt), m.LastError); err != nil {
 			return fmt.Errorf("record modem error: %w", err)
 		}
 	}
@@ -96,7 +96,7 @@ func (s *Store) HourlySends(ctx context.Context, imei string, since time.Time) (
 				WHERE sent_at <> '' AND sent_at >= ?2 AND (?1 = '' OR modem = ?1)
 			UNION ALL
 			SELECT substr(finished_at, 1, 13), 0, 1 FROM messages
-				WHERE status = 'failed' AND finished_at >= ?2 AND (?1 = '' OR modem = ?1))
+				WHERE status = 'failed' AND finished_at >= ?2 AND (?1 = '' OR modem = ?1)) AS hours
 		GROUP BY hour ORDER BY hour`, imei, fmtTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("hourly sends: %w", err)
@@ -135,7 +135,7 @@ func (s *Store) RecentErrors(ctx context.Context, imei string, limit int) ([]gat
 			SELECT at, imei, '' AS message, error FROM modem_errors WHERE ?1 = '' OR imei = ?1
 			UNION ALL
 			SELECT finished_at, modem, id, error FROM messages
-				WHERE status = 'failed' AND (?1 = '' OR modem = ?1))
+				WHERE status = 'failed' AND (?1 = '' OR modem = ?1)) AS errs
 		ORDER BY at DESC LIMIT ?2`, imei, limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent errors: %w", err)

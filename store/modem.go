@@ -41,6 +41,11 @@ func (s *Store) UpsertModem(ctx context.Context, m gateway.ModemInfo) error {
 			fmtTime(m.UpdatedAt)); err != nil {
 			return err
 		}
+		if s.pg { // the modem is this host's, wherever it was before
+			if _, err := tx.ExecContext(ctx, `UPDATE modems SET host = ? WHERE imei = ?`, s.host, m.IMEI); err != nil {
+				return err
+			}
+		}
 		m.State = state
 		return appendModemEvent(ctx, tx, prev, m)
 	})
@@ -94,12 +99,19 @@ var modemUpsertSQL = writeStmt(`INSERT INTO modems (imei, port, manufacturer, mo
 			last_error_at = excluded.last_error_at, last_escalation = excluded.last_escalation,
 			last_escalation_at = excluded.last_escalation_at, updated_at = excluded.updated_at`)
 
-// Modems returns every modem ever seen, by IMEI.
-func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT imei, port, manufacturer, model, revision, imsi, iccid,
+// modemsSQL lists the modems; only PostgreSQL's have a host.
+var modemsSQL = twin(`SELECT imei, '' AS host, port, manufacturer, model, revision, imsi, iccid,
 			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
 			last_error_at, last_escalation, last_escalation_at, updated_at
-		FROM modems ORDER BY imei`)
+		FROM modems ORDER BY imei`, `SELECT imei, host, port, manufacturer, model, revision, imsi, iccid,
+			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
+			last_error_at, last_escalation, last_escalation_at, updated_at
+		FROM modems ORDER BY host, imei`)
+
+// Modems returns every modem ever seen, by IMEI (on PostgreSQL, by host
+// then IMEI, each with its host).
+func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
+	rows, err := s.r.QueryContext(ctx, modemsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("list modems: %w", err)
 	}
@@ -110,7 +122,7 @@ func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
 			m              gateway.ModemInfo
 			roaming, known int
 		)
-		if err := rows.Scan(&m.IMEI, &m.Port, &m.Manufacturer, &m.Model, &m.Revision, &m.IMSI, &m.ICCID,
+		if err := rows.Scan(&m.IMEI, &m.Host, &m.Port, &m.Manufacturer, &m.Model, &m.Revision, &m.IMSI, &m.ICCID,
 			&m.Number, &m.Operator, &m.Registration, &roaming, &m.CSQ, &m.DBM, &m.Bars, &known, &m.State,
 			&m.LastError, timeCol{&m.LastErrorAt}, &m.LastEscalation, timeCol{&m.LastEscalationAt},
 			timeCol{&m.UpdatedAt}); err != nil {

@@ -434,7 +434,7 @@ func (s *Store) BlockPrefix(ctx context.Context, b gateway.BlockedPrefix) error 
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (prefix) DO UPDATE SET reason = excluded.reason, sends = excluded.sends,
 				approvals = excluded.approvals, blocked_at = excluded.blocked_at,
-				until = max(until, excluded.until)`,
+				until = CASE WHEN excluded.until > otp_blocked_prefixes.until THEN excluded.until ELSE otp_blocked_prefixes.until END`,
 			b.Prefix, b.Reason, b.Sends, b.Approvals, fmtTime(b.BlockedAt), fmtTime(b.Until))
 		return err
 	})

@@ -24,6 +24,9 @@ var partUnknownSQL = writeStmt(`UPDATE parts SET status = 'sent', mr = NULL, mod
 // why. Sent then ends the message as usual.
 func (s *Store) PartUnknown(ctx context.Context, id string, part int, modem, reason string, now time.Time) error {
 	err := s.inTx(ctx, func(tx wtx) error {
+		if err := fence(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, partUnknownSQL, modem, fmtTime(now), reason, id, part)
 		if err != nil {
 			return err

@@ -25,19 +25,42 @@ const claimable = `status IN ('queued', 'sending') AND (
 // UPDATE, the pick and the take cannot be split by another writer, so two
 // workers never get the same message; a backlog pinned to other modems is
 // never scanned.
-var claimSQL = writeStmt(`UPDATE messages SET status = 'sending', modem = ?1, lease_until = ?3
+//
+// On PostgreSQL, where hosts claim side by side, each half's pick locks
+// its row FOR UPDATE SKIP LOCKED: a claim passes over the message another
+// is taking instead of waiting for it, and two claims never take one
+// message (the half not taken stays locked until the claim commits).
+var claimSQL = twin(writeStmt(`UPDATE messages SET status = 'sending', modem = ?1, lease_until = ?3
 WHERE id = (
 	SELECT id FROM (
 		SELECT * FROM (SELECT id, priority, created_at FROM messages
-			WHERE pin = '' AND ` + claimable + `
-			ORDER BY priority DESC, created_at, id LIMIT 1)
+			WHERE pin = '' AND `+claimable+`
+			ORDER BY priority DESC, created_at, id LIMIT 1) AS unpinned
 		UNION ALL
 		SELECT * FROM (SELECT id, priority, created_at FROM messages
-			WHERE pin = ?1 AND ` + claimable + `
-			ORDER BY priority DESC, created_at, id LIMIT 1)
-	)
+			WHERE pin = ?1 AND `+claimable+`
+			ORDER BY priority DESC, created_at, id LIMIT 1) AS pinned
+	) AS firsts
 	ORDER BY priority DESC, created_at, id LIMIT 1)
-RETURNING ` + messageReadCols)
+RETURNING `+messageReadCols),
+	`UPDATE messages SET status = 'sending', modem = $1, lease_until = $3
+WHERE id = (
+	SELECT id FROM (
+		SELECT * FROM (SELECT id, priority, created_at FROM messages
+			WHERE pin = '' AND `+pgClaimable+`
+			ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS unpinned
+		UNION ALL
+		SELECT * FROM (SELECT id, priority, created_at FROM messages
+			WHERE pin = $1 AND `+pgClaimable+`
+			ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned
+	) AS firsts
+	ORDER BY priority DESC, created_at, id LIMIT 1)
+RETURNING `+messageReadCols)
+
+// pgClaimable is claimable in PostgreSQL's placeholders.
+const pgClaimable = `status IN ('queued', 'sending') AND (
+	(status = 'queued' AND send_at <= $2 AND next_attempt <= $2 AND (expires_at = '' OR expires_at > $2))
+	OR (status = 'sending' AND lease_until <= $2))`
 
 var (
 	claimPartsSQL = writeStmt(`UPDATE parts SET status = 'sending' WHERE message_id = ? AND status = 'queued'`)
@@ -74,6 +97,7 @@ func (s *Store) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Messag
 		if err != nil {
 			return err
 		}
+		m.LeaseUntil = c.Now.Add(c.Lease)
 		if _, err := tx.ExecContext(ctx, claimPartsSQL, m.ID); err != nil {
 			return err
 		}
@@ -105,6 +129,9 @@ func (s *Store) PartSent(ctx context.Context, id string, part int, modem string,
 // never undoes a report.
 func (s *Store) Sent(ctx context.Context, id string, now time.Time) error {
 	err := s.inTx(ctx, func(tx wtx) error {
+		if err := fence(ctx, tx, id); err != nil {
+			return err
+		}
 		unsent, err := markSent(ctx, tx, id, now)
 		if err == nil && unsent > 0 {
 			err = fmt.Errorf("message %s has %d unsent parts: %w", id, unsent, gateway.ErrConflict)
@@ -143,8 +170,39 @@ func (s *Store) LastPartSent(ctx context.Context, id string, part int, modem str
 	return nil
 }
 
+// leaseSQL reads a message's lease for fence; on PostgreSQL it also locks
+// the row, so that no claim takes the message over before the commit.
+var leaseSQL = twin(writeStmt(`SELECT lease_until FROM messages WHERE id = ?`),
+	`SELECT lease_until FROM messages WHERE id = $1 FOR UPDATE`)
+
+// fence fails with gateway.ErrLeaseLost when ctx carries the lease of a
+// claim (gateway.WithLease) that no longer holds message id: its lease ran
+// out and another claim took the message, or the message was settled
+// since. Work without a lease (the admin, tests) is not fenced.
+func fence(ctx context.Context, tx wtx, id string) error {
+	lease, ok := gateway.LeaseOf(ctx)
+	if !ok {
+		return nil
+	}
+	var now string
+	err := tx.QueryRowContext(ctx, leaseSQL, id).Scan(&now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if now != fmtTime(lease) {
+		return fmt.Errorf("message %s: claim until %s: %w", id, fmtTime(lease), gateway.ErrLeaseLost)
+	}
+	return nil
+}
+
 // recordPart is PartSent in tx.
 func recordPart(ctx context.Context, tx wtx, id string, part int, modem string, mr int, now time.Time) error {
+	if err := fence(ctx, tx, id); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, partSentSQL, mr, modem, fmtTime(now), id, part)
 	if err != nil {
 		return err
@@ -207,6 +265,9 @@ func markSent(ctx context.Context, tx wtx, id string, now time.Time) (unsent int
 // not sent twice.
 func (s *Store) Retry(ctx context.Context, id string, next time.Time, reason string, countAttempt bool) error {
 	err := s.inTx(ctx, func(tx wtx) error {
+		if err := fence(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE messages
 			SET status = 'queued', next_attempt = ?, error = ?, attempts = attempts + ?, lease_until = ''
 			WHERE id = ? AND status = 'sending'`, fmtTime(next), reason, boolInt(countAttempt), id)
@@ -233,6 +294,9 @@ func (s *Store) Retry(ctx context.Context, id string, next time.Time, reason str
 // already final gives ErrConflict.
 func (s *Store) Fail(ctx context.Context, id string, reason string, now time.Time) error {
 	err := s.inTx(ctx, func(tx wtx) error {
+		if err := fence(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE messages
 			SET status = 'failed', error = ?, finished_at = ?, lease_until = ''
 			WHERE id = ? AND status IN ('queued', 'sending', 'sent')`, reason, fmtTime(now), id)
@@ -333,13 +397,13 @@ func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
 // walk from now; a row past both is due already and plays no part.
 var nextDueSQL = readStmt(`SELECT coalesce(min(t), '') FROM (
 	SELECT * FROM (SELECT send_at AS t FROM messages
-		WHERE status = 'queued' AND send_at > ?1 AND send_at >= next_attempt ORDER BY send_at LIMIT 1)
+		WHERE status = 'queued' AND send_at > ?1 AND send_at >= next_attempt ORDER BY send_at LIMIT 1) AS send
 	UNION ALL
 	SELECT * FROM (SELECT next_attempt FROM messages
-		WHERE status = 'queued' AND next_attempt > ?1 AND next_attempt > send_at ORDER BY next_attempt LIMIT 1)
+		WHERE status = 'queued' AND next_attempt > ?1 AND next_attempt > send_at ORDER BY next_attempt LIMIT 1) AS retry
 	UNION ALL
 	SELECT * FROM (SELECT lease_until FROM messages
-		WHERE status = 'sending' AND lease_until > ?1 ORDER BY lease_until LIMIT 1))`)
+		WHERE status = 'sending' AND lease_until > ?1 ORDER BY lease_until LIMIT 1) AS lease) AS due`)
 
 // NextDue returns the earliest time strictly after now at which a queued
 // message becomes due (the later of send_at and next_attempt) or a lease

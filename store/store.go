@@ -21,7 +21,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // readConns is the size of the read-only pool: WAL lets readers run beside
@@ -31,16 +31,19 @@ const readConns = 4
 // Store is the SQLite implementation of gateway.Store. It is safe for
 // concurrent use.
 type Store struct {
-	w          *sql.DB // one connection: SQLite has one writer, and queuing in Go beats SQLITE_BUSY
-	ws         stmts   // prepared on w
-	r          rdb     // read-only pool
+	w          wdb   // SQLite: one connection (one writer; queuing in Go beats SQLITE_BUSY); PostgreSQL: the pool
+	ws         stmts // prepared on w (SQLite)
+	r          rdb   // SQLite: the read-only pool; PostgreSQL: the pool
+	pg         bool  // the database is PostgreSQL (postgres.go)
 	durability Durability
 	logger     *slog.Logger
 	events     *gateway.Signal // notified after a commit that appended events
 	full       atomic.Bool     // the last write failed for lack of space (full.go)
 
-	wq     *writeQueue // write transactions wait here for the writer (writer.go)
+	wq     *writeQueue // write transactions wait here for the writer (writer.go); nil on PostgreSQL
 	syncer *walSyncer  // fsyncs for the writer in durability full; nil: SQLite does (syncer.go)
+	listen *pgListener // PostgreSQL: other hosts' commits (postgres_notify.go)
+	host   string      // PostgreSQL: this host, whose modems UpsertModem registers
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -66,7 +69,13 @@ type Option func(*options)
 type options struct {
 	durability Durability
 	backupDir  string
+	host       string
 }
+
+// WithHost names this process among the gateway hosts sharing a
+// PostgreSQL database: the modems it registers are its own. Default: the
+// machine's hostname.
+func WithHost(id string) Option { return func(o *options) { o.host = id } }
 
 // WithDurability chooses what a commit guarantees; see Durability.
 func WithDurability(d Durability) Option { return func(o *options) { o.durability = d } }
@@ -102,6 +111,9 @@ func readOptions(opts []Option) (options, string, error) {
 // pending migrations. The directory is created 0700 and the file 0600, since
 // the database holds phone numbers, message bodies and key hashes. A nil
 // logger discards.
+//
+// A path that is a PostgreSQL URL (postgres://… or postgresql://…) opens
+// that database instead (postgres.go).
 func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	o, sync, err := readOptions(opts)
 	if err != nil {
@@ -109,6 +121,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, path, logger, o)
 	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open db: path %q: %w", path, gateway.ErrInvalid)
@@ -142,7 +157,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, durability: o.durability, logger: logger, events: gateway.NewSignal(), wq: newWriteQueue()}
+	s := &Store{w: wdb{DB: w}, durability: o.durability, logger: logger, events: gateway.NewSignal(), wq: newWriteQueue()}
 	go s.writeLoop()
 	if err := s.migrate(ctx, o.backupDirFor(path)); err != nil {
 		s.stopWriter()
@@ -205,6 +220,9 @@ func dsn(path string, params ...string) string {
 // WAL into the main file. The writes already queued complete first; one
 // made after Close fails.
 func (s *Store) Close() error {
+	if s.pg {
+		return s.closePostgres()
+	}
 	s.stopWriter()
 	s.r.st.close()
 	s.ws.close()
@@ -233,6 +251,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // on a database that already has a schema, a copy is written to backupDir
 // (backupBeforeMigrate), so an upgrade that goes wrong can be undone.
 func (s *Store) migrate(ctx context.Context, backupDir string) error {
+	if s.pg {
+		return s.migratePostgres(ctx)
+	}
 	if err := s.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -368,59 +389,6 @@ func (st stmts) close() {
 	}
 }
 
-// wtx is one request's part of a write transaction (writer.go); it runs
-// prepared statements where it can. Its methods take a ctx to read like
-// database/sql's, but use ctx, the request's context without its cancel:
-// canceling a statement would roll back the transaction that other
-// requests share.
-type wtx struct {
-	*sql.Tx
-	st       stmts
-	appended *bool // set by appendEvent: readers of the log are woken after the commit
-	ctx      context.Context
-}
-
-func (t wtx) ExecContext(_ context.Context, q string, args ...any) (sql.Result, error) {
-	if p := t.st[q]; p != nil {
-		return t.Tx.StmtContext(t.ctx, p).ExecContext(t.ctx, args...)
-	}
-	return t.Tx.ExecContext(t.ctx, q, args...)
-}
-
-func (t wtx) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows, error) {
-	if p := t.st[q]; p != nil {
-		return t.Tx.StmtContext(t.ctx, p).QueryContext(t.ctx, args...)
-	}
-	return t.Tx.QueryContext(t.ctx, q, args...)
-}
-
-func (t wtx) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
-	if p := t.st[q]; p != nil {
-		return t.Tx.StmtContext(t.ctx, p).QueryRowContext(t.ctx, args...)
-	}
-	return t.Tx.QueryRowContext(t.ctx, q, args...)
-}
-
-// rdb is the read-only pool, running prepared statements where it can.
-type rdb struct {
-	*sql.DB
-	st stmts
-}
-
-func (r rdb) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if p := r.st[q]; p != nil {
-		return p.QueryContext(ctx, args...)
-	}
-	return r.DB.QueryContext(ctx, q, args...)
-}
-
-func (r rdb) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if p := r.st[q]; p != nil {
-		return p.QueryRowContext(ctx, args...)
-	}
-	return r.DB.QueryRowContext(ctx, q, args...)
-}
-
 // timeLayout is fixed width, so stored times sort as strings.
 const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
@@ -468,6 +436,9 @@ func (c timeCol) Scan(src any) error {
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 func isUnique(err error) bool {
+	if pgCode(err) == pgUniqueViolation {
+		return true
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return false

@@ -95,6 +95,9 @@ func (s *Store) write(ctx context.Context, fn func(tx wtx) error, durable bool) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.pg {
+		return s.pgWrite(ctx, fn)
+	}
 	r := &writeReq{ctx: ctx, fn: fn, durable: durable, done: make(chan error, 1)}
 	q := s.wq
 	q.mu.Lock()

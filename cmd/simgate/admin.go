@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -56,7 +55,7 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 	if err := ensureDataDir(*data); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, filepath.Join(*data, dbFile), nil)
+	db, err := store.Open(ctx, databaseFor(*data, e), nil)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

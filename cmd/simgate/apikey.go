@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,7 +40,7 @@ func runAPIKey(ctx context.Context, e env, args []string) error {
 	if err := ensureDataDir(*data); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, filepath.Join(*data, dbFile), nil)
+	db, err := store.Open(ctx, databaseFor(*data, e), nil)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

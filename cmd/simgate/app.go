@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,10 +139,16 @@ func (a *app) openStore(ctx context.Context, cfg config) error {
 	}
 	a.unlock = unlock
 	tightenDataDir(cfg.Data, a.log)
-	a.db, err = store.Open(ctx, filepath.Join(cfg.Data, dbFile), a.log.With("component", "store"),
-		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)))
+	a.db, err = store.Open(ctx, cfg.database(), a.log.With("component", "store"),
+		store.WithDurability(store.Durability(cfg.Durability)), store.WithBackupDir(cfg.Backup.dir(cfg.Data)),
+		store.WithHost(cfg.hostID()))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
+	}
+	if a.db.Shared() {
+		// Other hosts send from the same queue: their leases are theirs
+		// until they run out (then any host claims the message again).
+		return nil
 	}
 	// Holding the lock, no other gateway is sending: every lease in the
 	// database was left by a crash, and its message may go again at once.
@@ -181,7 +186,8 @@ func (a *app) buildCore(cfg config) error {
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}
-	a.disp = dispatch.New(dispatch.Config{}, sealed, clock, a.log.With("component", "dispatcher"))
+	a.disp = dispatch.New(dispatch.Config{Lease: cfg.Lease}, sealed, clock, a.log.With("component", "dispatcher"))
+	a.db.WakeOnEnqueue(a.disp) // another host's enqueue, on a shared database
 	var router, msgRouter gateway.Router
 	if cfg.Routing.Enabled {
 		a.router = routing.New(cfg.Routing.gateway(), a.db, clock, a.log.With("component", "routing"))
@@ -280,13 +286,16 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts := newRunGroup(stopHTTP) // one part failing stops the whole gateway
 	dispDone := parts.start("dispatcher", func() error { return a.disp.Run(dispCtx) })
 	supDone := parts.start("supervisor", func() error { return a.sup.Run(supCtx) })
-	parts.start("otp", func() error { return a.otp.Run(dispCtx) })
-	parts.start("webhooks", func() error { return a.notifier.Run(dispCtx) })
-	parts.start("kannel", func() error { return a.kannel.Run(dispCtx) })
-	parts.start("callbacks", func() error { return a.callbacks.Run(dispCtx) })
-	parts.start("retention", func() error { return a.pruner.Run(dispCtx) })
-	parts.start("balance", func() error { return a.balance.Run(dispCtx) })
-	parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	// Once per cluster: on a shared database, on the host holding the job's lock.
+	parts.start("otp", func() error { return a.db.Exclusive(dispCtx, "otp", a.otp.Run) })
+	parts.start("webhooks", func() error { return a.db.Exclusive(dispCtx, "webhooks", a.notifier.Run) })
+	parts.start("kannel", func() error { return a.db.Exclusive(dispCtx, "kannel", a.kannel.Run) })
+	parts.start("callbacks", func() error { return a.db.Exclusive(dispCtx, "callbacks", a.callbacks.Run) })
+	parts.start("retention", func() error { return a.db.Exclusive(dispCtx, "retention", a.pruner.Run) })
+	parts.start("balance", func() error { return a.balance.Run(dispCtx) }) // this host's modems
+	if !a.db.Shared() { // PostgreSQL's backups are the operator's (pg_dump, replicas)
+		parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	}
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
 	parts.start("region", func() error { return followRegion(dispCtx, a.svc, a.db, a.log.With("component", "region")) })
 	if a.spool != nil {

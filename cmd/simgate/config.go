@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +24,14 @@ import (
 // config is everything "simgate serve" can be told. Precedence: flags >
 // SIMGATE_* environment > YAML file > defaults (DESIGN.md §3).
 type config struct {
-	Listen   string `yaml:"listen"`
-	Data     string `yaml:"data"`
+	Listen string `yaml:"listen"`
+	Data   string `yaml:"data"`
+	// Database is where the queue lives: empty for the SQLite file in
+	// Data, or a postgres:// URL that several gateway hosts share.
+	Database string `yaml:"database"`
+	// Host names this gateway among those sharing a PostgreSQL database
+	// (default: the machine's hostname).
+	Host     string `yaml:"host"`
 	LogLevel string `yaml:"log_level"`
 	// Durability is store.DurabilityFull or store.DurabilityNormal.
 	Durability string   `yaml:"durability"`
@@ -39,6 +47,9 @@ type config struct {
 	MetricsToken    string        `yaml:"metrics_token"`
 
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// Lease is how long a claimed message is a worker's before another
+	// (on any host) may take it over; 0: the dispatcher's default.
+	Lease        time.Duration `yaml:"lease"`
 	SendInterval time.Duration `yaml:"send_interval"`
 	DailyCap     int           `yaml:"daily_cap"`
 
@@ -243,6 +254,8 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 	}
 	str("SIMGATE_LISTEN", &cfg.Listen)
 	str("SIMGATE_DATA", &cfg.Data)
+	str("SIMGATE_DATABASE", &cfg.Database)
+	str("SIMGATE_HOST", &cfg.Host)
 	str("SIMGATE_LOG_LEVEL", &cfg.LogLevel)
 	str("SIMGATE_PIN", &cfg.PIN)
 	str("SIMGATE_REGION", &cfg.Region)
@@ -279,6 +292,7 @@ func applyEnv(cfg *config, getenv func(string) string) error {
 		dst  *time.Duration
 	}{
 		{"SIMGATE_DEFAULT_TTL", &cfg.DefaultTTL}, {"SIMGATE_POLL_INTERVAL", &cfg.PollInterval}, {"SIMGATE_SEND_INTERVAL", &cfg.SendInterval},
+		{"SIMGATE_LEASE", &cfg.Lease},
 		{"SIMGATE_RETENTION_IDEMPOTENCY_KEYS", &cfg.Retention.IdempotencyKeys},
 		{"SIMGATE_RETENTION_WEBHOOK_DELIVERIES", &cfg.Retention.WebhookDeliveries},
 		{"SIMGATE_RETENTION_MESSAGE_TEXTS", &cfg.Retention.MessageTexts},
@@ -300,6 +314,9 @@ func (c config) validate() error {
 	}
 	if c.Data == "" {
 		return bad("data", "must not be empty")
+	}
+	if c.Database != "" && !store.IsPostgresURL(c.Database) {
+		return bad("database", "want a postgres:// URL, or nothing for the SQLite file in data, got %q", redactURL(c.Database))
 	}
 	if c.Sim < 0 || c.Sim > 64 {
 		return bad("sim", "must be within 0–64, got %d", c.Sim)
@@ -368,3 +385,42 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// database is what store.Open opens: the PostgreSQL URL, else the SQLite
+// file in the data directory.
+func (c config) database() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.Data, dbFile)
+}
+
+// hostID names this gateway among the hosts of a shared database.
+func (c config) hostID() string {
+	if c.Host != "" {
+		return c.Host
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// redactURL hides the password of a database URL in what is logged.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// databaseFor is the database of the commands that take only --data:
+// $SIMGATE_DATABASE when set, else the SQLite file in data.
+func databaseFor(data string, e env) string {
+	if db := e.getenv("SIMGATE_DATABASE"); db != "" {
+		return db
+	}
+	return filepath.Join(data, dbFile)
+}

@@ -47,7 +47,7 @@ func TestDependencies(t *testing.T) {
 		{"hooks", []string{mod + "gateway", mod + "events"}, append([]string{"modem", "modemdev", "dispatch", "session", "otp", "webhook", "spool"}, adapters...)},
 		// Adapters: persistence and HTTP point at the core. The JSON API and
 		// the status page do not know each other.
-		{"store", []string{mod + "gateway", "modernc.org/sqlite"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},
+		{"store", []string{mod + "gateway", "modernc.org/sqlite", "github.com/jackc/pgx/v5"}, append([]string{"modem", "modemdev", "web", "apiv1"}, features...)},
 		{"apiv1", nil, []string{"pdu", "modem", "gateway", "store", "web"}},
 		{"web", []string{mod + "apiv1", mod + "gateway", mod + "otp", mod + "webhook", mod + "web/api", mod + "web/ui", mod + "web/kannel", mod + "web/smsgate", mod + "web/internal/problem",
 			"github.com/labstack/echo/v4", "github.com/prometheus/client_golang"}, []string{"modem", "store", "modemdev", "dispatch"}},
@@ -68,6 +68,8 @@ func TestDependencies(t *testing.T) {
 		{"mailer", []string{mod + "gateway", "github.com/wneessen/go-mail"}, []string{"modem", "store", "web"}},
 		{"mailer/mailtest", []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}, []string{"modem", "gateway", "store", "web"}},
 		{"modemdev", []string{mod + "modem", mod + "gateway"}, []string{"store", "web"}},
+		// A real PostgreSQL server for tests (initdb, pg_ctl); it knows nothing of simgate.
+		{"internal/pgtest", []string{"github.com/jackc/pgx/v5"}, []string{"gateway", "store", "web", "modem", "pdu"}},
 		// A test filesystem (FUSE) that can cut the power; it knows nothing of simgate.
 		{"internal/powercut", []string{"github.com/hanwen/go-fuse/v2"}, []string{"gateway", "store", "web", "modem", "pdu"}},
 		// Checks of the machine and the modems for "simgate doctor".

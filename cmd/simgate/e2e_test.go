@@ -35,6 +35,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopPostgres()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

@@ -74,6 +74,7 @@ func commands() []command {
 		{"at", "interactive AT console on a serial port", runAT},
 		{"ports", "list serial ports and the modems that answer AT on them", runPorts},
 		{"backup", "copy the database while the gateway runs (backup --to FILE)", runBackup},
+		{"migrate", "move a SQLite installation to PostgreSQL (migrate --from sqlite:DIR --to postgres://…)", runMigrate},
 		{"restore", "put a backup in place of the database, the gateway stopped (restore FILE)", runRestore},
 		{"doctor", "check this machine, its modems and the config; a one-line fix for each problem", runDoctor},
 		{"config", "check a config file: every unknown key and bad value with its line and column (config check FILE)", runConfig},

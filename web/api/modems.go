@@ -25,6 +25,7 @@ func handleModems(svc modemLister) echo.HandlerFunc {
 		for _, v := range views {
 			mj := apiv1.Modem{
 				ID:           v.IMEI,
+				Host:         v.Host,
 				Port:         v.Port,
 				Manufacturer: v.Manufacturer,
 				Model:        v.Model,

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// chanWaker counts into a channel the wake-ups it gets.
+type chanWaker chan struct{}
+
+func (w chanWaker) Wake() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// Host B's dispatcher and event readers wake at host A's commit, with no
+// poll: LISTEN/NOTIFY.
+func TestPostgres_WakeAcrossHosts(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	a, b := mustOpenPath(t, url), mustOpenPath(t, url)
+	select {
+	case <-b.listen.ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("host B never listened")
+	}
+	woken := make(chanWaker, 1)
+	b.WakeOnEnqueue(woken)
+	appended := b.Appended()
+
+	mustCreate(t, a, newMessage("msg_across", 0))
+	for _, w := range []struct {
+		what string
+		ch   <-chan struct{}
+	}{{"dispatcher", woken}, {"event readers", appended}} {
+		select {
+		case <-w.ch:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("host B's %s not woken by host A's enqueue", w.what)
+		}
+	}
+}
+
+// openHost opens url as gateway host id.
+func openHost(t testing.TB, url, id string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), url, nil, WithHost(id))
+	if err != nil {
+		t.Fatalf("Open as %s: %v", id, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Each host registers its own modems; every host lists all of them, each
+// with its host. A modem moved to another host is that host's.
+func TestPostgres_ModemsPerHost(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	a, b := openHost(t, url, "rack-a"), openHost(t, url, "rack-b")
+	for _, up := range []struct {
+		s    *Store
+		imei string
+	}{{a, "111111111111111"}, {b, "222222222222222"}, {b, "333333333333333"}, {a, "333333333333333"}} {
+		if err := up.s.UpsertModem(t.Context(), gateway.ModemInfo{IMEI: up.imei, State: gateway.ModemOnline, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "111111111111111@rack-a 333333333333333@rack-a 222222222222222@rack-b"
+	for _, s := range []*Store{a, b} {
+		ms, err := s.Modems(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range ms {
+			got = append(got, m.IMEI+"@"+m.Host)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("Modems = %v, want %s", got, want)
+		}
+	}
+}
+
+// A cluster job runs on one host at a time; when that host goes, another
+// takes it over.
+func TestPostgres_ExclusiveJob(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	a, b := openHost(t, url, "a"), openHost(t, url, "b")
+	var running atomic.Int32
+	started := make(chan string, 2)
+	job := func(host string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if n := running.Add(1); n != 1 {
+				t.Errorf("%d runners of the job at once", n)
+			}
+			started <- host
+			<-ctx.Done()
+			running.Add(-1)
+			return nil
+		}
+	}
+	ctxA, stopA := context.WithCancel(t.Context())
+	doneA := make(chan error, 1)
+	go func() { doneA <- a.Exclusive(ctxA, "retention-test", job("a")) }()
+	first := waitStarted(t, started)
+	if first != "a" {
+		t.Fatalf("first runner %s, want a (alone)", first)
+	}
+	doneB := make(chan error, 1)
+	go func() { doneB <- b.Exclusive(t.Context(), "retention-test", job("b")) }()
+	select {
+	case h := <-started:
+		t.Fatalf("%s started the job while a held it", h)
+	case <-time.After(3 * lockRetry):
+	}
+	stopA() // host a goes: b takes the job over
+	if err := <-doneA; err != nil {
+		t.Fatalf("a's Exclusive: %v", err)
+	}
+	if h := waitStarted(t, started); h != "b" {
+		t.Fatalf("runner after a = %s, want b", h)
+	}
+}
+
+func waitStarted(t *testing.T, started <-chan string) string {
+	t.Helper()
+	select {
+	case h := <-started:
+		return h
+	case <-time.After(30 * time.Second):
+		t.Fatal("nobody runs the job")
+		return ""
+	}
+}
