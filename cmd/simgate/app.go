@@ -293,7 +293,8 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	parts.start("callbacks", func() error { return a.db.Exclusive(dispCtx, "callbacks", a.callbacks.Run) })
 	parts.start("retention", func() error { return a.db.Exclusive(dispCtx, "retention", a.pruner.Run) })
 	parts.start("balance", func() error { return a.balance.Run(dispCtx) }) // this host's modems
-	if !a.db.Shared() {                                                    // PostgreSQL's backups are the operator's (pg_dump, replicas)
+	// PostgreSQL's backups are the operator's (pg_dump, replicas).
+	if !a.db.Shared() {
 		parts.start("backups", func() error { return a.backups.Run(dispCtx) })
 	}
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
