@@ -17,7 +17,7 @@ DIST      ?= dist
 ARCHES    ?= amd64 arm64 arm:7
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build run test bench bench-peers fuzz lint clean screenshots release powercut soak
+.PHONY: all build run test bench bench-peers fuzz lint clean screenshots release powercut soak cluster
 
 all: build
 
@@ -39,6 +39,12 @@ test:
 POWERCUT_CUTS ?= 15
 powercut:
 	SIMGATE_POWERCUT_CUTS=$(POWERCUT_CUTS) $(GO) test -count=1 -timeout 20m -v -run '^TestE2E_PowerCut$$' ./cmd/simgate
+
+# Three gateway processes on one PostgreSQL (TestE2E_Cluster; issue 13):
+# 1,000 messages exactly once, OTP across hosts, SIGKILL and SIGSTOP of a
+# host. Kept out of make test while a hang it showed once is open.
+cluster:
+	SIMGATE_CLUSTER=1 $(GO) test -race -count=1 -timeout 20m -v -run '^TestE2E_Cluster$$' ./cmd/simgate
 
 # The chaos soak (TestE2E_Soak; see docs/ARCHITECTURE.md): the real binary
 # against four misbehaving virtual modems for SOAK, SIGKILLed and restarted
