@@ -160,25 +160,6 @@ func TestResyncPTY_NoAnswerIsUnknownOutcome(t *testing.T) {
 	}
 }
 
-// Found by the chaos soak: the modem takes the PDU (the network records
-// it) and its port goes away before any answer, as when a USB modem is
-// pulled or reboots mid-send. It may well have gone out: the outcome is
-// unknown, not "modem gone", which would send it again.
-func TestResyncPTY_PortGoneAfterPDUIsUnknownOutcome(t *testing.T) {
-	r := mustRig(t, modem.Config{}, modemsim.Config{})
-	seg := mustSubmit(t, "+447700900123", "sent, then unplugged", pdu.SubmitOptions{})
-	r.sim.SetLoseSendAnswer(true)
-	go func() {
-		if _, err := r.net.WaitRecords(ctxFor(t), 1); err == nil {
-			r.sim.Unplug()
-		}
-	}()
-	_, err := r.m.SendPDU(ctxFor(t), seg.TPDULength, seg.PDU)
-	if !errors.Is(err, modem.ErrSendUnknown) || !errors.Is(err, modem.ErrClosed) {
-		t.Fatalf("err = %v, want ErrSendUnknown and ErrClosed", err)
-	}
-}
-
 // BenchmarkResyncPTY measures what a send costs when a stray OK comes
 // before its prompt, on a real pty: the error, ESC and the resync (a
 // marker and its answer), until the line is usable again.

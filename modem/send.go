@@ -17,13 +17,8 @@ import (
 // meanwhile is this send's answer, the line having been in step before it:
 // a late +CMGS is the part's MR (the SMS went out and must not go again), a
 // late +CMS ERROR its refusal. With neither, nobody knows whether it went
-// out: the error wraps ErrSendUnknown, and the caller's policy decides; so
-// it does when the port went away after the PDU (ErrClosed too).
+// out: the error wraps ErrSendUnknown, and the caller's policy decides.
 func (m *Modem) settleSend(ctx context.Context, cmd string, err error) (int, error) {
-	if errors.Is(err, at.ErrPDUUnanswered) && errors.Is(err, ErrClosed) {
-		// The port went away after the PDU: nobody can ask the modem now.
-		return 0, fmt.Errorf("send pdu: %s: %w: %w", cmd, ErrSendUnknown, err)
-	}
 	if !m.eng.OutOfStep() {
 		return 0, fmt.Errorf("send pdu: %s: %w", cmd, err)
 	}

@@ -43,7 +43,6 @@ func (r *soakRun) report(t *testing.T) {
 	drained := r.drain(t, chaos, 4*time.Minute)
 	idle := r.backToIdle(t)
 	r.current().stop(t)
-	r.keepLogs(t)
 	db := path(r.data)
 	rows := []soakRow{drained}
 	rows = append(rows, idle...)
@@ -63,28 +62,6 @@ func (r *soakRun) report(t *testing.T) {
 	r.figures(t, chaos)
 	if failed > 0 {
 		t.Errorf("%d invariant(s) failed (seed %d)", failed, r.seed)
-	}
-}
-
-// keepLogs copies every process's log and the network's record into the
-// soak's directory when SIMGATE_SOAK_DIR names it.
-func (r *soakRun) keepLogs(t *testing.T) {
-	if os.Getenv("SIMGATE_SOAK_DIR") == "" {
-		return
-	}
-	files := map[string]string{"sim.log": r.netw.stderr.String()}
-	if b, err := os.ReadFile(r.netw.log); err == nil {
-		files["records.jsonl"] = string(b)
-	}
-	r.mu.Lock()
-	for i, g := range r.gateways {
-		files[fmt.Sprintf("gateway-%d.log", i+1)] = g.stderr.String()
-	}
-	r.mu.Unlock()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o600); err != nil {
-			t.Error(err)
-		}
 	}
 }
 
@@ -337,7 +314,7 @@ func checkInbound(t *testing.T, db *sql.DB, chaos soakChaos, deletions []deletio
 		}
 	}
 	raw := map[string]int{}
-	received := map[string]string{} // body or raw PDU → received_at
+	received := map[string]string{}
 	rows, err := db.Query("SELECT body, raw_pdu, decode_error, received_at FROM inbound")
 	if err != nil {
 		t.Fatal(err)
@@ -349,8 +326,6 @@ func checkInbound(t *testing.T, db *sql.DB, chaos soakChaos, deletions []deletio
 		}
 		if reason != "" {
 			raw[pdu]++
-			received[pdu] = at
-			continue
 		}
 		received[body] = at
 	}
@@ -366,12 +341,8 @@ func checkInbound(t *testing.T, db *sql.DB, chaos soakChaos, deletions []deletio
 		if d.Mem == "SR" {
 			continue
 		}
-		key := d.Text
-		if key == "" {
-			key = strings.ToUpper(d.PDU)
-		}
-		switch at, ok := received[key]; {
-		case d.Text == "" && raw[key] == 0:
+		switch at, ok := received[d.Text]; {
+		case d.Text == "" && raw[strings.ToUpper(d.PDU)] == 0:
 			lostFromSIM++
 		case d.Text != "" && !ok && !anyContains(stored, d.Text):
 			lostFromSIM++

@@ -2,7 +2,6 @@ package at
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -123,19 +122,13 @@ func (e *Engine) Exec(ctx context.Context, r Request) ([]string, error) {
 			return nil, err
 		}
 	}
-	info, err := e.awaitResult(ctx, c, r)
-	if r.PDU != "" && errors.Is(err, ErrClosed) {
-		// The port went away after the modem took the PDU (unplugged, or
-		// rebooting): it may have sent it.
-		err = fmt.Errorf("%w: %w", ErrPDUUnanswered, err)
-	}
-	return info, err
+	return e.awaitResult(ctx, c, r)
 }
 
 // awaitResult waits for the final result of c. A call that ends without it
 // leaves the line out of step; after a PDU, the error also wraps
 // ErrPDUUnanswered and ESC is written in case the modem still waits for
-// PDU characters. (Exec adds ErrPDUUnanswered to ErrClosed after a PDU too.)
+// PDU characters.
 func (e *Engine) awaitResult(ctx context.Context, c *call, r Request) ([]string, error) {
 	var timeout <-chan time.Time // nil: wait for ctx only
 	if r.Timeout > 0 {
