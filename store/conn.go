@@ -13,7 +13,7 @@ import (
 type wtx struct {
 	*sql.Tx
 	st       stmts
-	appended *bool // set by appendEvent: readers of the log are woken after the commit
+	appended *bool     // set by appendEvent: readers of the log are woken after the commit
 	enqueued *[]string // pins of the messages insertMessage queued: their workers are woken at the commit (SQLite)
 	ctx      context.Context
 	pg       bool // run q's PostgreSQL form (dialect.go)
