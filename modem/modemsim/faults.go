@@ -179,6 +179,15 @@ func (m *Modem) LoseNextSendAnswers(n int) {
 	m.knobs.loseNext = max(n, 0)
 }
 
+// FailNextSends makes the modem answer the next n sends, to any number,
+// with +CMS ERROR: code (nothing reaches the network) and send the ones
+// after: a network that times out for a while, with no clock to race.
+func (m *Modem) FailNextSends(code, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.knobs.failCode, m.knobs.failNext = code, max(n, 0)
+}
+
 // SetOKBeforePrompt makes AT+CMGS print a stray OK just before its "> "
 // prompt, as when the late answer to an earlier command arrives then. The
 // prompt is open all the same: a host that takes the OK for the end of the

@@ -104,6 +104,8 @@ type knobs struct {
 	loseSend    bool                     // +CMGS answers are lost
 	loseNext    int                      // so many more +CMGS answers are lost
 	okPrompt    bool                     // a stray OK before the "> " prompt
+	failNext    int                      // so many more sends answer failCode
+	failCode    int
 }
 
 // Modem is one virtual modem. Its methods are safe for concurrent use,
