@@ -87,12 +87,13 @@ type soakRun struct {
 	duplicates int
 }
 
-func runSoak(t *testing.T, seed uint64, length time.Duration) *soakRun {
+func runSoak(t *testing.T, seed uint64, length time.Duration) (r *soakRun) {
 	dir := t.TempDir()
 	if d := os.Getenv("SIMGATE_SOAK_DIR"); d != "" {
 		dir = d // kept afterwards, to look into
 	}
-	r := &soakRun{seed: seed, dir: dir, data: filepath.Join(dir, "data"), chaosLog: filepath.Join(dir, "chaos.jsonl"),
+	defer func() { t.Cleanup(func() { r.keepLogs(t) }) }()
+	r = &soakRun{seed: seed, dir: dir, data: filepath.Join(dir, "data"), chaosLog: filepath.Join(dir, "chaos.jsonl"),
 		deleted: filepath.Join(dir, "deleted.jsonl"), listen: freePort(t), accepted: map[string]bool{}}
 	r.netw = startNetwork(t, 4, "--deleted-log", r.deleted, "--chaos", strconv.FormatUint(seed, 10),
 		"--chaos-log", r.chaosLog, "--chaos-paused")
@@ -267,6 +268,26 @@ type soakIdle struct {
 func (r *soakRun) idleFigures(t *testing.T, g *gatewayProc) soakIdle {
 	m := scrape(t, g.url+"/metrics")
 	return soakIdle{goroutines: m["go_goroutines"], heap: m["go_memstats_heap_inuse_bytes"]}
+}
+
+// keepLogs writes every process's log beside the database when
+// SIMGATE_SOAK_DIR keeps the run: gateway-N.log (N from 1, in start order)
+// and sim.log.
+func (r *soakRun) keepLogs(t *testing.T) {
+	if r == nil || r.netw == nil || os.Getenv("SIMGATE_SOAK_DIR") == "" {
+		return
+	}
+	files := map[string]string{"sim.log": r.netw.stderr.String()}
+	r.mu.Lock()
+	for i, g := range r.gateways {
+		files[fmt.Sprintf("gateway-%d.log", i+1)] = g.stderr.String()
+	}
+	r.mu.Unlock()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o600); err != nil {
+			t.Errorf("keep %s: %v", name, err)
+		}
+	}
 }
 
 // panics returns the first panic or fatal error in the logs of every

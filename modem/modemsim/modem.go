@@ -100,6 +100,7 @@ type knobs struct {
 	memFullURC  string
 	overflow    bool
 	delays      map[string]time.Duration // answer delay by command name ("+CSQ")
+	delayOnce   map[string]time.Duration // likewise, for the next answer only
 	late        map[string]bool          // answers held until the host writes again
 	loseSend    bool                     // +CMGS answers are lost
 	loseNext    int                      // so many more +CMGS answers are lost
