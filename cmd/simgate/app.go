@@ -220,6 +220,7 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 	modemCfg := modem.Config{PIN: cfg.PIN, Logger: a.log.With("component", "modem")}
 	open := modemdev.Opener(modemCfg)
 	supCfg := session.Config{
+		Host:         a.modemHost(cfg),
 		Ports:        cfg.Modems,
 		PollInterval: cfg.PollInterval,
 		Limits: func(string) gateway.ModemLimits {
@@ -398,4 +399,13 @@ func (g *runGroup) wait() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.err
+}
+
+// modemHost is the host the store records modems under: this host on a
+// shared database, "" on SQLite.
+func (a *app) modemHost(cfg config) string {
+	if a.db != nil && a.db.Shared() {
+		return cfg.hostID()
+	}
+	return ""
 }
