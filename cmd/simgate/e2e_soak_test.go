@@ -272,12 +272,15 @@ func (r *soakRun) idleFigures(t *testing.T, g *gatewayProc) soakIdle {
 
 // keepLogs writes every process's log beside the database when
 // SIMGATE_SOAK_DIR keeps the run: gateway-N.log (N from 1, in start order)
-// and sim.log.
+// sim.log and the network's records.jsonl.
 func (r *soakRun) keepLogs(t *testing.T) {
 	if r == nil || r.netw == nil || os.Getenv("SIMGATE_SOAK_DIR") == "" {
 		return
 	}
 	files := map[string]string{"sim.log": r.netw.stderr.String()}
+	if b, err := os.ReadFile(r.netw.log); err == nil {
+		files["records.jsonl"] = string(b) // the network's record, gone with the temp dir else
+	}
 	r.mu.Lock()
 	for i, g := range r.gateways {
 		files[fmt.Sprintf("gateway-%d.log", i+1)] = g.stderr.String()
