@@ -48,6 +48,11 @@ type Modem struct {
 	Sent         int     `json:"sent"`
 	Failed       int     `json:"failed"`
 	LastError    *string `json:"last_error"`
+	// PausedUntil is when the modem takes messages again after the network
+	// refused a send for now (+CMS ERROR 331, 332, …); PauseReason is that
+	// refusal. Both null when it is not paused.
+	PausedUntil *time.Time `json:"paused_until"`
+	PauseReason *string    `json:"pause_reason"`
 	// Balance is the last scheduled balance check's reading; null until
 	// one found an amount (or when no check is configured).
 	Balance *Balance `json:"balance"`

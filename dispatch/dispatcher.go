@@ -31,6 +31,12 @@ type Config struct {
 	// timeouts; default 90 s. Shutdown waits for the part in flight at most
 	// this long.
 	SendTimeout time.Duration
+	// NetworkPause is how long a modem claims nothing after the network
+	// refused a send for now (pause.go); each one in a row doubles it, up
+	// to NetworkPauseMax. Defaults 2 s and 1 min.
+	NetworkPause, NetworkPauseMax time.Duration
+	// OnPause, when set, is told of each such pause (for metrics).
+	OnPause func(imei, reason string, length time.Duration)
 }
 
 // Defaults of Config.
@@ -72,6 +78,7 @@ type Dispatcher struct {
 	mu       sync.RWMutex
 	workers  map[string]*worker
 	lastSend map[string]time.Time // by IMEI; survives a worker's replacement
+	pauses   map[string]*pause    // by IMEI, likewise (pause.go)
 	runCtx   context.Context      // nil until Run
 	stopped  bool
 	hint     time.Time // earliest due time told by WakeAt, not yet armed
@@ -111,6 +118,13 @@ func New(cfg Config, store Store, clock gateway.Clock, logger *slog.Logger) *Dis
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = DefaultSendTimeout
 	}
+	if cfg.NetworkPause <= 0 {
+		cfg.NetworkPause = DefaultNetworkPause
+	}
+	if cfg.NetworkPauseMax <= 0 {
+		cfg.NetworkPauseMax = DefaultNetworkPauseMax
+	}
+	cfg.NetworkPauseMax = max(cfg.NetworkPauseMax, cfg.NetworkPause)
 	// A part must fit in a lease, or the lease would be renewed before
 	// every part (see send).
 	cfg.SendTimeout = min(cfg.SendTimeout, cfg.Lease/2)
@@ -127,6 +141,7 @@ func New(cfg Config, store Store, clock gateway.Clock, logger *slog.Logger) *Dis
 		log:      logger,
 		workers:  map[string]*worker{},
 		lastSend: map[string]time.Time{},
+		pauses:   map[string]*pause{},
 		rearm:    make(chan struct{}, 1),
 	}
 }

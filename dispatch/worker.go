@@ -62,6 +62,12 @@ func (w *worker) run(ctx context.Context) {
 			}
 			continue
 		}
+		if until := w.d.pausedUntil(w.imei); now.Before(until) {
+			if !w.sleep(ctx, until.Sub(now)) {
+				return
+			}
+			continue
+		}
 		if !w.countToday(ctx, now) {
 			if !w.sleep(ctx, pauseAfter(1)) {
 				return
@@ -203,6 +209,7 @@ func (w *worker) send(ctx context.Context, m *gateway.Message) step {
 		}
 	}
 	w.faults = 0
+	w.d.unpause(w.imei)
 	log.Debug("message sent", "to", gateway.MaskNumber(m.To), "parts", len(m.Parts))
 	return stepNext
 }
@@ -373,6 +380,9 @@ func (w *worker) sendFailed(ctx context.Context, m *gateway.Message, part int, e
 	case verdictModem:
 		log.Warn("modem not ready, message back to the queue", "part", part, "reason", reason)
 		return w.release(ctx, m, now, reason, stepPause)
+	}
+	if networkSide(err) {
+		w.d.pauseModem(w.imei, reason) // the loop waits it out before claiming again
 	}
 	attempts := m.Attempts + 1
 	if attempts >= w.d.cfg.MaxAttempts {

@@ -285,6 +285,10 @@ var (
 	// ErrStorageFull means the store cannot write (the disk is full):
 	// nothing was changed, and the same request may succeed later.
 	ErrStorageFull = errors.New("storage full")
+	// ErrAlreadyStored means a received PDU was committed before (it was
+	// read again after a crash or a failed delete): nothing was saved, and
+	// the modem's copy may go. It wraps ErrConflict.
+	ErrAlreadyStored = fmt.Errorf("already stored: %w", ErrConflict)
 )
 
 // Store persists everything the gateway owns, one port per concern, so that
@@ -373,6 +377,9 @@ type Inbox interface {
 	// ref, total, bits) set, this one included.
 	AddInboundPart(ctx context.Context, p InboundPart) ([]InboundPart, error)
 	// SaveInbound commits a joined message and drops the parts it consumed.
+	// An undecodable PDU (DecodeError set, no parts) is saved once per modem
+	// within the week consumed parts are kept: the same PDU again returns
+	// ErrAlreadyStored.
 	SaveInbound(ctx context.Context, m *InboundMessage, parts []int64) error
 	// StaleInboundParts returns held parts older than before, for sets that
 	// will never complete.

@@ -81,6 +81,9 @@ type ServiceConfig struct {
 	// it chooses (config routing.messages); nil leaves it to whichever
 	// modem is free. OTP codes are routed by the OTP service either way.
 	Router Router
+	// Pauses, when set, tells Modems which modems are paused (the
+	// dispatcher, which pauses one after a network-side send error).
+	Pauses ModemPauses
 }
 
 // CheckDestinations is nil when NewService accepts p.

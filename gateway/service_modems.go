@@ -10,6 +10,17 @@ import (
 type ModemView struct {
 	ModemInfo
 	ModemCounters
+	// PausedUntil is when the modem takes messages again after the network
+	// refused a send for now (ModemPauses); zero when it is not paused.
+	// PauseReason is that refusal, in the modem's words.
+	PausedUntil time.Time
+	PauseReason string
+}
+
+// ModemPauses says whether a modem claims nothing for now, and why: the
+// dispatcher pauses one after a network-side send error.
+type ModemPauses interface {
+	Paused(imei string) (until time.Time, reason string)
 }
 
 // Modems lists every known modem with its counters since local midnight.
@@ -25,7 +36,11 @@ func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
 		if err != nil {
 			return nil, fmt.Errorf("modem counters %s: %w", m.IMEI, err)
 		}
-		out = append(out, ModemView{ModemInfo: m, ModemCounters: c})
+		v := ModemView{ModemInfo: m, ModemCounters: c}
+		if s.cfg.Pauses != nil {
+			v.PausedUntil, v.PauseReason = s.cfg.Pauses.Paused(m.IMEI)
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

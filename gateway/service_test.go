@@ -506,3 +506,37 @@ func TestService_SendRouted(t *testing.T) {
 		t.Errorf("a message naming its modem: %+v, %v, router asked %d more times; want it kept, not routed", pinned, err, r.calls-calls)
 	}
 }
+
+// fixedPauses is a ModemPauses that pauses one modem.
+type fixedPauses struct {
+	imei, reason string
+	until        time.Time
+}
+
+func (p fixedPauses) Paused(imei string) (time.Time, string) {
+	if imei == p.imei {
+		return p.until, p.reason
+	}
+	return time.Time{}, ""
+}
+
+// Modems tells which modem the dispatcher paused, until when and why.
+func TestService_ModemsPaused(t *testing.T) {
+	until := time.Now().Add(time.Minute)
+	svc, _, _, st := newTestService(t, gateway.ServiceConfig{Pauses: fixedPauses{imeiA, "+CMS ERROR: 332", until}})
+	for _, imei := range []string{imeiA, imeiB} {
+		if err := st.UpsertModem(t.Context(), gateway.ModemInfo{IMEI: imei, State: gateway.ModemOnline}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mods, err := svc.Modems(t.Context())
+	if err != nil || len(mods) != 2 {
+		t.Fatalf("Modems = %v, %v", mods, err)
+	}
+	for _, m := range mods {
+		paused := m.IMEI == imeiA
+		if m.PausedUntil.Equal(until) != paused || (m.PauseReason == "+CMS ERROR: 332") != paused {
+			t.Errorf("%s: paused until %v (%q); want paused %t", m.IMEI, m.PausedUntil, m.PauseReason, paused)
+		}
+	}
+}

@@ -53,7 +53,11 @@ func (e *pduError) Unwrap() error { return e.Err }
 func (r *receiver) handle(ctx context.Context, imei string, sms gateway.StoredSMS) (deletable bool, err error) {
 	m, err := pdu.Decode(sms.PDU)
 	if err != nil {
-		if err := r.keepRaw(ctx, imei, sms.PDU, err); err != nil {
+		switch err := r.keepRaw(ctx, imei, sms.PDU, err); {
+		case errors.Is(err, gateway.ErrAlreadyStored):
+			r.log.Debug("undecodable pdu read again, stored before", "modem", imei, "mem", sms.Mem, "index", sms.Index)
+			return true, nil
+		case err != nil:
 			return false, err
 		}
 		return true, &pduError{Mem: sms.Mem, Index: sms.Index, Err: err}
@@ -119,7 +123,8 @@ func (r *receiver) deliver(ctx context.Context, imei, hexPDU string, m *pdu.Mess
 }
 
 // keepRaw commits a PDU that does not decode as an inbound message of its
-// own, its hex and the decoder's reason in place of a text.
+// own, its hex and the decoder's reason in place of a text; the same PDU
+// read again is not (gateway.ErrAlreadyStored).
 func (r *receiver) keepRaw(ctx context.Context, imei, hexPDU string, reason error) error {
 	now := r.clock.Now()
 	in := &gateway.InboundMessage{

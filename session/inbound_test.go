@@ -166,3 +166,50 @@ func TestSupervisor_UndecodablePDUKeptRaw(t *testing.T) {
 		return ok && strings.HasPrefix(info.LastError, "undecodable pdu: ")
 	})
 }
+
+// A PDU read again — the session ended between its commit and the SIM's
+// delete (a kill, an unplug, a delete that failed) — is stored once, an
+// undecodable one as much as one that decodes: the chaos soak saw the raw
+// one saved twice.
+func TestSupervisor_RereadPDUStoredOnce(t *testing.T) {
+	st := mustSupStore(t, t.TempDir())
+	from := pdu.Address{Number: "+447700900123", TOA: pdu.TOAInternational}
+	good, err := pdu.EncodeDeliver(from, "read twice", pdu.DeliverOptions{SCTS: time.Now()})
+	if err != nil {
+		t.Fatalf("EncodeDeliver: %v", err)
+	}
+	list := []gateway.StoredSMS{{Mem: "SM", Index: 1, PDU: "0004FF007C03D5"}, {Mem: "SM", Index: 2, PDU: good[0]}}
+	// Two sessions on the same SIM: the first one's deletes are lost, so the
+	// second lists the same two PDUs again.
+	first, second := newSupDevice("356938035643809"), newSupDevice("356938035643809")
+	first.list, second.list = list, list
+	var opened atomic.Int32
+	startSupFake(t, st, func(context.Context, string) (gateway.Device, error) {
+		switch opened.Add(1) {
+		case 1:
+			return first, nil
+		case 2:
+			return second, nil
+		}
+		return nil, errors.New("two sessions are enough")
+	})
+	supEventually(t, "the first session's deletes", func() bool { return len(first.deletedIndexes()) == 2 })
+	first.Close()
+	supEventually(t, "the second session's deletes", func() bool { return len(second.deletedIndexes()) == 2 })
+	inbox, err := st.Inbox(context.Background(), time.Time{}, 10)
+	if err != nil {
+		t.Fatalf("Inbox: %v", err)
+	}
+	raw, texts := 0, 0
+	for _, m := range inbox {
+		switch {
+		case m.Undecodable() && m.RawPDU == "0004FF007C03D5":
+			raw++
+		case m.Text == "read twice":
+			texts++
+		}
+	}
+	if raw != 1 || texts != 1 {
+		t.Errorf("inbox holds the undecodable PDU %d times and the text %d times, want each once (%d messages)", raw, texts, len(inbox))
+	}
+}

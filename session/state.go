@@ -114,3 +114,28 @@ func (s *Supervisor) upsert(ctx context.Context, port string, info gateway.Modem
 		s.log.Info("modem state", args...)
 	}
 }
+
+// forgetStates marks offline, at start, each of this host's modems that
+// the store still holds as up: that state is a previous process's (a
+// gateway killed never said otherwise), and until a session here
+// identifies the modem it is not served. Left as it was, the OTP router
+// pinned codes to a modem whose port never came up again, and they waited
+// there (found by the chaos soak).
+func (s *Supervisor) forgetStates(ctx context.Context) {
+	mods, err := s.store.Modems(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("read modem states at start", "err", err)
+		}
+		return
+	}
+	now := s.clock.Now()
+	for _, m := range mods {
+		if m.State == gateway.ModemOffline || m.Host != s.cfg.Host {
+			continue
+		}
+		prev := m.State
+		m.State, m.UpdatedAt = gateway.ModemOffline, now
+		s.upsert(ctx, m.Port, m, prev)
+	}
+}

@@ -39,6 +39,9 @@ type Config struct {
 	// not probe.
 	Discover         func(ctx context.Context, skip func(port string) bool) ([]string, error)
 	DiscoverInterval time.Duration // default 15 s
+	// Host names this gateway among those sharing a PostgreSQL database
+	// ("" on SQLite): at start only this host's modems are marked offline.
+	Host string
 	// PollInterval is how often registration, operator and signal are read
 	// (default 30 s).
 	PollInterval time.Duration
@@ -163,6 +166,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // the dispatcher, marks it offline, closes it, and returns once every
 // port's goroutine has stopped.
 func (s *Supervisor) Run(ctx context.Context) error {
+	s.forgetStates(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.staleLoop(ctx) })
 	switch {

@@ -841,3 +841,21 @@ func (s *supCountingStore) ApplyReport(ctx context.Context, r gateway.Report) (*
 	defer s.reports.Add(1)
 	return s.Store.ApplyReport(ctx, r)
 }
+
+// At start, a modem the store still holds as online from a previous
+// process is marked offline until a session here brings it up: its port
+// may never open again, and routing must not take it for up meanwhile.
+func TestSupervisor_StartForgetsStaleStates(t *testing.T) {
+	st := mustSupStore(t, t.TempDir())
+	const imei = "356938035643809"
+	if err := st.UpsertModem(t.Context(), gateway.ModemInfo{IMEI: imei, Port: "fake0", State: gateway.ModemOnline}); err != nil {
+		t.Fatal(err)
+	}
+	startSupFake(t, st, func(context.Context, string) (gateway.Device, error) {
+		return nil, errors.New("the port does not open")
+	})
+	supEventually(t, "the stale online state forgotten", func() bool {
+		m, ok := supModem(t, st, imei)
+		return ok && m.State == gateway.ModemOffline
+	})
+}

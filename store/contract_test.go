@@ -28,6 +28,7 @@ var contract = []struct {
 	{"TestStore_MessagesFilter", TestStore_MessagesFilter},
 	{"TestInboundParts", TestInboundParts}, {"TestStaleInboundParts_NewestPart", TestStaleInboundParts_NewestPart},
 	{"TestInbox", TestInbox}, {"TestInbox_Undecodable", TestInbox_Undecodable},
+	{"TestInbox_UndecodableOnce", TestInbox_UndecodableOnce},
 	{"TestCreateMessage_RoundTrip", TestCreateMessage_RoundTrip}, {"TestCreateMessage_Invalid", TestCreateMessage_Invalid},
 	{"TestCreateMessage_Idempotency", TestCreateMessage_Idempotency}, {"TestMessages_Pagination", TestMessages_Pagination},
 	{"TestCancelMessage", TestCancelMessage}, {"TestPruneIdempotency", TestPruneIdempotency},

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -75,6 +76,11 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 		return fmt.Errorf("save inbound: id %q: %w", m.ID, gateway.ErrInvalid)
 	}
 	err := s.inTx(ctx, func(tx wtx) error {
+		if m.Undecodable() && len(parts) == 0 {
+			if err := markRawSeen(ctx, tx, m); err != nil {
+				return err
+			}
+		}
 		dest, src := portArgs(m.Ports)
 		var data any
 		if m.Data != nil {
@@ -111,6 +117,23 @@ func (s *Store) SaveInbound(ctx context.Context, m *gateway.InboundMessage, part
 	})
 	if err != nil {
 		return fmt.Errorf("save inbound: %w", err)
+	}
+	return nil
+}
+
+// markRawSeen records an undecodable PDU as a consumed part of its own
+// (no sender, part 1 of 1), so that the same PDU read again from the SIM
+// is recognised like a decodable one: ErrAlreadyStored.
+func markRawSeen(ctx context.Context, tx wtx, m *gateway.InboundMessage) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO inbound_parts (modem, sender, pdu, ref, part, total, ref_bits, received_at, consumed)
+		VALUES (?, '', ?, 0, 1, 1, 0, ?, ?)
+		ON CONFLICT (modem, sender, ref, total, ref_bits, part, pdu) DO NOTHING`,
+		m.Modem, m.RawPDU, fmtTime(m.ReceivedAt), m.ID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, fmt.Errorf("undecodable pdu on %s: %w", m.Modem, gateway.ErrAlreadyStored))
 	}
 	return nil
 }

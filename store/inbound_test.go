@@ -222,3 +222,36 @@ func TestInbox_Undecodable(t *testing.T) {
 		t.Errorf("after purge %+v; want the PDU blanked and the reason kept", got)
 	}
 }
+
+// The same undecodable PDU read again on the same modem (a crash or a
+// failed delete left it on the SIM) is ErrAlreadyStored and saves nothing;
+// on another modem it is a message of its own.
+func TestInbox_UndecodableOnce(t *testing.T) {
+	s := mustOpen(t)
+	const raw = "0004FF007C03D5"
+	save := func(id, modem string, at time.Time) error {
+		return s.SaveInbound(t.Context(), &gateway.InboundMessage{ID: id, Modem: modem, Parts: 1, ReceivedAt: at,
+			RawPDU: raw, DecodeError: "oa.addr at offset 4: underflow"}, nil)
+	}
+	if err := save("in_1", "imeiA", t0); err != nil {
+		t.Fatalf("SaveInbound: %v", err)
+	}
+	if err := save("in_2", "imeiA", t0.Add(time.Minute)); !errors.Is(err, gateway.ErrAlreadyStored) {
+		t.Fatalf("SaveInbound of the same PDU again = %v, want ErrAlreadyStored", err)
+	}
+	if err := save("in_3", "imeiB", t0.Add(time.Minute)); err != nil {
+		t.Fatalf("SaveInbound on another modem: %v", err)
+	}
+	msgs, err := s.Inbox(t.Context(), time.Time{}, 10)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("Inbox = %d messages, %v; want 2", len(msgs), err)
+	}
+	evs, err := s.EventsAfter(t.Context(), 0, 10)
+	if err != nil || len(evs) != 2 {
+		t.Errorf("EventsAfter = %d events, %v; want 2 (none for the PDU read again)", len(evs), err)
+	}
+	stale, err := s.StaleInboundParts(t.Context(), t0.Add(time.Hour))
+	if err != nil || len(stale) != 0 {
+		t.Errorf("StaleInboundParts = %v, %v; want none (a raw PDU is not a part waiting for its set)", stale, err)
+	}
+}

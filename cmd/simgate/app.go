@@ -186,7 +186,8 @@ func (a *app) buildCore(cfg config) error {
 	a.pruner = retention.New(cfg.Retention.gateway(), a.db, clock, a.log.With("component", "retention"))
 	a.backups = &backupScheduler{cfg: cfg.Backup, dir: cfg.Backup.dir(cfg.Data), db: a.db, log: a.log.With("component", "backup"),
 		written: a.metrics.BackupWritten}
-	a.disp = dispatch.New(dispatch.Config{Lease: cfg.Lease}, sealed, clock, a.log.With("component", "dispatcher"))
+	a.disp = dispatch.New(dispatch.Config{Lease: cfg.Lease, OnPause: pauseCounter(a.registry)}, sealed, clock,
+		a.log.With("component", "dispatcher"))
 	a.db.WakeOnEnqueue(a.disp) // another host's enqueue, on a shared database
 	var router, msgRouter gateway.Router
 	if cfg.Routing.Enabled {
@@ -205,6 +206,7 @@ func (a *app) buildCore(cfg config) error {
 		Limits:          limits,
 		Destinations:    dest,
 		Router:          msgRouter,
+		Pauses:          a.disp,
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
 	a.kannel = kannel.New(kannel.Config{SMSC: cfg.Kannel.SMSC, Callbacks: a.callbacks}, a.svc, a.db, clock,
 		a.log.With("component", "kannel"))
@@ -218,6 +220,7 @@ func (a *app) buildModems(ctx context.Context, cfg config) (session.Config, gate
 	modemCfg := modem.Config{PIN: cfg.PIN, Logger: a.log.With("component", "modem")}
 	open := modemdev.Opener(modemCfg)
 	supCfg := session.Config{
+		Host:         a.modemHost(cfg),
 		Ports:        cfg.Modems,
 		PollInterval: cfg.PollInterval,
 		Limits: func(string) gateway.ModemLimits {
@@ -396,4 +399,13 @@ func (g *runGroup) wait() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.err
+}
+
+// modemHost is the host the store records modems under: this host on a
+// shared database, "" on SQLite.
+func (a *app) modemHost(cfg config) string {
+	if a.db != nil && a.db.Shared() {
+		return cfg.hostID()
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/simgate/simgate/modem"
@@ -23,6 +24,30 @@ func escalationCounter(reg prometheus.Registerer) func(imei string, step session
 	}, []string{"modem", "step"})
 	reg.MustRegister(c)
 	return func(imei string, step session.Step) { c.WithLabelValues(imei, string(step)).Inc() }
+}
+
+// pauseCounter registers simgate_modem_pauses_total{modem} and
+// simgate_modem_paused_seconds_total{modem} on reg and returns what the
+// dispatcher calls when it pauses a modem after a network-side send error
+// (dispatch.Config.OnPause), as escalationCounter does for the supervisor.
+func pauseCounter(reg prometheus.Registerer) func(imei, reason string, length time.Duration) {
+	n := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "simgate",
+		Subsystem: "modem",
+		Name:      "pauses_total",
+		Help:      "Times a modem stopped taking messages for a while after the network refused a send for now (+CMS ERROR 331, 332, …), by modem IMEI.",
+	}, []string{"modem"})
+	secs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "simgate",
+		Subsystem: "modem",
+		Name:      "paused_seconds_total",
+		Help:      "Length of those pauses, summed, by modem IMEI.",
+	}, []string{"modem"})
+	reg.MustRegister(n, secs)
+	return func(imei, _ string, length time.Duration) {
+		n.WithLabelValues(imei).Inc()
+		secs.WithLabelValues(imei).Add(length.Seconds())
+	}
 }
 
 // resetUSB is session.Config.ResetUSB on modemdev.ResetUSB: a port that

@@ -341,13 +341,15 @@ func (s *simulator) route(n, prefix, delay string) error {
 }
 
 // simCommands are the commands "simgate sim" reads on stdin.
-const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION, deliver FROM TO TEXT, chaos on|off"
+const simCommands = "unplug N, replug N, reset N, reenumerate N, route N PREFIX DELAY|drop, hang N off|until-reset|until-reopen|until-power-cycle, delay N DURATION [COMMAND [once]], deliver FROM TO TEXT, chaos on|off"
 
 // fault runs "hang N MODE" (the modem stops answering until MODE's cure)
-// and "delay N DURATION" (every answer comes that late); s.mu is held.
+// and "delay N DURATION [COMMAND [once]]" (every answer, or every answer
+// to COMMAND such as +CSQ, or only its next one, comes that late); s.mu is
+// held.
 func (s *simulator) fault(f []string) error {
-	if len(f) != 3 {
-		return fmt.Errorf("%s wants a modem number and a value", f[0])
+	if len(f) != 3 && (f[0] != "delay" || len(f) < 3 || len(f) > 5 || len(f) == 5 && f[4] != "once") {
+		return fmt.Errorf("%s wants a modem number and a value (delay: N DURATION [COMMAND [once]])", f[0])
 	}
 	i, err := strconv.Atoi(f[1])
 	if err != nil || i < 1 || i > len(s.modems) {
@@ -359,8 +361,17 @@ func (s *simulator) fault(f []string) error {
 		if err != nil || d < 0 {
 			return fmt.Errorf("delay wants a duration, got %q", f[2])
 		}
-		m.SetAnswerDelay("", d) // every command
-		fmt.Fprintf(s.stderr, "modem %d answers %v late\n", i, d)
+		switch {
+		case len(f) == 5:
+			m.DelayNextAnswer(f[3], d)
+			fmt.Fprintf(s.stderr, "modem %d answers the next %s %v late\n", i, f[3], d)
+		case len(f) == 4:
+			m.SetAnswerDelay(f[3], d)
+			fmt.Fprintf(s.stderr, "modem %d answers %s %v late\n", i, f[3], d)
+		default:
+			m.SetAnswerDelay("", d) // every command
+			fmt.Fprintf(s.stderr, "modem %d answers %v late\n", i, d)
+		}
 		return nil
 	}
 	for _, mode := range []modemsim.HangMode{modemsim.HangOff, modemsim.HangUntilReset, modemsim.HangUntilReopen, modemsim.HangUntilPowerCycle} {

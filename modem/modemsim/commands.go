@@ -360,6 +360,10 @@ func (m *Modem) send(hexPDU string, tpdu []byte, msg *pdu.Message) []byte {
 	if code == 0 {
 		code = m.knobs.failures[""]
 	}
+	if code == 0 && m.knobs.failNext > 0 {
+		code = m.knobs.failCode
+		m.knobs.failNext--
+	}
 	if code == 0 && !m.registeredLocked() {
 		code = 331
 	}

@@ -144,6 +144,23 @@ func (m *Modem) SetAnswerDelay(command string, d time.Duration) {
 	m.knobs.delays[name] = d
 }
 
+// DelayNextAnswer is SetAnswerDelay for the next command line that starts
+// with command only: one answer comes d late (a health check's, say), the
+// ones after it on time.
+func (m *Modem) DelayNextAnswer(command string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.knobs.delayOnce == nil {
+		m.knobs.delayOnce = map[string]time.Duration{}
+	}
+	name := commandName(command)
+	if d <= 0 {
+		delete(m.knobs.delayOnce, name)
+		return
+	}
+	m.knobs.delayOnce[name] = d
+}
+
 // SetLateAnswer makes the modem hold its answer to a command line that
 // starts with command ("+CSQ"; for "+CMGS" the result after the PDU, not
 // the prompt) until the host writes anything else, and print it then,
@@ -179,6 +196,15 @@ func (m *Modem) LoseNextSendAnswers(n int) {
 	m.knobs.loseNext = max(n, 0)
 }
 
+// FailNextSends makes the modem answer the next n sends, to any number,
+// with +CMS ERROR: code (nothing reaches the network) and send the ones
+// after: a network that times out for a while, with no clock to race.
+func (m *Modem) FailNextSends(code, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.knobs.failCode, m.knobs.failNext = code, max(n, 0)
+}
+
 // SetOKBeforePrompt makes AT+CMGS print a stray OK just before its "> "
 // prompt, as when the late answer to an earlier command arrives then. The
 // prompt is open all the same: a host that takes the OK for the end of the
@@ -189,12 +215,19 @@ func (m *Modem) SetOKBeforePrompt(on bool) {
 	m.knobs.okPrompt = on
 }
 
-// answerDelayLocked is the delay set for the command line, 0 when none.
+// answerDelayLocked is the delay set for the command line, 0 when none;
+// a DelayNextAnswer it matches is used up.
 func (m *Modem) answerDelayLocked(line string) time.Duration {
-	if len(m.knobs.delays) == 0 || len(line) < 2 {
+	if len(m.knobs.delays)+len(m.knobs.delayOnce) == 0 || len(line) < 2 {
 		return 0
 	}
 	body := strings.ToUpper(line[2:])
+	for name, d := range m.knobs.delayOnce {
+		if strings.HasPrefix(body, name) {
+			delete(m.knobs.delayOnce, name)
+			return d
+		}
+	}
 	for name, d := range m.knobs.delays {
 		if strings.HasPrefix(body, name) {
 			return d

@@ -35,6 +35,27 @@ func TestAnswerDelayKeepsOrder(t *testing.T) {
 	})
 }
 
+// DelayNextAnswer delays one answer: the next AT+CSQ's, not the one after.
+func TestDelayNextAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ms := mustNetwork(t, 1)
+		m := ms[0]
+		c := mustSlowClient(t, m)
+		m.DelayNextAnswer("+CSQ", 12*time.Second)
+		c.mustOK("AT+CGMM") // another command is not delayed, nor uses it up
+		start := time.Now()
+		c.mustOK("AT+CSQ")
+		if d := time.Since(start); d != 12*time.Second {
+			t.Errorf("first +CSQ after %v, want 12s", d)
+		}
+		start = time.Now()
+		c.mustOK("AT+CSQ")
+		if d := time.Since(start); d != 0 {
+			t.Errorf("second +CSQ after %v, want at once", d)
+		}
+	})
+}
+
 func TestOKBeforePrompt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n, ms := mustNetwork(t, 1)

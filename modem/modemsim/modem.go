@@ -100,10 +100,13 @@ type knobs struct {
 	memFullURC  string
 	overflow    bool
 	delays      map[string]time.Duration // answer delay by command name ("+CSQ")
+	delayOnce   map[string]time.Duration // likewise, for the next answer only
 	late        map[string]bool          // answers held until the host writes again
 	loseSend    bool                     // +CMGS answers are lost
 	loseNext    int                      // so many more +CMGS answers are lost
 	okPrompt    bool                     // a stray OK before the "> " prompt
+	failNext    int                      // so many more sends answer failCode
+	failCode    int
 }
 
 // Modem is one virtual modem. Its methods are safe for concurrent use,

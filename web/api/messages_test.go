@@ -101,6 +101,8 @@ func TestRoutes_OK(t *testing.T) {
 							CheckedAt: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)},
 					},
 					ModemCounters: gateway.ModemCounters{QueueDepth: 4, Sent: 120, Failed: 2},
+					PausedUntil:   time.Date(2026, 3, 1, 10, 31, 0, 0, time.UTC),
+					PauseReason:   "+CMS ERROR: 332 (network timeout)",
 				},
 				{
 					ModemInfo:     gateway.ModemInfo{IMEI: "356938035643817", Port: "/dev/ttyUSB5", State: gateway.ModemNoSIM, LastError: "+CME ERROR: 10"},
@@ -142,9 +144,11 @@ func TestRoutes_OK(t *testing.T) {
 		{"Modems", "GET", "/api/v1/modems", "", webtest.Authed(), 200, `{"modems":[
 			{"id":"356938035643809","port":"/dev/ttyUSB2","manufacturer":"Quectel","model":"EC25","operator":"Fictional Mobile",
 			 "registration":"home","signal":{"csq":20,"dbm":-73,"bars":3},"state":"online","queue_depth":4,"sent":120,"failed":2,"last_error":null,
+			 "paused_until":"2026-03-01T10:31:00Z","pause_reason":"+CMS ERROR: 332 (network timeout)",
 			 "balance":{"amount":4.5,"reply":"Balance 4.50 EUR","threshold":5,"low":true,"checked_at":"2026-03-01T08:00:00Z"}},
 			{"id":"356938035643817","port":"/dev/ttyUSB5","manufacturer":"","model":"","operator":"","registration":"",
-			 "signal":null,"state":"no_sim","queue_depth":0,"sent":0,"failed":0,"last_error":"+CME ERROR: 10","balance":null}]}`},
+			 "signal":null,"state":"no_sim","queue_depth":0,"sent":0,"failed":0,"last_error":"+CME ERROR: 10",
+			 "paused_until":null,"pause_reason":null,"balance":null}]}`},
 		{"Healthz", "GET", "/healthz", "", nil, 200, `{"status":"ok","version":"1.2.3"}`},
 		{"Readyz", "GET", "/readyz", "", nil, 200, `{"status":"ready"}`},
 	}

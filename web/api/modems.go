@@ -37,6 +37,10 @@ func handleModems(svc modemLister) echo.HandlerFunc {
 				Failed:       v.Failed,
 				LastError:    optString(v.LastError),
 			}
+			if !v.PausedUntil.IsZero() {
+				until := v.PausedUntil.UTC()
+				mj.PausedUntil, mj.PauseReason = &until, &v.PauseReason
+			}
 			if b := v.Balance; b != nil {
 				mj.Balance = &apiv1.Balance{Amount: b.Amount, Reply: b.Reply, Low: b.Low, CheckedAt: b.CheckedAt.UTC()}
 				if b.HasThreshold {

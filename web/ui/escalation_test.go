@@ -34,3 +34,30 @@ func TestUI_ModemLastEscalation(t *testing.T) {
 		}
 	}
 }
+
+// A modem paused after a network error says so on its card and its page,
+// with the time it takes messages again and the error.
+func TestUI_ModemPaused(t *testing.T) {
+	r := mustUI(t)
+	r.login(t)
+	if _, body := r.get(t, "/"); strings.Contains(body, `class="paused"`) {
+		t.Error("the card of a modem not paused shows a pause")
+	}
+	until := time.Now().Add(30 * time.Second).UTC().Truncate(time.Second)
+	r.mu.Lock()
+	r.modems[0].PausedUntil, r.modems[0].PauseReason = until, "+CMS ERROR: 332 (network timeout)"
+	r.mu.Unlock()
+	for _, path := range []string{"/", "/modems/" + testIMEI} {
+		_, body := r.get(t, path)
+		body = html.UnescapeString(body)
+		i := strings.Index(body, `class="paused"`)
+		if i < 0 {
+			t.Errorf("%s does not show the pause", path)
+			continue
+		}
+		row := body[i:min(len(body), i+300)]
+		if !strings.Contains(row, "+CMS ERROR: 332 (network timeout)") || !strings.Contains(row, `datetime="`+until.Format("2006-01-02T15:04:05")) {
+			t.Errorf("%s shows %q, want the pause until %v and its reason", path, row, until)
+		}
+	}
+}
