@@ -190,11 +190,20 @@ func (e *Engine) armMarker() (w *markerWait, cmd string, esc bool, err error) {
 }
 
 // markerExpiry is how long an unanswered marker may still be answered: two
-// whole Resyncs. Within it, an old marker's late answer is never taken for
-// a newer one's of the same kind; past it, the old one is taken as lost.
+// whole Resyncs, and at least minMarkerExpiry. Within it, an old marker's
+// late answer is never taken for a newer one's of the same kind; past it,
+// the old one is taken as lost. The floor matters with short timeouts: a
+// modem busy for 10 s with a send answers the markers written meanwhile
+// all at once when it is done, and a marker of the same kind written just
+// before must not take the first of them for its own (the rest would then
+// be read as the next command's answer). A modem that really lost one is
+// reset by the escalation sooner (Rebooted forgets them).
 func (e *Engine) markerExpiry() time.Duration {
-	return 2 * resyncAttempts * e.resyncTimeout
+	return max(2*resyncAttempts*e.resyncTimeout, minMarkerExpiry)
 }
+
+// minMarkerExpiry is markerExpiry's floor.
+const minMarkerExpiry = time.Minute
 
 // awaitMarker waits for w's answer: true when it came, false when this
 // attempt is over (its time ran out, or a prompt swallowed the marker).
