@@ -285,6 +285,11 @@ var (
 	// ErrStorageFull means the store cannot write (the disk is full):
 	// nothing was changed, and the same request may succeed later.
 	ErrStorageFull = errors.New("storage full")
+	// ErrStoreBusy means the database did not answer in time: a lock held
+	// too long (by a host that froze in the middle of a write, say) or a
+	// statement past its timeout. Nothing was changed; the same request
+	// may succeed a moment later.
+	ErrStoreBusy = errors.New("store busy")
 )
 
 // Store persists everything the gateway owns, one port per concern, so that

@@ -181,6 +181,10 @@ func (n *virtualNetwork) records(t testing.TB) []recordJSON {
 	return out
 }
 
+// e2eClient is the end-to-end tests' HTTP client: a gateway that stops
+// answering fails the request (and the test) instead of hanging it.
+var e2eClient = &http.Client{Timeout: time.Minute}
+
 // gatewayProc is a "simgate serve" process.
 type gatewayProc struct {
 	*proc
@@ -218,7 +222,7 @@ func startGateway(t testing.TB, data, listen, key string, ports []string, extra 
 	p := startProc(t, append(args, extra...)...)
 	g := &gatewayProc{proc: p, url: "http://" + listen, key: key}
 	waitFor(t, 30*time.Second, "the gateway to serve /healthz", func() bool {
-		resp, err := http.Get(g.url + "/healthz")
+		resp, err := e2eClient.Get(g.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -252,7 +256,7 @@ func (g *gatewayProc) call(t testing.TB, method, path string, body io.Reader, ou
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e2eClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
