@@ -118,10 +118,9 @@ const (
 	pgUniqueViolation    = "23505"
 	pgSerialization      = "40001"
 	pgDeadlock           = "40P01"
-	pgLockNotAvailable   = "55P03"      // lock_timeout
-	pgQueryCanceled      = "57014"      // statement_timeout
-	pgMigrationsLockID   = 0x73696d67   // "simg": one migrating host at a time
-	pgEventsLockID       = "1936289125" // 0x73696d65, "sime": events append in commit order
+	pgLockNotAvailable   = "55P03"    // lock_timeout
+	pgQueryCanceled      = "57014"    // statement_timeout
+	pgMigrationsLockID   = 0x73696d67 // "simg": one migrating host at a time
 	pgMaxWriteRetries    = 5
 	pgMigrationsDir      = "migrations/postgres"
 	pgMigrationsPatterns = pgMigrationsDir + "/*.sql"

@@ -229,3 +229,46 @@ func TestPostgres_LockTimeoutIsBusy(t *testing.T) {
 		t.Fatalf("Cancel once the lock is free: %v", err)
 	}
 }
+
+// A host that froze just after appending an event, its transaction open,
+// holds up no other host's writes (events are numbered at commit, under a
+// lock no session holds across a round trip), and its event, committed
+// last, is numbered last: a reader past the others' events still gets it.
+func TestPostgres_FrozenAppenderBlocksNobody(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	s := mustOpenPath(t, url+"&lock_timeout=2000")
+	frozen, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Close()
+	tx, err := frozen.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ev, err := gateway.NewEvent(gateway.EventMessageQueued, "msg_frozen", nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(pgSQL(eventInsertSQL), ev.ID, ev.Type, ev.Subject, string(ev.Data), fmtTime(ev.At)); err != nil {
+		t.Fatal(err)
+	}
+
+	mustCreate(t, s, newMessage("msg_other", 0)) // appends message.queued, and commits
+	last, err := s.LastEventSeq(t.Context())
+	if err != nil || last == 0 {
+		t.Fatalf("LastEventSeq = %d, %v; want the other host's event", last, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.EventsAfter(t.Context(), last, 10)
+	if err != nil || len(evs) != 1 || evs[0].Subject != "msg_frozen" || evs[0].Seq != last+1 {
+		t.Fatalf("EventsAfter(%d) = %+v, %v; want the frozen host's event, numbered %d", last, evs, err, last+1)
+	}
+}
