@@ -209,7 +209,10 @@ type ModemInfo struct {
 	IMEI string
 	// Host is the gateway host that drives the modem, when several share a
 	// PostgreSQL database; "" on a single host. The store fills it in.
-	Host         string
+	Host string
+	// HostSeenAt is when Host last said it was alive (its heartbeat), on a
+	// shared database; zero on a single host, or for a host that never did.
+	HostSeenAt   time.Time
 	Port         string
 	Manufacturer string
 	Model        string

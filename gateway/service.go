@@ -76,6 +76,10 @@ type ServiceConfig struct {
 	// it chooses (config routing.messages); nil leaves it to whichever
 	// modem is free. OTP codes are routed by the OTP service either way.
 	Router Router
+	// HostTimeout is, on a database several hosts share, how long a host
+	// may go without a heartbeat before Modems lists its modems offline
+	// (the dispatcher's lease: its claims are others' by then). 0 never.
+	HostTimeout time.Duration
 }
 
 // CheckDestinations is nil when NewService accepts p.

@@ -10,6 +10,11 @@ import (
 type ModemView struct {
 	ModemInfo
 	ModemCounters
+	// HostSilent is, when the modem's host is unreachable (no heartbeat for
+	// longer than ServiceConfig.HostTimeout), how long it has not been
+	// seen; the modem is then listed offline, whatever its row says. 0
+	// while the host is alive, and on a single host.
+	HostSilent time.Duration
 }
 
 // Modems lists every known modem with its counters since local midnight.
@@ -18,14 +23,20 @@ func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list modems: %w", err)
 	}
-	day := DayStart(s.clock.Now())
+	now := s.clock.Now()
+	day := DayStart(now)
 	out := make([]ModemView, 0, len(mods))
 	for _, m := range mods {
 		c, err := s.store.ModemCounters(ctx, m.IMEI, day)
 		if err != nil {
 			return nil, fmt.Errorf("modem counters %s: %w", m.IMEI, err)
 		}
-		out = append(out, ModemView{ModemInfo: m, ModemCounters: c})
+		v := ModemView{ModemInfo: m, ModemCounters: c}
+		if silent := now.Sub(m.HostSeenAt); s.cfg.HostTimeout > 0 && !m.HostSeenAt.IsZero() && silent > s.cfg.HostTimeout {
+			// Its row says what the host last wrote; a dead host writes nothing.
+			v.State, v.HostSilent = ModemOffline, silent
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

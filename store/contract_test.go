@@ -57,6 +57,7 @@ var contract = []struct {
 	{"TestPartsSentAgainByAnotherModem", TestPartsSentAgainByAnotherModem},
 	{"TestDataMessage_RoundTrip", TestDataMessage_RoundTrip}, {"TestDataMessage_CheckStillRefuses", TestDataMessage_CheckStillRefuses},
 	{"TestInbox_Data", TestInbox_Data}, {"TestPurgeMessageTexts_BlanksData", TestPurgeMessageTexts_BlanksData},
+	{"TestHeartbeat", TestHeartbeat},
 }
 
 // sqliteOnly are the store's tests that are not in the contract, each for

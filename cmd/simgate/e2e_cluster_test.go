@@ -186,7 +186,27 @@ func TestE2E_Cluster(t *testing.T) {
 
 	c.otpAcrossHosts(t, a, b)
 	c.killMidBurst(t, a, b, hc)
+	c.deadHostOffline(t, a, "host-c")
 	c.freezePastLease(t, a, b)
+}
+
+// deadHostOffline waits until from lists the modems of the killed host
+// dead offline (no heartbeat for a lease), the others' still online.
+func (c *cluster) deadHostOffline(t *testing.T, from *gatewayProc, dead string) {
+	t.Helper()
+	var mods apiv1.ModemList
+	waitFor(t, time.Minute, dead+"'s modems offline, the others online", func() bool {
+		mods = apiv1.ModemList{}
+		if from.get(t, "/api/v1/modems", &mods) != 200 || len(mods.Modems) != 6 {
+			return false
+		}
+		for _, m := range mods.Modems {
+			if (m.Host == dead) != (m.State == "offline") {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // otpAcrossHosts sends a code through one host and approves it on another.
