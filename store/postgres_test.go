@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/simgate/simgate/gateway"
 )
 
@@ -270,5 +272,27 @@ func TestPostgres_FrozenAppenderBlocksNobody(t *testing.T) {
 	evs, err := s.EventsAfter(t.Context(), last, 10)
 	if err != nil || len(evs) != 1 || evs[0].Subject != "msg_frozen" || evs[0].Seq != last+1 {
 		t.Fatalf("EventsAfter(%d) = %+v, %v; want the frozen host's event, numbered %d", last, evs, err, last+1)
+	}
+}
+
+// A cluster job that stops on a busy database (a lock or statement timeout)
+// is run again at the next try; any other error ends Exclusive with it.
+func TestPostgres_ExclusiveJobRetriesBusy(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	s := openHost(t, pg.Schema(t), "a")
+	runs := 0
+	fatal := errors.New("broken")
+	err := s.Exclusive(t.Context(), "busy-test", func(context.Context) error {
+		runs++
+		if runs == 1 {
+			return fmt.Errorf("read events: %w", &pgconn.PgError{Code: pgLockNotAvailable})
+		}
+		return fatal
+	})
+	if !errors.Is(err, fatal) || runs != 2 {
+		t.Fatalf("Exclusive = %v after %d runs; want the job run again after the busy error, then ended by %v", err, runs, fatal)
 	}
 }

@@ -140,6 +140,11 @@ func TestE2E_Cluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
+	phase := time.Now()
+	lap := func(what string) { // make cluster shows where the time goes
+		t.Logf("%s: %v", what, time.Since(phase).Round(100*time.Millisecond))
+		phase = time.Now()
+	}
 	c := startCluster(t)
 	c.watch(t)
 	a, b, hc := c.hosts[0], c.hosts[1], c.hosts[2]
@@ -167,6 +172,7 @@ func TestE2E_Cluster(t *testing.T) {
 	}
 
 	// 1,000 messages through all three APIs: each carried exactly once.
+	lap("three hosts up")
 	ids := c.burst(t, "once", 1000, c.hosts, nil)
 	counts := c.waitAllSent(t, "once", ids)
 	byModem := map[string]int{}
@@ -184,10 +190,15 @@ func TestE2E_Cluster(t *testing.T) {
 		t.Errorf("messages went out on %d modems, want the three hosts' modems sharing them: %v", len(byModem), byModem)
 	}
 
+	lap("1,000 messages once")
 	c.otpAcrossHosts(t, a, b)
+	lap("OTP across hosts")
 	c.killMidBurst(t, a, b, hc)
+	lap("SIGKILL mid-burst")
 	c.deadHostOffline(t, a, "host-c")
+	lap("the dead host's modems offline")
 	c.freezePastLease(t, a, b)
+	lap("SIGSTOP past the lease")
 }
 
 // deadHostOffline waits until from lists the modems of the killed host
