@@ -44,7 +44,7 @@ func IsPostgresURL(database string) bool {
 const pgIdleTxTimeout = "5000" // ms
 
 // pgLockTimeout bounds a statement's wait for a lock (a row, the events'
-// append lock): twice pgIdleTxTimeout, so that a lock held by a session
+// numbering lock at commit): twice pgIdleTxTimeout, so that a lock held by a session
 // idling in its transaction is released before a waiter gives up, while
 // one held by a session that is stuck *active* (its host frozen while its
 // backend blocks on the socket, say) costs the waiter an error it retries
