@@ -45,6 +45,14 @@ func (w *worker) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		// The claim below sees every message whose wake-up came before
+		// this point (and is due by now, read after it): a wake-up pending
+		// here is spent, else a busy worker would claim once more for
+		// nothing after each message, since Wake reaches every worker.
+		select {
+		case <-w.wake:
+		default:
+		}
 		now := w.d.clock.Now()
 		if now.Before(w.pausedTo) {
 			if !w.sleep(ctx, w.pausedTo.Sub(now)) {

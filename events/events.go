@@ -27,6 +27,12 @@ type Reader struct {
 	log    gateway.EventLog
 	after  int64
 	settle time.Duration
+
+	// The last read, when it took everything there was: the next waits
+	// until settle has passed since, so that a consumer under a steady
+	// stream of commits reads a hundred times a second, not once per
+	// commit.
+	caughtUp time.Time
 }
 
 // NewReader reads log from the event after seq on; woken by an append, it
@@ -50,14 +56,23 @@ func (r *Reader) Seq() int64 { return r.after }
 // Next returns the next events, oldest first, waiting until there is one or
 // ctx ends.
 func (r *Reader) Next(ctx context.Context) ([]gateway.Event, error) {
+	if !r.caughtUp.IsZero() {
+		if err := sleep(ctx, r.settle-time.Since(r.caughtUp)); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		appended := r.log.Appended() // before the read: an append after it closes this channel
 		evs, err := r.log.EventsAfter(ctx, r.after, batch)
 		if err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
+		r.caughtUp = time.Time{}
 		if len(evs) > 0 {
 			r.after = evs[len(evs)-1].Seq
+			if len(evs) < batch && r.settle > 0 {
+				r.caughtUp = time.Now()
+			}
 			return evs, nil
 		}
 		select {
@@ -65,14 +80,23 @@ func (r *Reader) Next(ctx context.Context) ([]gateway.Event, error) {
 			return nil, ctx.Err()
 		case <-appended:
 		}
-		if r.settle > 0 {
-			t := time.NewTimer(r.settle)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
-			}
+		if err := sleep(ctx, r.settle); err != nil {
+			return nil, err
 		}
+	}
+}
+
+// sleep waits d (nothing when d ≤ 0), or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

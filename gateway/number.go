@@ -47,10 +47,15 @@ func NormalizeNumber(raw, defaultRegion string, allowShortCodes bool) (string, e
 	if n.GetExtension() != "" {
 		return "", errors.New("has an extension, which SMS cannot reach")
 	}
-	if !phonenumbers.IsValidNumber(n) {
+	// IsValidNumber is GetNumberType ≠ UNKNOWN; the type is kept for the
+	// destination policy's NumberInfo, which every Send asks next.
+	typ := phonenumbers.GetNumberType(n)
+	if typ == phonenumbers.UNKNOWN {
 		return "", invalidReason(n, s, defaultRegion)
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	keepNumberInfo(e164, phonenumbers.GetRegionCodeForNumber(n), NumberTypes[typ])
+	return e164, nil
 }
 
 // shortCode reports whether s is all digits (spaces and dashes allowed) and

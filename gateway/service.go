@@ -112,6 +112,7 @@ type Service struct {
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // API key ID → last TouchAPIKey
+	keys    keyCache            // keys Authenticate found valid, for a second
 }
 
 // NewService returns a Service; a nil waker, clock or logger means none, the

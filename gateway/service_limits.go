@@ -59,13 +59,43 @@ var NumberTypes = map[phonenumbers.PhoneNumberType]string{
 }
 
 // NumberInfo returns the region and the number type (NumberTypes) of an
-// E.164 number.
+// E.164 number. Answers are kept (up to numberInfoMax numbers), and
+// NormalizeNumber keeps those of the numbers it returns: every Send asks
+// for the number it has just normalized, and libphonenumber's region and
+// type lookups try their patterns one by one (NANPA: region by region).
 func NumberInfo(e164 string) (region, typ string) {
-	n, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return "", "unknown"
+	numberInfos.mu.Lock()
+	info, ok := numberInfos.m[e164]
+	numberInfos.mu.Unlock()
+	if ok {
+		return info[0], info[1]
 	}
-	return phonenumbers.GetRegionCodeForNumber(n), NumberTypes[phonenumbers.GetNumberType(n)]
+	region, typ = "", "unknown"
+	if n, err := phonenumbers.Parse(e164, ""); err == nil {
+		region, typ = phonenumbers.GetRegionCodeForNumber(n), NumberTypes[phonenumbers.GetNumberType(n)]
+	}
+	keepNumberInfo(e164, region, typ)
+	return region, typ
+}
+
+// keepNumberInfo remembers what NumberInfo answers for e164.
+func keepNumberInfo(e164, region, typ string) {
+	numberInfos.mu.Lock()
+	if len(numberInfos.m) >= numberInfoMax {
+		numberInfos.m = nil // start over rather than keep a rarely used set
+	}
+	if numberInfos.m == nil {
+		numberInfos.m = map[string][2]string{}
+	}
+	numberInfos.m[e164] = [2]string{region, typ}
+	numberInfos.mu.Unlock()
+}
+
+const numberInfoMax = 10000
+
+var numberInfos struct {
+	mu sync.Mutex
+	m  map[string][2]string
 }
 
 // destinations is a DestinationPolicy checked and made into sets.

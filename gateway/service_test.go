@@ -350,11 +350,14 @@ func TestService_APIKeys(t *testing.T) {
 	}
 
 	clock.Add(time.Hour)
+	if _, err := svc.Authenticate(t.Context(), secret); err != nil { // cached now
+		t.Fatal(err)
+	}
 	if err := svc.RevokeAPIKey(t.Context(), "billing-app"); err != nil {
 		t.Fatalf("RevokeAPIKey: %v", err)
 	}
 	if _, err := svc.Authenticate(t.Context(), secret); !errors.Is(err, gateway.ErrUnauthorized) {
-		t.Errorf("revoked key: %v, want ErrUnauthorized", err)
+		t.Errorf("revoked key: %v, want ErrUnauthorized at once", err)
 	}
 	if _, err := svc.Authenticate(t.Context(), secret2); err != nil {
 		t.Errorf("the other key: %v", err)
@@ -364,6 +367,31 @@ func TestService_APIKeys(t *testing.T) {
 		if _, _, err := svc.CreateAPIKey(t.Context(), name, nil); !errors.Is(err, gateway.ErrInvalid) {
 			t.Errorf("CreateAPIKey(%q) = %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+// TestService_APIKeyRevokedElsewhere: a key revoked by another process on
+// the same database (the CLI, another host) is refused within a second —
+// Authenticate trusts a key it found valid for that long.
+func TestService_APIKeyRevokedElsewhere(t *testing.T) {
+	svc, _, clock, st := newTestService(t, gateway.ServiceConfig{})
+	secret, _, err := svc.CreateAPIKey(t.Context(), "app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(t.Context(), secret); err != nil {
+		t.Fatal(err)
+	}
+	cli := gateway.NewService(gateway.ServiceConfig{}, st, nil, clock, nil)
+	if err := cli.RevokeAPIKey(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Authenticate(t.Context(), secret); !errors.Is(err, gateway.ErrUnauthorized) {
+		t.Errorf("the revoking service: %v, want ErrUnauthorized", err)
+	}
+	clock.Add(time.Second)
+	if _, err := svc.Authenticate(t.Context(), secret); !errors.Is(err, gateway.ErrUnauthorized) {
+		t.Errorf("a second after a revoke elsewhere: %v, want ErrUnauthorized", err)
 	}
 }
 

@@ -14,6 +14,7 @@ type wtx struct {
 	*sql.Tx
 	st       stmts
 	appended *bool // set by appendEvent: readers of the log are woken after the commit
+	enqueued *bool // set by insertMessage: the dispatcher is woken at the commit (SQLite)
 	ctx      context.Context
 	pg       bool // run q's PostgreSQL form (dialect.go)
 }

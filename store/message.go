@@ -259,6 +259,9 @@ func insertMessage(ctx context.Context, tx wtx, m *gateway.Message, status gatew
 	if err != nil {
 		return err
 	}
+	if status == gateway.StatusQueued && tx.enqueued != nil {
+		*tx.enqueued = true
+	}
 	for _, p := range parts {
 		ps := p.Status
 		if ps == "" {

@@ -38,10 +38,12 @@ type pgListener struct {
 	once   sync.Once
 }
 
-// WakeOnEnqueue has w woken when a message becomes queued on any host of
-// a shared database (PostgreSQL); on SQLite it does nothing, since the
-// local Service wakes the dispatcher itself.
+// WakeOnEnqueue has w woken when a message becomes queued: on SQLite at
+// the commit of the transaction that queued it, before its fsync (the
+// Service wakes the dispatcher only once the caller's commit is on disk);
+// on PostgreSQL also when another host of the shared database queued one.
 func (s *Store) WakeOnEnqueue(w gateway.Waker) {
+	s.onEnqueue.Store(&w)
 	if s.listen == nil {
 		return
 	}

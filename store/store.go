@@ -43,7 +43,9 @@ type Store struct {
 	wq     *writeQueue // write transactions wait here for the writer (writer.go); nil on PostgreSQL
 	syncer *walSyncer  // fsyncs for the writer in durability full; nil: SQLite does (syncer.go)
 	listen *pgListener // PostgreSQL: other hosts' commits (postgres_notify.go)
-	host   string      // PostgreSQL: this host, whose modems UpsertModem registers
+
+	onEnqueue atomic.Pointer[gateway.Waker] // SQLite: woken at the commit of a queued message (WakeOnEnqueue)
+	host      string                        // PostgreSQL: this host, whose modems UpsertModem registers
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -147,6 +149,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	w, err := sql.Open("sqlite", dsn(path,
 		"_pragma=busy_timeout(10000)",
 		"_pragma=journal_mode(WAL)",
+		"_pragma=temp_store(MEMORY)",
 		"_pragma=foreign_keys(ON)",
 		sync,
 		"_txlock=immediate"))

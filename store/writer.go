@@ -51,6 +51,7 @@ type writeReq struct {
 	state   atomic.Int32
 
 	appended bool  // fn appended events
+	enqueued bool  // fn queued a message
 	err      error // fn's outcome, then the commit's
 }
 
@@ -261,6 +262,7 @@ func (s *Store) commitBatch(batch []*writeReq) (rest []*writeReq) {
 		}
 	} else {
 		s.wq.commits.Add(1)
+		s.wakeEnqueued(ran)
 	}
 	if !piped {
 		s.answer(ran, nil)
@@ -301,7 +303,7 @@ func (s *Store) runBatch(ctx context.Context, tx *sql.Tx, batch []*writeReq) (ra
 			r.err = err
 			continue
 		}
-		w := wtx{Tx: tx, st: s.ws, appended: &r.appended, ctx: context.WithoutCancel(r.ctx)}
+		w := wtx{Tx: tx, st: s.ws, appended: &r.appended, enqueued: &r.enqueued, ctx: context.WithoutCancel(r.ctx)}
 		if shared {
 			if _, err := w.ExecContext(ctx, savepointSQL); err != nil {
 				return s.broken(tx, batch, i, err)
@@ -367,6 +369,23 @@ func (s *Store) answer(batch []*writeReq, err error) {
 	}
 	for _, r := range batch {
 		r.done <- r.err
+	}
+}
+
+// wakeEnqueued wakes the dispatcher at the commit of a batch that queued
+// messages, before its fsync: a claim does not wait for the disk (see
+// syncer.go), and neither need the modem. The caller is answered after the
+// fsync as always, so a 202 still means on disk.
+func (s *Store) wakeEnqueued(ran []*writeReq) {
+	w := s.onEnqueue.Load()
+	if w == nil {
+		return
+	}
+	for _, r := range ran {
+		if r.err == nil && r.enqueued {
+			(*w).Wake()
+			return
+		}
 	}
 }
 

@@ -374,3 +374,46 @@ func TestSyncer_Fails(t *testing.T) {
 		t.Errorf("Writable after a write succeeded: %v", err)
 	}
 }
+
+// wakeCounter counts Wake calls.
+type wakeCounter struct{ n chan struct{} }
+
+func (w wakeCounter) Wake() { w.n <- struct{}{} }
+
+// TestSyncer_WakesAtCommit: in durability full the dispatcher is woken at
+// the commit of a queued message, before its fsync — a modem need not wait
+// for the disk — while the caller still waits for the fsync.
+func TestSyncer_WakesAtCommit(t *testing.T) {
+	s := mustOpen(t)
+	woken := wakeCounter{n: make(chan struct{}, 16)}
+	s.WakeOnEnqueue(woken)
+	entered, unblock := blockSync(s)
+	release := sync.OnceFunc(unblock)
+	t.Cleanup(release) // before Close, which waits for the syncer
+	created := make(chan error, 1)
+	go func() {
+		_, _, err := s.CreateMessage(t.Context(), newMessage("msg_1", 0), gateway.IdempotencyKey{})
+		created <- err
+	}()
+	<-entered
+	select {
+	case <-woken.n:
+	case <-time.After(30 * time.Second):
+		t.Fatal("not woken at the commit: the dispatcher waits for the fsync")
+	}
+	select {
+	case err := <-created:
+		t.Fatalf("answered before its fsync: %v", err)
+	default:
+	}
+	release()
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	if err := setSetting(s, t.Context(), "not a message", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(woken.n); n != 0 {
+		t.Errorf("%d wake-ups for a write that queued nothing", n)
+	}
+}
