@@ -75,6 +75,7 @@ var sqliteOnly = []string{
 	// The group-commit writer, lazy commits and the WAL syncer.
 	"TestGroupCommit", "TestGroupCommit_DiskFull", "TestGroupCommit_SignalAfterCommit",
 	"TestLazyCommit_WithoutSyncer", "TestClose_FinishesQueuedWrites", "TestSyncer", "TestSyncer_Fails",
+	"TestSyncer_WakesAtCommit",
 	// SQLITE_FULL (max_page_count) and SQLite's query plan of the claim.
 	"TestDiskFull", "TestClaimNext_Plan",
 	// Opens both stores itself: SQLite into PostgreSQL.
