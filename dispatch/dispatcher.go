@@ -82,6 +82,7 @@ type Dispatcher struct {
 
 var (
 	_ gateway.Waker     = (*Dispatcher)(nil)
+	_ gateway.PinWaker  = (*Dispatcher)(nil)
 	_ gateway.Scheduler = (*Dispatcher)(nil)
 )
 
@@ -213,12 +214,33 @@ func (d *Dispatcher) expire(ctx context.Context) {
 func (d *Dispatcher) Wake() {
 	d.mu.RLock()
 	for _, w := range d.workers {
-		select {
-		case w.wake <- struct{}{}:
-		default: // a wake-up is already pending; one is enough
-		}
+		w.poke()
 	}
 	d.mu.RUnlock()
+}
+
+// WakeFor wakes the workers that can take a message just queued, pinned to
+// pin ("" for none): that modem's worker, or a single idle one — each
+// claim is a write, and a message is taken by one worker only. With no
+// worker idle it wakes them all, like Wake: a busy worker claims after its
+// message anyway and spends the wake-up then, and one about to go idle
+// must not miss it.
+func (d *Dispatcher) WakeFor(pin string) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if w := d.workers[pin]; pin != "" && w != nil {
+		w.poke()
+		return
+	}
+	for _, w := range d.workers { // a map: a different one each time
+		if w.idling.CompareAndSwap(true, false) {
+			w.poke()
+			return
+		}
+	}
+	for _, w := range d.workers {
+		w.poke()
+	}
 }
 
 // WakeAt makes the workers claim at t (a scheduled send, a retry), sooner

@@ -63,3 +63,52 @@ func TestDispatcher_BusyWorkerSpendsItsWakeUps(t *testing.T) {
 		}
 	})
 }
+
+// TestDispatcher_WakeForOneWorker: a queued message wakes the worker it is
+// pinned to, or one idle worker when it is pinned to none — not every
+// worker to claim for nothing — and each goes out.
+func TestDispatcher_WakeForOneWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := testkit.OpenStore(t)
+		cs := &countClaims{Store: st}
+		d := dispatch.New(dispatch.Config{}, cs, gateway.SystemClock{}, nil)
+		svc := gateway.NewService(gateway.ServiceConfig{}, st, d, gateway.SystemClock{}, nil)
+		devs := map[string]*sendDev{}
+		for _, imei := range []string{imeiA, imeiB, "352099001761481"} {
+			devs[imei] = newSendDev(imei)
+			if err := st.UpsertModem(t.Context(), gateway.ModemInfo{IMEI: imei, State: gateway.ModemOnline}); err != nil {
+				t.Fatal(err)
+			}
+			d.Attach(imei, devs[imei], gateway.ModemLimits{})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan error, 1)
+		go func() { ran <- d.Run(ctx) }()
+		defer func() { cancel(); <-ran }()
+		synctest.Wait()
+
+		sent := func() (n int) {
+			for _, dev := range devs {
+				n += len(dev.Sent())
+			}
+			return n
+		}
+		for i, pin := range []string{"", imeiB, "", imeiA} {
+			before := cs.n.Load()
+			if _, _, err := svc.Send(t.Context(), gateway.SendRequest{To: numOK, Text: "x", Modem: pin}); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if sent() != i+1 {
+				t.Fatalf("message %d (pin %q): %d sent, want %d", i+1, pin, sent(), i+1)
+			}
+			if pin != "" && len(devs[pin].Sent()) == 0 {
+				t.Errorf("message %d pinned to %s went elsewhere", i+1, pin)
+			}
+			// The claim that took it and the one after that found nothing.
+			if n := cs.n.Load() - before; n != 2 {
+				t.Errorf("message %d (pin %q): %d claims, want 2", i+1, pin, n)
+			}
+		}
+	})
+}

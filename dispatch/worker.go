@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -20,6 +21,7 @@ type worker struct {
 	log    *slog.Logger
 
 	wake    chan struct{} // buffered 1: a pending wake-up is never lost
+	idling  atomic.Bool   // waiting in idle for a wake-up (WakeFor picks one)
 	done    chan struct{}
 	cancel  context.CancelFunc
 	started bool
@@ -99,8 +101,18 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// poke wakes the worker; it never blocks.
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake-up is already pending; one is enough
+	}
+}
+
 // idle waits for a wake-up; false when the worker must end.
 func (w *worker) idle(ctx context.Context) bool {
+	w.idling.Store(true)
+	defer w.idling.Store(false)
 	select {
 	case <-w.wake:
 		return true

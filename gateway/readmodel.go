@@ -30,3 +30,10 @@ type ErrorEvent struct {
 	Message string // ID of the failed message; "" for a modem error
 	Error   string
 }
+
+// MessageTimes is when a message was created, due, sent and delivered,
+// for the latency metrics.
+type MessageTimes struct {
+	To                                     string
+	CreatedAt, SendAt, SentAt, DeliveredAt time.Time
+}

@@ -49,6 +49,11 @@ var _ ServiceAPI = (*Service)(nil)
 // Waker is told that the queue changed; the Dispatcher is one.
 type Waker interface{ Wake() }
 
+// PinWaker is a Waker that can be told which modem a new message is pinned
+// to ("" for none): the Dispatcher then wakes that modem's worker, or one
+// idle worker, rather than every one of them to claim for nothing.
+type PinWaker interface{ WakeFor(pin string) }
+
 // Scheduler is a Waker that can also be told when a message will become
 // claimable, so a scheduled send is not left to the poll fallback.
 type Scheduler interface{ WakeAt(t time.Time) }

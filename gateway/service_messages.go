@@ -136,6 +136,10 @@ func (s *Service) wake(m *Message, now time.Time) {
 			return
 		}
 	}
+	if pw, ok := s.waker.(PinWaker); ok {
+		pw.WakeFor(m.Pin)
+		return
+	}
 	s.waker.Wake()
 }
 

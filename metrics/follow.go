@@ -40,9 +40,13 @@ func (m *Metrics) follow(ctx context.Context, r *events.Reader) {
 			}
 			continue
 		}
+		var timed []gateway.MessageEventData // sent and delivered: their latency
 		for _, ev := range evs {
-			m.observe(ctx, ev)
+			if d, ok := m.observe(ev); ok {
+				timed = append(timed, d)
+			}
 		}
+		m.latencies(ctx, timed)
 	}
 }
 
@@ -62,19 +66,17 @@ func (m *Metrics) pause(ctx context.Context, err error) bool {
 	}
 }
 
-// observe counts one event.
-func (m *Metrics) observe(ctx context.Context, ev gateway.Event) {
+// observe counts one event; timed is a message sent or delivered, whose
+// latency is observed once its times are read.
+func (m *Metrics) observe(ev gateway.Event) (d gateway.MessageEventData, timed bool) {
 	switch ev.Type {
 	case gateway.EventMessageQueued, gateway.EventMessageSent, gateway.EventMessageDelivered,
 		gateway.EventMessageFailed, gateway.EventMessageExpired, gateway.EventMessageCanceled:
-		var d gateway.MessageEventData
 		if json.Unmarshal(ev.Data, &d) != nil {
-			return
+			return d, false
 		}
 		m.messages.WithLabelValues(string(d.Status), d.Modem).Inc()
-		if d.Status == gateway.StatusSent || d.Status == gateway.StatusDelivered {
-			m.latency(ctx, d)
-		}
+		return d, d.Status == gateway.StatusSent || d.Status == gateway.StatusDelivered
 	case gateway.EventSMSReceived:
 		var d gateway.InboundEventData
 		if json.Unmarshal(ev.Data, &d) == nil {
@@ -85,30 +87,48 @@ func (m *Metrics) observe(ctx context.Context, ev gateway.Event) {
 	case gateway.EventOTPFailed:
 		m.otpFailed.Inc()
 	}
+	return d, false
 }
 
-// latency observes how long a message took to be sent, or delivered: the
-// event has no times of the message's, so the message is read.
-func (m *Metrics) latency(ctx context.Context, d gateway.MessageEventData) {
-	msg, err := m.src.Message(ctx, d.ID)
-	if err != nil {
-		m.log.Debug("metrics: read message", "message_id", d.ID, "err", err)
+// latencies observes how long each message of ds took to be sent, or
+// delivered: the events have no times of the message's, so they are read,
+// a batch at once.
+func (m *Metrics) latencies(ctx context.Context, ds []gateway.MessageEventData) {
+	if len(ds) == 0 {
 		return
 	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	times, err := m.src.MessageTimes(ctx, ids)
+	if err != nil {
+		m.log.Debug("metrics: read message times", "messages", len(ids), "err", err)
+		return
+	}
+	for _, d := range ds {
+		if t, ok := times[d.ID]; ok {
+			m.latency(d, t)
+		}
+	}
+}
+
+// latency observes how long one message took to be sent, or delivered.
+func (m *Metrics) latency(d gateway.MessageEventData, t gateway.MessageTimes) {
 	switch d.Status {
 	case gateway.StatusSent:
-		start := msg.CreatedAt
-		if msg.SendAt.After(start) {
-			start = msg.SendAt
+		start := t.CreatedAt
+		if t.SendAt.After(start) {
+			start = t.SendAt
 		}
-		if !msg.SentAt.IsZero() {
-			m.sendLatency.WithLabelValues(d.Modem).Observe(msg.SentAt.Sub(start).Seconds())
+		if !t.SentAt.IsZero() {
+			m.sendLatency.WithLabelValues(d.Modem).Observe(t.SentAt.Sub(start).Seconds())
 		}
 	case gateway.StatusDelivered:
-		if !msg.SentAt.IsZero() && !msg.DeliveredAt.IsZero() {
-			took := msg.DeliveredAt.Sub(msg.SentAt).Seconds()
+		if !t.SentAt.IsZero() && !t.DeliveredAt.IsZero() {
+			took := t.DeliveredAt.Sub(t.SentAt).Seconds()
 			m.deliveryLatency.WithLabelValues(d.Modem).Observe(took)
-			m.routeLatency.WithLabelValues(d.Modem, gateway.DestNetwork(msg.To)).Observe(took)
+			m.routeLatency.WithLabelValues(d.Modem, gateway.DestNetwork(t.To)).Observe(took)
 		}
 	}
 }

@@ -26,7 +26,7 @@ import (
 // modems and the queue's counts.
 type Source interface {
 	gateway.EventLog
-	Message(ctx context.Context, id string) (*gateway.Message, error)
+	MessageTimes(ctx context.Context, ids []string) (map[string]gateway.MessageTimes, error)
 	Modems(ctx context.Context) ([]gateway.ModemInfo, error)
 	QueueCounts(ctx context.Context) ([]gateway.QueueCount, error)
 }

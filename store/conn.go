@@ -13,8 +13,8 @@ import (
 type wtx struct {
 	*sql.Tx
 	st       stmts
-	appended *bool // set by appendEvent: readers of the log are woken after the commit
-	enqueued *bool // set by insertMessage: the dispatcher is woken at the commit (SQLite)
+	appended *bool     // set by appendEvent: readers of the log are woken after the commit
+	enqueued *[]string // pins of the messages insertMessage queued: their workers are woken at the commit (SQLite)
 	ctx      context.Context
 	pg       bool // run q's PostgreSQL form (dialect.go)
 }

@@ -260,7 +260,7 @@ func insertMessage(ctx context.Context, tx wtx, m *gateway.Message, status gatew
 		return err
 	}
 	if status == gateway.StatusQueued && tx.enqueued != nil {
-		*tx.enqueued = true
+		*tx.enqueued = append(*tx.enqueued, m.Pin)
 	}
 	for _, p := range parts {
 		ps := p.Status

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 // Group commit. Every write transaction is a request to one goroutine, the
@@ -50,9 +53,9 @@ type writeReq struct {
 	done    chan error // buffered, so that the writer never waits for a caller
 	state   atomic.Int32
 
-	appended bool  // fn appended events
-	enqueued bool  // fn queued a message
-	err      error // fn's outcome, then the commit's
+	appended bool     // fn appended events
+	enqueued []string // pins of the messages fn queued ("" for none)
+	err      error    // fn's outcome, then the commit's
 }
 
 // writeQueue holds the requests waiting for the writer.
@@ -377,14 +380,26 @@ func (s *Store) answer(batch []*writeReq, err error) {
 // syncer.go), and neither need the modem. The caller is answered after the
 // fsync as always, so a 202 still means on disk.
 func (s *Store) wakeEnqueued(ran []*writeReq) {
-	w := s.onEnqueue.Load()
-	if w == nil {
+	p := s.onEnqueue.Load()
+	if p == nil {
 		return
 	}
+	w := *p
+	pw, pins := w.(gateway.PinWaker)
+	var woken []string
 	for _, r := range ran {
-		if r.err == nil && r.enqueued {
-			(*w).Wake()
-			return
+		if r.err != nil {
+			continue
+		}
+		for _, pin := range r.enqueued {
+			switch {
+			case !pins:
+				w.Wake()
+				return
+			case pin == "" || !slices.Contains(woken, pin):
+				pw.WakeFor(pin) // each unpinned message may need a worker of its own
+				woken = append(woken, pin)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -415,5 +416,36 @@ func TestSyncer_WakesAtCommit(t *testing.T) {
 	}
 	if n := len(woken.n); n != 0 {
 		t.Errorf("%d wake-ups for a write that queued nothing", n)
+	}
+}
+
+// pinWaker records the pins it is woken for.
+type pinWaker struct {
+	mu   sync.Mutex
+	pins []string
+}
+
+func (w *pinWaker) Wake() { w.WakeFor("*all*") }
+func (w *pinWaker) WakeFor(pin string) {
+	w.mu.Lock()
+	w.pins = append(w.pins, pin)
+	w.mu.Unlock()
+}
+
+// TestWakesAtCommit_ForEachPin: a PinWaker is told the pin of each message
+// queued (its worker only is woken), and "" once per unpinned message.
+func TestWakesAtCommit_ForEachPin(t *testing.T) {
+	s := mustOpen(t)
+	w := &pinWaker{}
+	s.WakeOnEnqueue(w)
+	pinned := newMessage("msg_1", 0)
+	pinned.Pin = "imeiA"
+	for _, m := range []*gateway.Message{pinned, newMessage("msg_2", 0), newMessage("msg_3", 0)} {
+		mustCreate(t, s, m)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if want := []string{"imeiA", "", ""}; !slices.Equal(w.pins, want) {
+		t.Errorf("woken for %q, want %q", w.pins, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -111,9 +112,9 @@ func (g *gatewayProc) pending(b *testing.B) bool {
 }
 
 // benchClient keeps a connection per client goroutine, as an application's
-// HTTP client does: http.DefaultClient keeps only two idle per host, so
-// six of eight clients opened a TCP connection per request and the figure
-// was partly the kernel's.
+// HTTP client does: http.DefaultClient keeps only two idle per host, and a
+// body not read to its end closes the connection, so the clients opened a
+// TCP connection per request and the figure was partly the kernel's.
 var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 func (g *gatewayProc) post(body []byte) (int, error) {
@@ -124,6 +125,7 @@ func (g *gatewayProc) post(body []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	io.Copy(io.Discard, resp.Body) // read to the end, or the connection is not reused
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
@@ -167,13 +169,16 @@ func benchLatency(b *testing.B) {
 		req, _ := http.NewRequest(http.MethodPost, g.url+"/api/v1/messages", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+g.key)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := benchClient.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
 		var s apiv1.SendResponse
-		json.NewDecoder(resp.Body).Decode(&s)
+		raw, _ := io.ReadAll(resp.Body) // to the end: the connection is reused
 		resp.Body.Close()
+		if err := json.Unmarshal(raw, &s); err != nil {
+			b.Fatalf("POST: %d %s", resp.StatusCode, raw)
+		}
 		var m apiv1.Message
 		for {
 			g.get(b, "/api/v1/messages/"+s.ID, &m)
