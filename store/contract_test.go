@@ -57,7 +57,7 @@ var contract = []struct {
 	{"TestPartsSentAgainByAnotherModem", TestPartsSentAgainByAnotherModem},
 	{"TestDataMessage_RoundTrip", TestDataMessage_RoundTrip}, {"TestDataMessage_CheckStillRefuses", TestDataMessage_CheckStillRefuses},
 	{"TestInbox_Data", TestInbox_Data}, {"TestPurgeMessageTexts_BlanksData", TestPurgeMessageTexts_BlanksData},
-	{"TestHeartbeat", TestHeartbeat},
+	{"TestHeartbeat", TestHeartbeat}, {"TestMessageTimes", TestMessageTimes},
 }
 
 // sqliteOnly are the store's tests that are not in the contract, each for
@@ -76,6 +76,9 @@ var sqliteOnly = []string{
 	"TestGroupCommit", "TestGroupCommit_DiskFull", "TestGroupCommit_SignalAfterCommit",
 	"TestLazyCommit_WithoutSyncer", "TestClose_FinishesQueuedWrites", "TestSyncer", "TestSyncer_Fails",
 	"TestSyncer_WakesAtCommit",
+	// The dispatcher woken at the commit, per pin; on PostgreSQL the wake
+	// comes by NOTIFY, from any host, without the pin (TestPostgres_WakeAcrossHosts).
+	"TestWakesAtCommit_ForEachPin",
 	// SQLITE_FULL (max_page_count) and SQLite's query plan of the claim.
 	"TestDiskFull", "TestClaimNext_Plan",
 	// Opens both stores itself: SQLite into PostgreSQL.
