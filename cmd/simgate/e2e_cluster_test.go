@@ -48,7 +48,9 @@ func startCluster(t *testing.T) *cluster {
 			}
 		}
 		conf := filepath.Join(data, "simgate.yaml")
-		body := fmt.Sprintf("database: %q\nhost: %s\nlease: %s\n", url, name, clusterLease)
+		// No per-key rate limit (20/s, burst 200 by default, per host): the
+		// bursts send as fast as three hosts accept.
+		body := fmt.Sprintf("database: %q\nhost: %s\nlease: %s\nmessages:\n  key_rate: 0\n", url, name, clusterLease)
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
