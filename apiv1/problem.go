@@ -27,6 +27,9 @@ const (
 	ProblemClientGone      = "urn:simgate:problem:client-closed-request"
 	ProblemTooManyRequests = "urn:simgate:problem:too-many-requests"
 	ProblemStorageFull     = "urn:simgate:problem:storage-full"
+	// ProblemStoreBusy: the database did not answer in time (a shared
+	// PostgreSQL with a lock held too long); nothing was accepted; 503.
+	ProblemStoreBusy = "urn:simgate:problem:store-busy"
 	// ProblemModemNotConnected: the modem is known but has no open session
 	// (unplugged, reconnecting); 409.
 	ProblemModemNotConnected = "urn:simgate:problem:modem-not-connected"

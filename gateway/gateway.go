@@ -209,7 +209,10 @@ type ModemInfo struct {
 	IMEI string
 	// Host is the gateway host that drives the modem, when several share a
 	// PostgreSQL database; "" on a single host. The store fills it in.
-	Host         string
+	Host string
+	// HostSeenAt is when Host last said it was alive (its heartbeat), on a
+	// shared database; zero on a single host, or for a host that never did.
+	HostSeenAt   time.Time
 	Port         string
 	Manufacturer string
 	Model        string
@@ -289,6 +292,11 @@ var (
 	// read again after a crash or a failed delete): nothing was saved, and
 	// the modem's copy may go. It wraps ErrConflict.
 	ErrAlreadyStored = fmt.Errorf("already stored: %w", ErrConflict)
+	// ErrStoreBusy means the database did not answer in time: a lock held
+	// too long (by a host that froze in the middle of a write, say) or a
+	// statement past its timeout. Nothing was changed; the same request
+	// may succeed a moment later.
+	ErrStoreBusy = errors.New("store busy")
 )
 
 // Store persists everything the gateway owns, one port per concern, so that

@@ -84,6 +84,10 @@ type ServiceConfig struct {
 	// Pauses, when set, tells Modems which modems are paused (the
 	// dispatcher, which pauses one after a network-side send error).
 	Pauses ModemPauses
+	// HostTimeout is, on a database several hosts share, how long a host
+	// may go without a heartbeat before Modems lists its modems offline
+	// (the dispatcher's lease: its claims are others' by then). 0 never.
+	HostTimeout time.Duration
 }
 
 // CheckDestinations is nil when NewService accepts p.

@@ -15,6 +15,11 @@ type ModemView struct {
 	// PauseReason is that refusal, in the modem's words.
 	PausedUntil time.Time
 	PauseReason string
+	// HostSilent is, when the modem's host is unreachable (no heartbeat for
+	// longer than ServiceConfig.HostTimeout), how long it has not been
+	// seen; the modem is then listed offline, whatever its row says. 0
+	// while the host is alive, and on a single host.
+	HostSilent time.Duration
 }
 
 // ModemPauses says whether a modem claims nothing for now, and why: the
@@ -29,7 +34,8 @@ func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list modems: %w", err)
 	}
-	day := DayStart(s.clock.Now())
+	now := s.clock.Now()
+	day := DayStart(now)
 	out := make([]ModemView, 0, len(mods))
 	for _, m := range mods {
 		c, err := s.store.ModemCounters(ctx, m.IMEI, day)
@@ -39,6 +45,10 @@ func (s *Service) Modems(ctx context.Context) ([]ModemView, error) {
 		v := ModemView{ModemInfo: m, ModemCounters: c}
 		if s.cfg.Pauses != nil {
 			v.PausedUntil, v.PauseReason = s.cfg.Pauses.Paused(m.IMEI)
+		}
+		if silent := now.Sub(m.HostSeenAt); s.cfg.HostTimeout > 0 && !m.HostSeenAt.IsZero() && silent > s.cfg.HostTimeout {
+			// Its row says what the host last wrote; a dead host writes nothing.
+			v.State, v.HostSilent = ModemOffline, silent
 		}
 		out = append(out, v)
 	}

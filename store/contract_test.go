@@ -2,7 +2,11 @@ package store
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -47,6 +51,84 @@ var contract = []struct {
 	{"TestWebhookOutbox", TestWebhookOutbox}, {"TestEnqueueEventsOnce", TestEnqueueEventsOnce},
 	{"TestWebhookChecks", TestWebhookChecks}, {"TestDueWebhooksPerEndpoint", TestDueWebhooksPerEndpoint},
 	{"TestWebhookSecrets", TestWebhookSecrets}, {"TestLease_StaleOwnerIsFenced", TestLease_StaleOwnerIsFenced},
+	{"TestGroups_CreateReadList", TestGroups_CreateReadList},
+	{"TestGroups_DuplicateIDWritesNothing", TestGroups_DuplicateIDWritesNothing},
+	{"TestCallbacks_CommittedWithTheMessageAndPruned", TestCallbacks_CommittedWithTheMessageAndPruned},
+	{"TestRecordBalance", TestRecordBalance}, {"TestPartLateMR", TestPartLateMR},
+	{"TestPartsSentAgainByAnotherModem", TestPartsSentAgainByAnotherModem},
+	{"TestDataMessage_RoundTrip", TestDataMessage_RoundTrip}, {"TestDataMessage_CheckStillRefuses", TestDataMessage_CheckStillRefuses},
+	{"TestInbox_Data", TestInbox_Data}, {"TestPurgeMessageTexts_BlanksData", TestPurgeMessageTexts_BlanksData},
+	{"TestHeartbeat", TestHeartbeat}, {"TestMessageTimes", TestMessageTimes},
+}
+
+// sqliteOnly are the store's tests that are not in the contract, each for
+// what only SQLite has. TestContractComplete fails on a test in neither
+// list (nor PostgreSQL's own, TestPostgres*), so that a new store test
+// runs on both stores unless it says why not.
+var sqliteOnly = []string{
+	// Files, pragmas and opening a path; the schema's upgrade of an old
+	// file (PostgreSQL's migrations: TestPostgresMigrationsTwinSQLite, and
+	// every contract test migrates a fresh schema).
+	"TestOpen_BadPath", "TestOpen_Concurrent", "TestOpen_MigrateAndReopen", "TestOpen_Pragmas",
+	"TestOpen_Upgrade", "TestOpen_RefusesNewerSchema", "TestMigration0050_Owners",
+	// Backups (on PostgreSQL, the operator's).
+	"TestBackupFile", "TestBackup_WhileWriting", "TestCheckBackup_Refuses", "TestOpen_BackupBeforeMigrate",
+	// The group-commit writer, lazy commits and the WAL syncer.
+	"TestGroupCommit", "TestGroupCommit_DiskFull", "TestGroupCommit_SignalAfterCommit",
+	"TestLazyCommit_WithoutSyncer", "TestClose_FinishesQueuedWrites", "TestSyncer", "TestSyncer_Fails",
+	"TestSyncer_WakesAtCommit",
+	// The dispatcher woken at the commit, per pin; on PostgreSQL the wake
+	// comes by NOTIFY, from any host, without the pin (TestPostgres_WakeAcrossHosts).
+	"TestWakesAtCommit_ForEachPin",
+	// SQLITE_FULL (max_page_count) and SQLite's query plan of the claim.
+	"TestDiskFull", "TestClaimNext_Plan",
+	// Opens both stores itself: SQLite into PostgreSQL.
+	"TestCopyTo",
+	// This file's.
+	"TestContractComplete",
+}
+
+// Every Test function of the package is in the contract, in sqliteOnly, or
+// PostgreSQL's own.
+func TestContractComplete(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, c := range contract {
+		known[c.name] = true
+	}
+	for _, name := range sqliteOnly {
+		if known[name] {
+			t.Errorf("%s is in the contract and in sqliteOnly", name)
+		}
+		known[name] = true
+	}
+	found := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || !strings.HasPrefix(fn.Name.Name, "Test") || fn.Name.Name == "TestMain" {
+				continue
+			}
+			name := fn.Name.Name
+			found[name] = true
+			if !known[name] && !strings.HasPrefix(name, "TestPostgres") {
+				t.Errorf("%s (%s) is neither in the contract (contract_test.go) nor in sqliteOnly with a reason", name, f)
+			}
+		}
+	}
+	for name := range known {
+		if !found[name] {
+			t.Errorf("%s is listed but no test of the package", name)
+		}
+	}
 }
 
 // pg is the package's PostgreSQL server; nil without one.

@@ -35,6 +35,9 @@ func CopyTo(ctx context.Context, src, dst *Store) (map[string]int64, error) {
 	}
 	counts := map[string]int64{}
 	err = dst.pgWrite(ctx, func(tx wtx) error {
+		if err := untimed(ctx, tx); err != nil {
+			return err
+		}
 		for _, t := range tables {
 			var any bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+t+`)`).Scan(&any); err != nil {

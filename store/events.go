@@ -12,12 +12,15 @@ import (
 
 var _ gateway.EventLog = (*Store)(nil)
 
-// On PostgreSQL the append takes a transaction-wide lock first, so that
-// events are numbered in the order their transactions commit: a reader
-// past seq N never misses an N-1 committed after it read.
+// On PostgreSQL events are numbered in the order their transactions
+// commit, so that a reader past seq N never misses an N-1 committed after
+// it read: the append writes a placeholder seq, seen by its transaction
+// only, and a deferred trigger numbers the row under a transaction lock
+// while the COMMIT runs (migration 0100_pg_event_numbering), so that no
+// host holds that lock across a round trip.
 var eventInsertSQL = twin(writeStmt(`INSERT INTO events (id, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)`),
-	`INSERT INTO events (id, type, subject, data, created_at)
-		SELECT $1, $2, $3, $4, $5 FROM (SELECT pg_advisory_xact_lock(`+pgEventsLockID+`)) AS serialize`)
+	`INSERT INTO events (seq, id, type, subject, data, created_at)
+		VALUES (-nextval('events_placeholder'), $1, $2, $3, $4, $5)`)
 
 // appendEvent adds ev to the log inside tx: it is committed with the change
 // it describes or not at all.

@@ -99,14 +99,30 @@ var modemUpsertSQL = writeStmt(`INSERT INTO modems (imei, port, manufacturer, mo
 			last_error_at = excluded.last_error_at, last_escalation = excluded.last_escalation,
 			last_escalation_at = excluded.last_escalation_at, updated_at = excluded.updated_at`)
 
-// modemsSQL lists the modems; only PostgreSQL's have a host.
-var modemsSQL = twin(`SELECT imei, '' AS host, port, manufacturer, model, revision, imsi, iccid,
+// modemsSQL lists the modems; only PostgreSQL's have a host, and the
+// host's last heartbeat.
+var modemsSQL = twin(`SELECT imei, '' AS host, '' AS host_seen_at, port, manufacturer, model, revision, imsi, iccid,
 			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
 			last_error_at, last_escalation, last_escalation_at, updated_at
-		FROM modems ORDER BY imei`, `SELECT imei, host, port, manufacturer, model, revision, imsi, iccid,
-			number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
+		FROM modems ORDER BY imei`, `SELECT imei, m.host, coalesce(h.seen_at, ''), port, manufacturer, model, revision,
+			imsi, iccid, number, operator, registration, roaming, csq, dbm, bars, signal_known, state, last_error,
 			last_error_at, last_escalation, last_escalation_at, updated_at
-		FROM modems ORDER BY host, imei`)
+		FROM modems m LEFT JOIN hosts h ON h.host = m.host ORDER BY m.host, imei`)
+
+// Heartbeat records that this host is alive at now, on a shared database
+// (PostgreSQL), where every host lists every host's modems; on SQLite,
+// with one host, it does nothing.
+func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
+	if !s.pg {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO hosts (host, seen_at) VALUES (?, ?)
+		ON CONFLICT (host) DO UPDATE SET seen_at = excluded.seen_at`, s.host, fmtTime(now))
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", busy(err))
+	}
+	return nil
+}
 
 // Modems returns every modem ever seen, by IMEI (on PostgreSQL, by host
 // then IMEI, each with its host).
@@ -122,7 +138,7 @@ func (s *Store) Modems(ctx context.Context) ([]gateway.ModemInfo, error) {
 			m              gateway.ModemInfo
 			roaming, known int
 		)
-		if err := rows.Scan(&m.IMEI, &m.Host, &m.Port, &m.Manufacturer, &m.Model, &m.Revision, &m.IMSI, &m.ICCID,
+		if err := rows.Scan(&m.IMEI, &m.Host, timeCol{&m.HostSeenAt}, &m.Port, &m.Manufacturer, &m.Model, &m.Revision, &m.IMSI, &m.ICCID,
 			&m.Number, &m.Operator, &m.Registration, &roaming, &m.CSQ, &m.DBM, &m.Bars, &known, &m.State,
 			&m.LastError, timeCol{&m.LastErrorAt}, &m.LastEscalation, timeCol{&m.LastEscalationAt},
 			timeCol{&m.UpdatedAt}); err != nil {

@@ -118,3 +118,30 @@ func TestModemCounters(t *testing.T) {
 		t.Errorf("SentSince after the sends = %d, %v; want 0", n, err)
 	}
 }
+
+// Each host's heartbeat comes back with its modems (HostSeenAt), on a
+// shared database; on SQLite, one host, there is none and the modems are
+// as before.
+func TestHeartbeat(t *testing.T) {
+	s := mustOpen(t)
+	ctx := t.Context()
+	if err := s.UpsertModem(ctx, gateway.ModemInfo{IMEI: "111111111111111", State: gateway.ModemOnline, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{t0, t0.Add(7 * time.Second)} {
+		if err := s.Heartbeat(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := s.Modems(ctx)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("Modems = %v, %v", ms, err)
+	}
+	want := time.Time{}
+	if onPostgres(t) {
+		want = t0.Add(7 * time.Second)
+	}
+	if !ms[0].HostSeenAt.Equal(want) || ms[0].State != gateway.ModemOnline {
+		t.Errorf("modem %s: host seen at %v, want %v", ms[0].State, ms[0].HostSeenAt, want)
+	}
+}

@@ -43,23 +43,48 @@ func IsPostgresURL(database string) bool {
 // database, so no healthy one idles this long.
 const pgIdleTxTimeout = "5000" // ms
 
+// pgLockTimeout bounds a statement's wait for a lock (a row, the events'
+// numbering lock at commit): twice pgIdleTxTimeout, so that a lock held by a session
+// idling in its transaction is released before a waiter gives up, while
+// one held by a session that is stuck *active* (its host frozen while its
+// backend blocks on the socket, say) costs the waiter an error it retries
+// (gateway.ErrStoreBusy), not a request that hangs for ever.
+const pgLockTimeout = "10000" // ms
+
+// pgStatementTimeout bounds any one statement of the store. Its queries
+// take milliseconds (a claim among 100,000 queued rows included);
+// migrations and "simgate migrate" lift it for their transactions.
+const pgStatementTimeout = "60000" // ms
+
 // pgURL is url with the session settings the store relies on, unless url
-// sets them itself.
-func pgURL(raw string) (string, error) {
+// sets them itself, and the host's name as the sessions' application_name
+// (pg_stat_activity then says which host a session is).
+func pgURL(raw, host string) (string, error) {
 	u, err := neturl.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("database URL: %w", err)
 	}
 	q := u.Query()
-	if q.Get("idle_in_transaction_session_timeout") == "" {
-		q.Set("idle_in_transaction_session_timeout", pgIdleTxTimeout)
+	for _, p := range [][2]string{
+		{"idle_in_transaction_session_timeout", pgIdleTxTimeout},
+		{"lock_timeout", pgLockTimeout},
+		{"statement_timeout", pgStatementTimeout},
+		{"application_name", "simgate@" + host},
+	} {
+		if q.Get(p[0]) == "" {
+			q.Set(p[0], p[1])
+		}
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
 
 func openPostgres(ctx context.Context, url string, logger *slog.Logger, o options) (*Store, error) {
-	url, err := pgURL(url)
+	host := o.host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	url, err := pgURL(url, host)
 	if err != nil {
 		return nil, fmt.Errorf("open db: %w", err)
 	}
@@ -71,10 +96,7 @@ func openPostgres(ctx context.Context, url string, logger *slog.Logger, o option
 	db.SetMaxIdleConns(pgConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{w: wdb{DB: db, pg: true}, r: rdb{DB: db, pg: true}, pg: true, durability: o.durability,
-		logger: logger, events: gateway.NewSignal(), host: o.host}
-	if s.host == "" {
-		s.host, _ = os.Hostname()
-	}
+		logger: logger, events: gateway.NewSignal(), host: host}
 	if err := s.migrate(ctx, ""); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open db: %w", err)
@@ -96,8 +118,9 @@ const (
 	pgUniqueViolation    = "23505"
 	pgSerialization      = "40001"
 	pgDeadlock           = "40P01"
-	pgMigrationsLockID   = 0x73696d67   // "simg": one migrating host at a time
-	pgEventsLockID       = "1936289125" // 0x73696d65, "sime": events append in commit order
+	pgLockNotAvailable   = "55P03"    // lock_timeout
+	pgQueryCanceled      = "57014"    // statement_timeout
+	pgMigrationsLockID   = 0x73696d67 // "simg": one migrating host at a time
 	pgMaxWriteRetries    = 5
 	pgMigrationsDir      = "migrations/postgres"
 	pgMigrationsPatterns = pgMigrationsDir + "/*.sql"
@@ -125,8 +148,36 @@ func (s *Store) pgWrite(ctx context.Context, fn func(tx wtx) error) error {
 		if err == nil && appended {
 			s.events.Notify()
 		}
-		return err
+		return busy(err)
 	}
+}
+
+// untimed lifts the session's statement and lock timeouts for the rest of
+// tx, for the long transactions that are no request's: migrations, the
+// copy of "simgate migrate".
+func untimed(ctx context.Context, tx wtx) error {
+	for _, q := range []string{`SET LOCAL statement_timeout = 0`, `SET LOCAL lock_timeout = 0`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// busy marks err gateway.ErrStoreBusy when PostgreSQL gave up on a lock
+// or a statement in time: the transaction was rolled back whole, and the
+// caller may try again.
+func busy(err error) error {
+	if c := pgCode(err); c == pgLockNotAvailable || c == pgQueryCanceled {
+		return fmt.Errorf("%w: %w", gateway.ErrStoreBusy, err)
+	}
+	return err
+}
+
+// isBusy reports whether err is, or (from a read, which busy does not
+// mark) carries, PostgreSQL giving up on a lock or a statement in time.
+func isBusy(err error) bool {
+	return err != nil && errors.Is(busy(err), gateway.ErrStoreBusy)
 }
 
 func (s *Store) pgTxOnce(ctx context.Context, fn func(tx wtx) error) (appended bool, err error) {
@@ -170,6 +221,11 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 	for _, version := range pgKnownVersions() {
 		applied := false
 		err := s.pgWrite(ctx, func(tx wtx) error {
+			// A migration may rewrite a large table, and a host starting
+			// meanwhile waits for it: no statement or lock timeout here.
+			if err := untimed(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, pgMigrationsLockID); err != nil {
 				return err
 			}

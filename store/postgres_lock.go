@@ -19,7 +19,8 @@ import (
 var lockRetry = 2 * time.Second
 
 // Exclusive runs fn as the cluster's only runner of job, and returns when
-// ctx ends or fn fails. On SQLite, with one host, it is fn(ctx). On
+// ctx ends or fn fails (but for gateway.ErrStoreBusy, after which it tries
+// again). On SQLite, with one host, it is fn(ctx). On
 // PostgreSQL it waits for job's lock, runs fn while it holds it, and
 // cancels fn's context should the lock's connection be lost (then waits for
 // the lock again).
@@ -31,7 +32,11 @@ func (s *Store) Exclusive(ctx context.Context, job string, fn func(context.Conte
 	h.Write([]byte("simgate job " + job))
 	key := int64(h.Sum64())
 	for {
-		if err := s.holdAndRun(ctx, job, key, fn); err != nil {
+		if err := s.holdAndRun(ctx, job, key, fn); isBusy(err) {
+			// The database did not answer in time (a frozen host's lock, a
+			// slow statement): the job's next try is the next tick's.
+			s.logger.Warn("cluster job stopped on a busy database; trying again", "job", job, "err", err)
+		} else if err != nil {
 			return err
 		}
 		select {

@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/simgate/simgate/gateway"
 )
 
@@ -148,5 +152,147 @@ func waitStarted(t *testing.T, started <-chan string) string {
 	case <-time.After(30 * time.Second):
 		t.Fatal("nobody runs the job")
 		return ""
+	}
+}
+
+// Every session of the store has its lock, statement and idle-transaction
+// timeouts, and the host's name: a URL's own values win.
+func TestPostgres_SessionSettings(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	for _, c := range []struct {
+		url  string
+		want string
+	}{
+		{url, "10s 1min 5s simgate@rack-a"},
+		{url + "&lock_timeout=250", "250ms 1min 5s simgate@rack-a"},
+	} {
+		s := openHost(t, c.url, "rack-a")
+		var got []string
+		for _, name := range []string{"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout", "application_name"} {
+			var v string
+			if err := s.r.QueryRowContext(t.Context(), "SHOW "+name).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, v)
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: settings %q, want %q", c.url, got, c.want)
+		}
+	}
+}
+
+// A write that waits for a row lock held by a session that does not let
+// go (its host frozen while its backend is busy) gives up after
+// lock_timeout with gateway.ErrStoreBusy, changing nothing, instead of
+// hanging; once the lock is free the same write goes through.
+func TestPostgres_LockTimeoutIsBusy(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	s := mustOpenPath(t, url+"&lock_timeout=300")
+	mustCreate(t, s, newMessage("msg_locked", 0))
+
+	holder, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`SELECT id FROM messages WHERE id = 'msg_locked' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	sleepCtx, wake := context.WithCancel(t.Context())
+	slept := make(chan struct{})
+	go func() { // the holder is active, not idle in its transaction
+		defer close(slept)
+		tx.ExecContext(sleepCtx, `SELECT pg_sleep(60)`)
+	}()
+
+	_, err = s.CancelMessage(t.Context(), "msg_locked", t0)
+	if !errors.Is(err, gateway.ErrStoreBusy) {
+		t.Fatalf("Cancel of a locked message: %v, want ErrStoreBusy", err)
+	}
+	if m, err := s.Message(t.Context(), "msg_locked"); err != nil || m.Status != gateway.StatusQueued {
+		t.Fatalf("after the busy Cancel: %+v, %v; want it still queued", m, err)
+	}
+	wake()
+	<-slept
+	tx.Rollback()
+	if _, err := s.CancelMessage(t.Context(), "msg_locked", t0); err != nil {
+		t.Fatalf("Cancel once the lock is free: %v", err)
+	}
+}
+
+// A host that froze just after appending an event, its transaction open,
+// holds up no other host's writes (events are numbered at commit, under a
+// lock no session holds across a round trip), and its event, committed
+// last, is numbered last: a reader past the others' events still gets it.
+func TestPostgres_FrozenAppenderBlocksNobody(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	url := pg.Schema(t)
+	s := mustOpenPath(t, url+"&lock_timeout=2000")
+	frozen, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Close()
+	tx, err := frozen.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ev, err := gateway.NewEvent(gateway.EventMessageQueued, "msg_frozen", nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(pgSQL(eventInsertSQL), ev.ID, ev.Type, ev.Subject, string(ev.Data), fmtTime(ev.At)); err != nil {
+		t.Fatal(err)
+	}
+
+	mustCreate(t, s, newMessage("msg_other", 0)) // appends message.queued, and commits
+	last, err := s.LastEventSeq(t.Context())
+	if err != nil || last == 0 {
+		t.Fatalf("LastEventSeq = %d, %v; want the other host's event", last, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.EventsAfter(t.Context(), last, 10)
+	if err != nil || len(evs) != 1 || evs[0].Subject != "msg_frozen" || evs[0].Seq != last+1 {
+		t.Fatalf("EventsAfter(%d) = %+v, %v; want the frozen host's event, numbered %d", last, evs, err, last+1)
+	}
+}
+
+// A cluster job that stops on a busy database (a lock or statement timeout)
+// is run again at the next try; any other error ends Exclusive with it.
+func TestPostgres_ExclusiveJobRetriesBusy(t *testing.T) {
+	if pg == nil {
+		t.Skip("no PostgreSQL")
+	}
+	t.Parallel()
+	s := openHost(t, pg.Schema(t), "a")
+	runs := 0
+	fatal := errors.New("broken")
+	err := s.Exclusive(t.Context(), "busy-test", func(context.Context) error {
+		runs++
+		if runs == 1 {
+			return fmt.Errorf("read events: %w", &pgconn.PgError{Code: pgLockNotAvailable})
+		}
+		return fatal
+	})
+	if !errors.Is(err, fatal) || runs != 2 {
+		t.Fatalf("Exclusive = %v after %d runs; want the job run again after the busy error, then ended by %v", err, runs, fatal)
 	}
 }

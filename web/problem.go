@@ -72,6 +72,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 // for a full disk.
 const storageFullRetry = 30
 
+// storeBusyRetry is the Retry-After, in seconds, of a request the
+// database did not answer in time.
+const storeBusyRetry = 2
+
 func (s *Server) problemFor(err error, c echo.Context) *problem.Error {
 	var (
 		p  *problem.Error
@@ -99,6 +103,10 @@ func (s *Server) problemFor(err error, c echo.Context) *problem.Error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(storageFullRetry))
 		return problem.New(http.StatusServiceUnavailable, apiv1.ProblemStorageFull,
 			"the gateway's disk is full: nothing was accepted; retry later")
+	case errors.Is(err, gateway.ErrStoreBusy):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(storeBusyRetry))
+		return problem.New(http.StatusServiceUnavailable, apiv1.ProblemStoreBusy,
+			"the gateway's database did not answer in time: nothing was accepted; retry shortly")
 	case errors.Is(err, gateway.ErrUnauthorized):
 		return problem.New(http.StatusUnauthorized, apiv1.ProblemUnauthorized, "a valid API key is required")
 	case errors.As(err, &he):

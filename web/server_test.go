@@ -167,6 +167,23 @@ func TestServer_StorageFull(t *testing.T) {
 	}
 }
 
+// TestServer_StoreBusy: a write the database did not take in time (a
+// lock held by a frozen host) is 503 with Retry-After and its own problem
+// type: the client tries again.
+func TestServer_StoreBusy(t *testing.T) {
+	svc := &webtest.FakeService{SendFn: func(context.Context, gateway.SendRequest) (*gateway.Message, bool, error) {
+		return nil, false, fmt.Errorf("create message: %w: canceling statement due to lock timeout", gateway.ErrStoreBusy)
+	}}
+	ts := mustServer(t, svc, Config{})
+	res := ts.Do(t, http.MethodPost, "/api/v1/messages", `{"to":"+12025550123","text":"hi"}`, webtest.Authed())
+	if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After", res.Status, res.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(string(res.Body), apiv1.ProblemStoreBusy) {
+		t.Errorf("body %s lacks the problem type %s", res.Body, apiv1.ProblemStoreBusy)
+	}
+}
+
 // With a token, /metrics answers only its bearer; without, everyone.
 func TestMetricsToken(t *testing.T) {
 	open := mustServer(t, &webtest.FakeService{}, Config{})

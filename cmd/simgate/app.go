@@ -69,6 +69,7 @@ type app struct {
 	data     string // the data directory
 	otpKey   []byte // otp.key, from which the other keys are derived
 	ports    int
+	lease    time.Duration // the dispatcher's: a host silent for longer is unreachable
 
 	// callbacks delivers the callback outbox (Kannel's DLRs); kannel
 	// serves /cgi-bin/sendsms and fills that outbox from the events.
@@ -207,7 +208,9 @@ func (a *app) buildCore(cfg config) error {
 		Destinations:    dest,
 		Router:          msgRouter,
 		Pauses:          a.disp,
+		HostTimeout:     hostLease(cfg), // on a shared database; see heartbeat.go
 	}, sealed, a.disp, clock, a.log.With("component", "service"))
+	a.lease = hostLease(cfg)
 	a.kannel = kannel.New(kannel.Config{SMSC: cfg.Kannel.SMSC, Callbacks: a.callbacks}, a.svc, a.db, clock,
 		a.log.With("component", "kannel"))
 	a.otp, err = newOTP(cfg, otpKey, a.svc, a.metrics.OTPStore(a.db), router, clock, a.log.With("component", "otp"))
@@ -299,6 +302,8 @@ func (a *app) run(ctx context.Context, stdout io.Writer) error {
 	// PostgreSQL's backups are the operator's (pg_dump, replicas).
 	if !a.db.Shared() {
 		parts.start("backups", func() error { return a.backups.Run(dispCtx) })
+	} else {
+		parts.start("heartbeat", func() error { return heartbeat(dispCtx, a.db, a.lease, a.log.With("component", "heartbeat")) })
 	}
 	parts.start("metrics", func() error { return a.metrics.Run(dispCtx) })
 	parts.start("region", func() error { return followRegion(dispCtx, a.svc, a.db, a.log.With("component", "region")) })

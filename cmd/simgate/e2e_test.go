@@ -168,6 +168,8 @@ func (n *virtualNetwork) records(t testing.TB) []recordJSON {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
+	// The network may be writing a record as it is read: only whole lines.
+	b = b[:bytes.LastIndexByte(b, '\n')+1]
 	var out []recordJSON
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -180,6 +182,10 @@ func (n *virtualNetwork) records(t testing.TB) []recordJSON {
 	}
 	return out
 }
+
+// e2eClient is the end-to-end tests' HTTP client: a gateway that stops
+// answering fails the request (and the test) instead of hanging it.
+var e2eClient = &http.Client{Timeout: time.Minute}
 
 // gatewayProc is a "simgate serve" process.
 type gatewayProc struct {
@@ -218,7 +224,7 @@ func startGateway(t testing.TB, data, listen, key string, ports []string, extra 
 	p := startProc(t, append(args, extra...)...)
 	g := &gatewayProc{proc: p, url: "http://" + listen, key: key}
 	waitFor(t, 30*time.Second, "the gateway to serve /healthz", func() bool {
-		resp, err := http.Get(g.url + "/healthz")
+		resp, err := e2eClient.Get(g.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -252,7 +258,7 @@ func (g *gatewayProc) call(t testing.TB, method, path string, body io.Reader, ou
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e2eClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -207,6 +207,9 @@ func (a *API) statusOf(c echo.Context, err error) (int, string) {
 	case errors.Is(err, gateway.ErrStorageFull):
 		c.Response().Header().Set("Retry-After", "30")
 		return http.StatusServiceUnavailable, "the gateway's disk is full: nothing was accepted; retry later"
+	case errors.Is(err, gateway.ErrStoreBusy):
+		c.Response().Header().Set("Retry-After", "2")
+		return http.StatusServiceUnavailable, "the gateway's database did not answer in time: nothing was accepted; retry shortly"
 	case errors.As(err, &he):
 		return he.Code, fmt.Sprint(he.Message)
 	}

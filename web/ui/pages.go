@@ -36,7 +36,16 @@ type overviewData struct {
 	Sent, Failed, Delivered int
 	Problems                []gateway.ErrorEvent
 	Region                  gateway.RegionInfo // Region == "" when not told
-	Updated                 time.Time
+	// SilentHosts are the hosts of a shared database not seen for longer
+	// than the lease (their modems are listed offline), by name.
+	SilentHosts []silentHost
+	Updated     time.Time
+}
+
+// silentHost is a host without a heartbeat for For.
+type silentHost struct {
+	Host string
+	For  time.Duration
 }
 
 func (h *handlers) overviewData(ctx context.Context) (overviewData, error) {
@@ -69,6 +78,9 @@ func (h *handlers) overviewData(ctx context.Context) (overviewData, error) {
 		d.Failed += v.Failed
 		d.Delivered += card.Delivered
 		d.Modems = append(d.Modems, card)
+		if v.HostSilent > 0 && (len(d.SilentHosts) == 0 || d.SilentHosts[len(d.SilentHosts)-1].Host != v.Host) {
+			d.SilentHosts = append(d.SilentHosts, silentHost{Host: v.Host, For: v.HostSilent}) // listed by host
+		}
 	}
 	return d, nil
 }

@@ -191,9 +191,10 @@ var templateFuncs = template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
-	"ago":  func(t time.Time) string { return ago(time.Since(t)) },
-	"bars": signalBars,
-	"add":  func(a, b int) int { return a + b },
+	"ago":    func(t time.Time) string { return ago(time.Since(t)) },
+	"silent": silentFor,
+	"bars":   signalBars,
+	"add":    func(a, b int) int { return a + b },
 	"dash": func(s string) string {
 		if s == "" {
 			return "—"
@@ -284,6 +285,18 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%d h ago", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// silentFor says how long a host has not been seen: "42 s", "5 min",
+// "3 h".
+func silentFor(d time.Duration) string {
+	switch {
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h", int(d.Hours()))
 }
 
 // signalBar is one of the four bars of a signal icon.
