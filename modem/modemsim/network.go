@@ -263,35 +263,23 @@ func (n *Network) reportPolicyLocked(m *Modem, number string) ReportPolicy {
 // national digits, or an alphanumeric sender) to the modem owning to, as
 // one SMS-DELIVER per segment.
 func (n *Network) Deliver(from, to, text string) error {
-	n.mu.Lock()
-	if n.closed {
-		n.mu.Unlock()
-		return ErrClosed
-	}
-	dest := n.lookupLocked(to)
-	n.concatRef = n.concatRef%255 + 1
-	ref := n.concatRef
-	n.mu.Unlock()
-	if dest == nil {
-		return fmt.Errorf("deliver to %s: %w", to, ErrUnknownNumber)
-	}
-	pdus, err := pdu.EncodeDeliver(address(from), text, pdu.DeliverOptions{
-		SMSC:      address(n.smsc),
-		SCTS:      time.Now(),
-		ConcatRef: ref,
+	return n.deliver(to, func(o pdu.DeliverOptions) ([]string, error) {
+		return pdu.EncodeDeliver(address(from), text, o)
 	})
-	if err != nil {
-		return fmt.Errorf("deliver to %s: %w", to, err)
-	}
-	for _, p := range pdus {
-		dest.receive(inbound{pdu: p})
-	}
-	return nil
 }
 
 // DeliverData sends 8-bit data from an outside number to the modem owning
 // to, with layout l (ports, flash, a UDH), as one SMS-DELIVER per segment.
 func (n *Network) DeliverData(from, to string, data []byte, l pdu.Layout) error {
+	return n.deliver(to, func(o pdu.DeliverOptions) ([]string, error) {
+		o.Layout = l
+		return pdu.EncodeDeliverData(address(from), data, o)
+	})
+}
+
+// deliver hands the modem owning to the SMS-DELIVER PDUs encode makes with
+// this network's SMSC, the time now and a fresh concatenation reference.
+func (n *Network) deliver(to string, encode func(pdu.DeliverOptions) ([]string, error)) error {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -304,9 +292,7 @@ func (n *Network) DeliverData(from, to string, data []byte, l pdu.Layout) error 
 	if dest == nil {
 		return fmt.Errorf("deliver to %s: %w", to, ErrUnknownNumber)
 	}
-	pdus, err := pdu.EncodeDeliverData(address(from), data, pdu.DeliverOptions{
-		SMSC: address(n.smsc), SCTS: time.Now(), ConcatRef: ref, Layout: l,
-	})
+	pdus, err := encode(pdu.DeliverOptions{SMSC: address(n.smsc), SCTS: time.Now(), ConcatRef: ref})
 	if err != nil {
 		return fmt.Errorf("deliver to %s: %w", to, err)
 	}
