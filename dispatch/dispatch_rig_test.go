@@ -175,6 +175,9 @@ type rigOptions struct {
 	clock      gateway.Clock    // nil: the system clock (fake in a bubble)
 	noRun      bool             // do not start Dispatcher.Run
 	durability store.Durability // "": the store's default
+	// wrap, when set, is what the dispatcher sees of the store (the
+	// service writes to the store itself).
+	wrap func(dispatch.Store) dispatch.Store
 }
 
 // newRig opens a store and starts a Dispatcher's Run, stopped at cleanup
@@ -190,7 +193,11 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	if clock == nil {
 		clock = gateway.SystemClock{}
 	}
-	d := dispatch.New(o.dispatcher, st, clock, nil)
+	var ds dispatch.Store = st
+	if o.wrap != nil {
+		ds = o.wrap(st)
+	}
+	d := dispatch.New(o.dispatcher, ds, clock, nil)
 	r := &rig{
 		t:     t,
 		st:    st,

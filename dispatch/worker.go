@@ -31,6 +31,7 @@ type worker struct {
 	day       time.Time // local midnight the count below is for
 	sentToday int       // parts sent since day, when DailyCap is set
 	pausedTo  time.Time // no claim before (business time): cap reached
+	recording chan step // the record of the last message sent, until settled
 }
 
 // step is what the worker does after a message.
@@ -43,6 +44,7 @@ const (
 )
 
 func (w *worker) run(ctx context.Context) {
+	defer w.settle()
 	for {
 		if ctx.Err() != nil {
 			return
@@ -75,6 +77,17 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		m, err := w.d.store.ClaimNext(ctx, gateway.Claim{Modem: w.imei, Now: now, Lease: w.d.cfg.Lease})
+		if w.settle() == stepPause {
+			// The last message's record failed: rest first, m back in the queue.
+			if m != nil {
+				w.release(gateway.WithLease(context.WithoutCancel(ctx), m.LeaseUntil), m, now, m.Error, stepPause)
+			}
+			w.faults++
+			if !w.sleep(ctx, pauseAfter(w.faults)) {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -265,23 +278,63 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 		if err != nil {
 			return w.sendFailed(bg, m, i+1, err, log), false
 		}
-		record := w.d.store.PartSent
-		if k == len(todo)-1 {
-			record = w.d.store.LastPartSent // and the message sent, in one write
-		}
-		if err := record(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()); errors.Is(err, gateway.ErrLeaseLost) {
-			// This worker stalled past its lease and another took m over:
-			// the message is that one's now.
-			log.Warn("lease lost mid-send: the new owner's outcome stands", "part", i+1, "err", err)
-			return stepNext, false
-		} else if err != nil {
-			// The part went out but is not recorded; the lease will expire
-			// and the part may go twice (DESIGN.md §4 allows one duplicate).
-			log.Error("record part sent", "part", i+1, "mr", mr, "err", err)
-			return stepPause, false
-		}
 		w.sentToday++
+		if k == len(todo)-1 {
+			w.recordLast(bg, m.ID, i+1, mr, log) // and the message sent, in one write
+			break
+		}
+		if after, ok := recorded(w.d.store.PartSent(bg, m.ID, i+1, w.imei, mr, w.d.clock.Now()), i+1, mr, log); !ok {
+			return after, false
+		}
 		log.Debug("part sent", "part", i+1, "of", len(m.Parts), "mr", mr)
+	}
+	return stepNext, true
+}
+
+// recordLast records the last part of message id, and with it the message
+// sent, without waiting: the worker claims its next message meanwhile, so
+// that the claim shares the record's commit instead of queueing behind it
+// and its fsync. The claim's caller settles the record before anything
+// else is sent, so a message still goes out only once the one before is on
+// disk, as when the worker waited.
+func (w *worker) recordLast(ctx context.Context, id string, part, mr int, log *slog.Logger) {
+	done := make(chan step, 1)
+	w.recording = done
+	now := w.d.clock.Now()
+	go func() {
+		after, ok := recorded(w.d.store.LastPartSent(ctx, id, part, w.imei, mr, now), part, mr, log)
+		if ok {
+			log.Debug("part sent", "part", part, "mr", mr)
+		}
+		done <- after
+	}()
+}
+
+// settle waits for the record recordLast started, if any: stepPause when it
+// failed.
+func (w *worker) settle() step {
+	if w.recording == nil {
+		return stepNext
+	}
+	after := <-w.recording
+	w.recording = nil
+	return after
+}
+
+// recorded judges the outcome of recording a part that went out with mr:
+// ok when it is recorded, else what the worker does next.
+func recorded(err error, part, mr int, log *slog.Logger) (after step, ok bool) {
+	switch {
+	case errors.Is(err, gateway.ErrLeaseLost):
+		// This worker stalled past its lease and another took the message
+		// over: the message is that one's now.
+		log.Warn("lease lost mid-send: the new owner's outcome stands", "part", part, "err", err)
+		return stepNext, false
+	case err != nil:
+		// The part went out but is not recorded; the lease will expire
+		// and the part may go twice (DESIGN.md §4 allows one duplicate).
+		log.Error("record part sent", "part", part, "mr", mr, "err", err)
+		return stepPause, false
 	}
 	return stepNext, true
 }
