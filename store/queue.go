@@ -395,12 +395,16 @@ func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
 // nextDueSQL splits "the later of send_at and next_attempt" by which of
 // the two is later, so that each half is the first row of an ordered index
 // walk from now; a row past both is due already and plays no part.
+// The terms that the times are not empty let the planner use the partial
+// indexes (0102_next_due_partial), which hold only the rows they match.
 var nextDueSQL = readStmt(`SELECT coalesce(min(t), '') FROM (
 	SELECT * FROM (SELECT send_at AS t FROM messages
-		WHERE status = 'queued' AND send_at > ?1 AND send_at >= next_attempt ORDER BY send_at LIMIT 1) AS send
+		WHERE status = 'queued' AND send_at <> '' AND send_at > ?1 AND send_at >= next_attempt
+		ORDER BY send_at LIMIT 1) AS send
 	UNION ALL
 	SELECT * FROM (SELECT next_attempt FROM messages
-		WHERE status = 'queued' AND next_attempt > ?1 AND next_attempt > send_at ORDER BY next_attempt LIMIT 1) AS retry
+		WHERE status = 'queued' AND next_attempt <> '' AND next_attempt > ?1 AND next_attempt > send_at
+		ORDER BY next_attempt LIMIT 1) AS retry
 	UNION ALL
 	SELECT * FROM (SELECT lease_until FROM messages
 		WHERE status = 'sending' AND lease_until > ?1 ORDER BY lease_until LIMIT 1) AS lease) AS due`)

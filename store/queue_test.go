@@ -561,6 +561,18 @@ func TestNextDue(t *testing.T) {
 	if strings.Contains(plan, "SCAN messages") {
 		t.Errorf("NextDue plan scans messages:\n%s", plan)
 	}
+	// A message sent at once (send_at and next_attempt empty) is in
+	// neither index while it is queued, so that its accept and claim write
+	// no entry there (0102_next_due_partial).
+	for _, col := range []string{"send_at", "next_attempt"} {
+		var def string
+		if err := s.r.QueryRowContext(t.Context(), `SELECT sql FROM sqlite_master WHERE name = ?`, "messages_"+col).Scan(&def); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(def, col+" <> ''") {
+			t.Errorf("messages_%s holds the messages sent at once: %s", col, def)
+		}
+	}
 }
 
 func TestRecoverLeases(t *testing.T) {
