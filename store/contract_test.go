@@ -27,6 +27,7 @@ var contract = []struct {
 	{"TestStore_AdminPassword", TestStore_AdminPassword}, {"TestStore_Session", TestStore_Session},
 	{"TestAPIKeys", TestAPIKeys}, {"TestSettings", TestSettings},
 	{"TestEventLog", TestEventLog}, {"TestStateChangesAppendEvents", TestStateChangesAppendEvents},
+	{"TestEventTail", TestEventTail},
 	{"TestStore_ModemSamples", TestStore_ModemSamples}, {"TestStore_RecentErrors", TestStore_RecentErrors},
 	{"TestStore_HourlySendsAndDelivered", TestStore_HourlySendsAndDelivered},
 	{"TestStore_MessagesFilter", TestStore_MessagesFilter},

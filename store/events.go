@@ -78,29 +78,6 @@ func appendNewEvent(ctx context.Context, tx wtx, typ, subject string, data any, 
 	return appendEvent(ctx, tx, ev)
 }
 
-var eventsAfterSQL = readStmt(`SELECT seq, id, type, subject, data, created_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
-
-// EventsAfter returns up to limit events with Seq > seq, oldest first.
-func (s *Store) EventsAfter(ctx context.Context, seq int64, limit int) ([]gateway.Event, error) {
-	rows, err := s.r.QueryContext(ctx, eventsAfterSQL, seq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("events after %d: %w", seq, err)
-	}
-	evs, err := collect(rows, func(sc scanner) (gateway.Event, error) {
-		var (
-			ev   gateway.Event
-			data string
-		)
-		err := sc.Scan(&ev.Seq, &ev.ID, &ev.Type, &ev.Subject, &data, timeCol{&ev.At})
-		ev.Data = []byte(data)
-		return ev, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("events after %d: %w", seq, err)
-	}
-	return evs, nil
-}
-
 // LastEventSeq is the Seq of the newest event; 0 when there is none.
 func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	var seq int64

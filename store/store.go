@@ -38,6 +38,7 @@ type Store struct {
 	durability Durability
 	logger     *slog.Logger
 	events     *gateway.Signal // notified after a commit that appended events
+	tail       eventTail       // the events last read (event_tail.go)
 	full       atomic.Bool     // the last write failed for lack of space (full.go)
 
 	wq     *writeQueue // write transactions wait here for the writer (writer.go); nil on PostgreSQL
