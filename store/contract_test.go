@@ -42,7 +42,7 @@ var contract = []struct {
 	{"TestStore_OTPStatsTimes", TestStore_OTPStatsTimes}, {"TestPartUnknown", TestPartUnknown},
 	{"TestClaimNext_Order", TestClaimNext_Order}, {"TestClaimNext_Pin", TestClaimNext_Pin},
 	{"TestClaimNext_Timers", TestClaimNext_Timers}, {"TestClaimNext_LeaseExpiry", TestClaimNext_LeaseExpiry},
-	{"TestClaimNext_Invalid", TestClaimNext_Invalid}, {"TestClaimNext_Race", TestClaimNext_Race},
+	{"TestClaimNext_Invalid", TestClaimNext_Invalid}, {"TestClaimNext_Parts", TestClaimNext_Parts}, {"TestClaimNext_Race", TestClaimNext_Race},
 	{"TestTransitions", TestTransitions}, {"TestExpireDue", TestExpireDue}, {"TestNextDue", TestNextDue},
 	{"TestRecoverLeases", TestRecoverLeases}, {"TestSameNumber", TestSameNumber}, {"TestApplyReport", TestApplyReport},
 	{"TestPurgeMessageTexts", TestPurgeMessageTexts}, {"TestPurgeInboundTexts", TestPurgeInboundTexts},

@@ -42,7 +42,17 @@ func (s *Store) AppendEvent(ctx context.Context, ev gateway.Event) error {
 	return nil
 }
 
-var messageEventSQL = writeStmt(`SELECT id, recipient, status, segments, error, modem, status_report FROM messages WHERE id = ?`)
+// messageEventCols are the columns of a message that its event shows.
+const messageEventCols = `id, recipient, status, segments, error, modem, status_report`
+
+var messageEventSQL = writeStmt(`SELECT ` + messageEventCols + ` FROM messages WHERE id = ?`)
+
+// scanMessageEvent scans messageEventCols.
+func scanMessageEvent(row *sql.Row) (*gateway.Message, error) {
+	var m gateway.Message
+	err := row.Scan(&m.ID, &m.To, &m.Status, &m.Segments, &m.Error, &m.Modem, &m.StatusReport)
+	return &m, err
+}
 
 // appendMessageEvent reads message id back inside tx — what its event
 // shows, no more — and appends the event of the status it is now in, if
@@ -55,14 +65,20 @@ func appendMessageEvent(ctx context.Context, tx wtx, id string, at time.Time) er
 // status (its own when status is ""): the event of a state it passed
 // through within the transaction.
 func appendMessageEventAs(ctx context.Context, tx wtx, id string, status gateway.Status, at time.Time) error {
-	var m gateway.Message
-	if err := tx.QueryRowContext(ctx, messageEventSQL, id).Scan(&m.ID, &m.To, &m.Status, &m.Segments, &m.Error, &m.Modem, &m.StatusReport); err != nil {
+	m, err := scanMessageEvent(tx.QueryRowContext(ctx, messageEventSQL, id))
+	if err != nil {
 		return err
 	}
 	if status != "" {
 		m.Status, m.Error = status, ""
 	}
-	ev, ok, err := gateway.MessageEvent(&m, at)
+	return appendEventOf(ctx, tx, m, at)
+}
+
+// appendEventOf appends the event of m's status, if it has one, from the
+// columns of messageEventCols.
+func appendEventOf(ctx context.Context, tx wtx, m *gateway.Message, at time.Time) error {
+	ev, ok, err := gateway.MessageEvent(m, at)
 	if err != nil || !ok {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -63,7 +64,8 @@ const pgClaimable = `status IN ('queued', 'sending') AND (
 	OR (status = 'sending' AND lease_until <= $2))`
 
 var (
-	claimPartsSQL = writeStmt(`UPDATE parts SET status = 'sending' WHERE message_id = ? AND status = 'queued'`)
+	claimPartsSQL = writeStmt(`UPDATE parts SET status = 'sending' WHERE message_id = ? AND status = 'queued'
+		RETURNING ` + partCols)
 	// A part sent or even delivered already by another modem is sent
 	// again when this one takes the message over and sends it whole (a
 	// handset joins parts from one sender only): the new send counts.
@@ -71,9 +73,15 @@ var (
 		delivered_at = '', report_code = -1
 		WHERE message_id = ?4 AND idx = ?5
 		AND (status IN ('queued', 'sending', 'sent') OR status = 'delivered' AND modem <> ?2)`)
-	unsentSQL        = writeStmt(`SELECT count(*) FROM parts WHERE message_id = ? AND status IN ('queued', 'sending')`)
 	messageStatusSQL = writeStmt(`SELECT status FROM messages WHERE id = ?`)
-	sentSQL          = writeStmt(`UPDATE messages SET status = 'sent', sent_at = ?, lease_until = '' WHERE id = ?`)
+	// sendStateSQL is a message's status and how many of its parts are
+	// not sent yet.
+	sendStateSQL = writeStmt(`SELECT status,
+		(SELECT count(*) FROM parts WHERE message_id = ?1 AND status IN ('queued', 'sending'))
+		FROM messages WHERE id = ?1`)
+	// sentSQL marks a message sent and returns what its event shows.
+	sentSQL = writeStmt(`UPDATE messages SET status = 'sent', sent_at = ?, lease_until = '' WHERE id = ?
+		RETURNING ` + messageEventCols)
 )
 
 // ClaimNext leases the next message c.Modem may send until c.Now+c.Lease and
@@ -98,15 +106,35 @@ func (s *Store) ClaimNext(ctx context.Context, c gateway.Claim) (*gateway.Messag
 			return err
 		}
 		m.LeaseUntil = c.Now.Add(c.Lease)
-		if _, err := tx.ExecContext(ctx, claimPartsSQL, m.ID); err != nil {
-			return err
-		}
-		return loadParts(ctx, tx, []*gateway.Message{m})
+		return claimParts(ctx, tx, m)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	return m, nil
+}
+
+// claimParts marks the queued parts of m sending and gives m all its
+// parts: those the UPDATE returned when it took them all (a message claimed
+// for the first time), else read again.
+func claimParts(ctx context.Context, tx wtx, m *gateway.Message) error {
+	rows, err := tx.QueryContext(ctx, claimPartsSQL, m.ID)
+	if err != nil {
+		return err
+	}
+	parts, err := collect(rows, func(sc scanner) (gateway.Part, error) {
+		_, p, err := scanPart(sc)
+		return p, err
+	})
+	if err != nil {
+		return err
+	}
+	if len(parts) < m.Segments {
+		return loadParts(ctx, tx, []*gateway.Message{m})
+	}
+	slices.SortFunc(parts, func(a, b gateway.Part) int { return a.Index - b.Index })
+	m.Parts = parts
+	return nil
 }
 
 // PartSent records that part of message id went out through modem with
@@ -232,11 +260,8 @@ func partMissingOrConflict(ctx context.Context, tx wtx, id string, part int) err
 // markSent is Sent in tx, except that a sending message with parts still
 // unsent is left as it is and their number returned.
 func markSent(ctx context.Context, tx wtx, id string, now time.Time) (unsent int, err error) {
-	if err := tx.QueryRowContext(ctx, unsentSQL, id).Scan(&unsent); err != nil {
-		return 0, err
-	}
 	var status string
-	err = tx.QueryRowContext(ctx, messageStatusSQL, id).Scan(&status)
+	err = tx.QueryRowContext(ctx, sendStateSQL, id).Scan(&status, &unsent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("message %s: %w", id, gateway.ErrNotFound)
 	}
@@ -248,10 +273,11 @@ func markSent(ctx context.Context, tx wtx, id string, now time.Time) (unsent int
 		if unsent > 0 {
 			return unsent, nil
 		}
-		if _, err = tx.ExecContext(ctx, sentSQL, fmtTime(now), id); err != nil {
+		m, err := scanMessageEvent(tx.QueryRowContext(ctx, sentSQL, fmtTime(now), id))
+		if err != nil {
 			return 0, err
 		}
-		return 0, appendMessageEvent(ctx, tx, id, now)
+		return 0, appendEventOf(ctx, tx, m, now)
 	case gateway.StatusSent, gateway.StatusDelivered, gateway.StatusFailed:
 		_, err = tx.ExecContext(ctx, `UPDATE messages SET lease_until = '',
 			sent_at = CASE WHEN sent_at = '' THEN ? ELSE sent_at END WHERE id = ?`, fmtTime(now), id)

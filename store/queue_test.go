@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -168,6 +169,38 @@ func partsEqual(a, b []gateway.Part) bool {
 		}
 	}
 	return true
+}
+
+// A claim gives the message with all its parts in order: those its UPDATE
+// took when it took them all, else read again (a message claimed after a
+// part went out).
+func TestClaimNext_Parts(t *testing.T) {
+	s := mustOpen(t)
+	now := t0.Add(time.Minute)
+	m := newMessage("msg_3", 0)
+	m.Segments = 3
+	mustCreate(t, s, m)
+	parts := func(m *gateway.Message) string {
+		var b strings.Builder
+		for _, p := range m.Parts {
+			fmt.Fprintf(&b, "%d:%s:%v ", p.Index, p.Status, p.HasMR)
+		}
+		return b.String()
+	}
+	got := mustClaim(t, s, "imeiA", now)
+	if want := "1:sending:false 2:sending:false 3:sending:false "; got == nil || parts(got) != want {
+		t.Fatalf("first claim: %v, want parts %q", got, want)
+	}
+	if err := s.PartSent(t.Context(), "msg_3", 1, "imeiA", 7, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(t.Context(), "msg_3", now, "modem gone", false); err != nil {
+		t.Fatal(err)
+	}
+	got = mustClaim(t, s, "imeiA", now)
+	if want := "1:sent:true 2:sending:false 3:sending:false "; got == nil || parts(got) != want {
+		t.Fatalf("claim after part 1 went out: %q, want %q", parts(got), want)
+	}
 }
 
 func TestClaimNext_Invalid(t *testing.T) {
