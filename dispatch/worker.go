@@ -32,6 +32,7 @@ type worker struct {
 	sentToday int       // parts sent since day, when DailyCap is set
 	pausedTo  time.Time // no claim before (business time): cap reached
 	recording chan step // the record of the last message sent, until settled
+	owesPause bool      // that record failed: pause after the message in hand
 }
 
 // step is what the worker does after a message.
@@ -77,17 +78,6 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		m, err := w.d.store.ClaimNext(ctx, gateway.Claim{Modem: w.imei, Now: now, Lease: w.d.cfg.Lease})
-		if w.settle() == stepPause {
-			// The last message's record failed: rest first, m back in the queue.
-			if m != nil {
-				w.release(gateway.WithLease(context.WithoutCancel(ctx), m.LeaseUntil), m, now, m.Error, stepPause)
-			}
-			w.faults++
-			if !w.sleep(ctx, pauseAfter(w.faults)) {
-				return
-			}
-			continue
-		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -100,15 +90,27 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		if m == nil {
-			w.faults = 0 // the store answers and nothing is failing
-			if !w.idle(ctx) {
+			if w.settle() {
+				w.faults = 0 // the store answers and nothing is failing
+				if !w.idle(ctx) {
+					return
+				}
+				continue
+			}
+			w.faults++ // the last record failed
+			if !w.sleep(ctx, pauseAfter(w.faults)) {
 				return
 			}
 			continue
 		}
 		// What the worker records of m is fenced by its claim: once the
 		// lease ran out and another took m over, the store refuses it.
-		switch w.send(gateway.WithLease(ctx, m.LeaseUntil), m) {
+		after := w.send(gateway.WithLease(ctx, m.LeaseUntil), m)
+		if w.owesPause && after == stepNext {
+			after = stepPause
+		}
+		w.owesPause = false
+		switch after {
 		case stepStop:
 			return
 		case stepPause:
@@ -279,6 +281,9 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 			return w.sendFailed(bg, m, i+1, err, log), false
 		}
 		w.sentToday++
+		if !w.settle() {
+			w.owesPause = true
+		}
 		if k == len(todo)-1 {
 			w.recordLast(bg, m.ID, i+1, mr, log) // and the message sent, in one write
 			break
@@ -292,11 +297,13 @@ func (w *worker) sendParts(ctx context.Context, m *gateway.Message, sub pdu.Subm
 }
 
 // recordLast records the last part of message id, and with it the message
-// sent, without waiting: the worker claims its next message meanwhile, so
-// that the claim shares the record's commit instead of queueing behind it
-// and its fsync. The claim's caller settles the record before anything
-// else is sent, so a message still goes out only once the one before is on
-// disk, as when the worker waited.
+// sent, without waiting: the worker claims and sends its next message
+// meanwhile, so that neither the claim nor the modem waits for the record's
+// commit and fsync. The record is settled before the next one is made, so
+// records stay in order and at most one is in flight; a record that failed
+// pauses the worker after the message in hand. The price: a power cut may
+// lose the records of a modem's last two messages instead of its last one,
+// and each goes out once more (DESIGN.md §4 allows one duplicate).
 func (w *worker) recordLast(ctx context.Context, id string, part, mr int, log *slog.Logger) {
 	done := make(chan step, 1)
 	w.recording = done
@@ -310,15 +317,15 @@ func (w *worker) recordLast(ctx context.Context, id string, part, mr int, log *s
 	}()
 }
 
-// settle waits for the record recordLast started, if any: stepPause when it
-// failed.
-func (w *worker) settle() step {
+// settle waits for the record recordLast started, if any; false when it
+// failed (recorded logged why).
+func (w *worker) settle() bool {
 	if w.recording == nil {
-		return stepNext
+		return true
 	}
 	after := <-w.recording
 	w.recording = nil
-	return after
+	return after != stepPause
 }
 
 // recorded judges the outcome of recording a part that went out with mr:
