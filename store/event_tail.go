@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/simgate/simgate/gateway"
@@ -13,8 +15,7 @@ import (
 // status page), each reading the same new events within milliseconds of the
 // others; under load each read took dozens of rows. The store keeps the
 // events last read, so that the first follower to ask reads the new ones and
-// the others take them from memory, asking the database only for what was
-// appended since.
+// the others take them from memory without a query.
 //
 // What the cache holds is what a query returned, and a query's answer stays
 // true: events are numbered in commit order on both databases (on
@@ -39,35 +40,35 @@ func (s *Store) EventsAfter(ctx context.Context, seq int64, limit int) ([]gatewa
 	if seq < t.from || seq > t.to {
 		// Behind the tail (catching up) or past it (a cursor from the
 		// database, or an empty cache): not the tail's business.
+		past := seq > t.to
 		t.mu.Unlock()
 		evs, err := s.queryEventsAfter(ctx, seq, limit)
-		if err == nil && seq > t.to {
+		if err == nil && past {
 			t.reset(seq, evs)
 		}
 		return evs, err
 	}
-	// Within the tail: what it holds, then the database for the rest,
-	// under the lock, so that the followers that come meanwhile find it
-	// in memory instead of reading it too.
+	// Within the tail: what it holds, if anything. A follower that gets
+	// fewer than it asked for reads again a moment later (events.Settle),
+	// and then gets what came since from the database. Only a follower at
+	// the tail's end asks the database, under the lock, so that those
+	// that come meanwhile find the new events in memory.
 	defer t.mu.Unlock()
 	out := t.since(seq, limit)
-	if len(out) == limit {
+	if len(out) > 0 {
 		return out, nil
 	}
-	more, err := s.queryEventsAfter(ctx, t.to, limit-len(out))
+	more, err := s.queryEventsAfter(ctx, t.to, limit)
 	if err != nil {
 		return nil, err
 	}
 	t.extend(more)
-	return append(out, more...), nil
+	return more, nil
 }
 
 // since copies up to limit cached events with Seq > seq.
 func (t *eventTail) since(seq int64, limit int) []gateway.Event {
-	i := 0
-	for i < len(t.evs) && t.evs[i].Seq <= seq {
-		i++
-	}
+	i, _ := slices.BinarySearchFunc(t.evs, seq+1, func(ev gateway.Event, seq int64) int { return cmp.Compare(ev.Seq, seq) })
 	n := min(len(t.evs)-i, limit)
 	out := make([]gateway.Event, n, max(n, 16))
 	copy(out, t.evs[i:i+n])

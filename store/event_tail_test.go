@@ -85,13 +85,15 @@ func TestEventTail(t *testing.T) {
 	// Positions behind, within and past the tail, and limits across its end.
 	for _, after := range []int64{0, total - tailCap - 1, total - tailCap, total - 10, total - 1, total, total + 5} {
 		for _, limit := range []int{1, 7, 256, tailCap + 10} {
+			// From the tail, fewer may come than the database holds (the
+			// rest at the next read), but never none of them.
 			got, err := s.EventsAfter(ctx, after, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
 			w, _ := s.queryEventsAfter(ctx, after, limit)
-			if !slices.EqualFunc(got, w, sameEvent) {
-				t.Errorf("EventsAfter(%d, %d): %d events, the database has %d", after, limit, len(got), len(w))
+			if len(got) > len(w) || !slices.EqualFunc(got, w[:len(got)], sameEvent) || len(got) == 0 && len(w) > 0 {
+				t.Errorf("EventsAfter(%d, %d): %d events, not the first of the %d in the database", after, limit, len(got), len(w))
 			}
 		}
 	}
