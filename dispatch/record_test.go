@@ -37,16 +37,23 @@ func (s *recordStore) LastPartSent(ctx context.Context, id string, part int, mod
 	return s.Store.LastPartSent(ctx, id, part, modem, mr, now)
 }
 
+// threeQueued queues three messages on a rig whose dispatcher sees the
+// store through rs, then attaches a modem, which sends them in order.
+func threeQueued(t *testing.T, rs *recordStore) (*rig, []*gateway.Message, *sendDev) {
+	r := newRig(t, rigOptions{wrap: func(s dispatch.Store) dispatch.Store { rs.Store = s; return rs }})
+	var msgs []*gateway.Message
+	for _, text := range []string{"first", "second", "third"} {
+		msgs = append(msgs, r.send(gateway.SendRequest{To: numOK, Text: text}))
+	}
+	a := newSendDev(imeiA)
+	r.addModem(a, gateway.ModemLimits{})
+	return r, msgs, a
+}
+
 func TestDispatcher_OneRecordInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rs := &recordStore{gate: make(chan struct{})}
-		r := newRig(t, rigOptions{wrap: func(s dispatch.Store) dispatch.Store { rs.Store = s; return rs }})
-		var msgs []*gateway.Message
-		for _, text := range []string{"first", "second", "third"} {
-			msgs = append(msgs, r.send(gateway.SendRequest{To: numOK, Text: text}))
-		}
-		a := newSendDev(imeiA)
-		r.addModem(a, gateway.ModemLimits{})
+		r, msgs, a := threeQueued(t, rs)
 		time.Sleep(time.Minute) // the record of the first is held the while
 		synctest.Wait()
 		// The second went out while the first was being recorded; its own
@@ -77,13 +84,7 @@ func TestDispatcher_FailedRecordPauses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rs := &recordStore{}
 		rs.fail.Store(1)
-		r := newRig(t, rigOptions{wrap: func(s dispatch.Store) dispatch.Store { rs.Store = s; return rs }})
-		var msgs []*gateway.Message
-		for _, text := range []string{"first", "second", "third"} {
-			msgs = append(msgs, r.send(gateway.SendRequest{To: numOK, Text: text}))
-		}
-		a := newSendDev(imeiA)
-		r.addModem(a, gateway.ModemLimits{})
+		r, msgs, a := threeQueued(t, rs)
 		synctest.Wait()
 		// The first's record failed, found when the second (in hand by
 		// then) was recorded: the worker rests before the third.
