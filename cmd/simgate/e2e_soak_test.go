@@ -84,6 +84,9 @@ func runSoak(t *testing.T, seed uint64, length time.Duration) (r *soakRun) {
 	dir := t.TempDir()
 	if d := os.Getenv("SIMGATE_SOAK_DIR"); d != "" {
 		dir = d // kept afterwards, to look into
+		if old, _ := os.ReadDir(d); len(old) > 0 {
+			t.Fatalf("SIMGATE_SOAK_DIR %s is not empty: a run's database and logs go to an empty directory", d)
+		}
 	}
 	defer func() { t.Cleanup(func() { r.keepLogs(t) }) }()
 	r = &soakRun{seed: seed, dir: dir, data: filepath.Join(dir, "data"), chaosLog: filepath.Join(dir, "chaos.jsonl"),
