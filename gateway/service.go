@@ -149,6 +149,7 @@ func NewService(cfg ServiceConfig, store Store, waker Waker, clock Clock, logger
 	}
 	s := &Service{cfg: cfg, store: store, waker: waker, clock: clock, log: logger, dest: dest,
 		limits: newKeyLimits(cfg.Limits), touched: map[int64]time.Time{}, region: newHomeRegion(cfg.DefaultRegion)}
+	s.keys.max = keyCacheMax
 	// Start the references at random so that a restart does not reuse the
 	// ones the recipients' phones may still hold incomplete sets of.
 	var b [4]byte

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
 )
 
@@ -23,40 +22,27 @@ const touchEvery = time.Minute
 // time.
 const keyCacheFor = time.Second
 
-// keyCache holds the keys Authenticate found valid, by hash.
-type keyCache struct {
-	mu   sync.Mutex
-	keys map[string]cachedKey
-}
+// keyCache holds the keys Authenticate found valid, by hash; when
+// keyCacheMax are kept (stale entries of a busy minute), it starts over.
+type keyCache struct{ memo[string, cachedKey] }
+
+const keyCacheMax = 1024
 
 type cachedKey struct {
 	key APIKey
 	at  time.Time
 }
 
-func (c *keyCache) get(hash string, now time.Time) (APIKey, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.keys[hash]
+func (c *keyCache) lookup(hash string, now time.Time) (APIKey, bool) {
+	e, ok := c.get(hash)
 	if !ok || now.Sub(e.at) >= keyCacheFor || now.Before(e.at) {
 		return APIKey{}, false
 	}
 	return e.key, true
 }
 
-func (c *keyCache) put(hash string, k APIKey, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keys == nil || len(c.keys) >= 1024 { // stale entries of a busy minute: start over
-		c.keys = map[string]cachedKey{}
-	}
-	c.keys[hash] = cachedKey{key: k, at: now}
-}
-
-func (c *keyCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.keys = nil
+func (c *keyCache) keep(hash string, k APIKey, now time.Time) {
+	c.put(hash, cachedKey{key: k, at: now})
 }
 
 // Authenticate returns the API key whose secret is key; ErrUnauthorized when
@@ -67,7 +53,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (APIKey, error) 
 		return APIKey{}, ErrUnauthorized
 	}
 	hash, now := HashAPIKey(key), s.clock.Now()
-	if k, ok := s.keys.get(hash, now); ok {
+	if k, ok := s.keys.lookup(hash, now); ok {
 		s.touch(ctx, k)
 		return k, nil
 	}
@@ -80,7 +66,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (APIKey, error) 
 	case !k.RevokedAt.IsZero():
 		return APIKey{}, ErrUnauthorized
 	}
-	s.keys.put(hash, k, now)
+	s.keys.keep(hash, k, now)
 	s.touch(ctx, k)
 	return k, nil
 }

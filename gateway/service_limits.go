@@ -64,10 +64,7 @@ var NumberTypes = map[phonenumbers.PhoneNumberType]string{
 // for the number it has just normalized, and libphonenumber's region and
 // type lookups try their patterns one by one (NANPA: region by region).
 func NumberInfo(e164 string) (region, typ string) {
-	numberInfos.mu.Lock()
-	info, ok := numberInfos.m[e164]
-	numberInfos.mu.Unlock()
-	if ok {
+	if info, ok := numberInfos.get(e164); ok {
 		return info[0], info[1]
 	}
 	region, typ = "", "unknown"
@@ -79,24 +76,10 @@ func NumberInfo(e164 string) (region, typ string) {
 }
 
 // keepNumberInfo remembers what NumberInfo answers for e164.
-func keepNumberInfo(e164, region, typ string) {
-	numberInfos.mu.Lock()
-	if len(numberInfos.m) >= numberInfoMax {
-		numberInfos.m = nil // start over rather than keep a rarely used set
-	}
-	if numberInfos.m == nil {
-		numberInfos.m = map[string][2]string{}
-	}
-	numberInfos.m[e164] = [2]string{region, typ}
-	numberInfos.mu.Unlock()
-}
+func keepNumberInfo(e164, region, typ string) { numberInfos.put(e164, [2]string{region, typ}) }
 
-const numberInfoMax = 10000
-
-var numberInfos struct {
-	mu sync.Mutex
-	m  map[string][2]string
-}
+// numberInfos holds NumberInfo's answers, up to 10,000 numbers.
+var numberInfos = memo[string, [2]string]{max: 10000}
 
 // destinations is a DestinationPolicy checked and made into sets.
 type destinations struct {
