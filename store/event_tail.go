@@ -69,10 +69,7 @@ func (s *Store) EventsAfter(ctx context.Context, seq int64, limit int) ([]gatewa
 // since copies up to limit cached events with Seq > seq.
 func (t *eventTail) since(seq int64, limit int) []gateway.Event {
 	i, _ := slices.BinarySearchFunc(t.evs, seq+1, func(ev gateway.Event, seq int64) int { return cmp.Compare(ev.Seq, seq) })
-	n := min(len(t.evs)-i, limit)
-	out := make([]gateway.Event, n, max(n, 16))
-	copy(out, t.evs[i:i+n])
-	return out
+	return slices.Clone(t.evs[i : i+min(len(t.evs)-i, limit)])
 }
 
 // extend adds evs, read after t.to: the cache then covers up to the last
