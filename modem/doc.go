@@ -17,6 +17,7 @@
 // context; after EOF or a read error every call returns ErrClosed. PDUs
 // cross the API as hex strings: encoding them is package pdu's job.
 //
-// Open and Discover add serial ports (go.bug.st/serial) and USB discovery;
+// Open and Discover add serial ports (go.bug.st/serial, the bytes read in
+// Go's poller: port.go) and USB discovery;
 // Profile covers vendor quirks (Huawei, SIMCom, Quectel, Sierra, Gemalto).
 package modem

@@ -23,6 +23,10 @@ func Open(ctx context.Context, port string, cfg Config) (*Modem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", port, err)
 	}
+	// Opened before the serial port, whose exclusive access would refuse
+	// it (port.go); the serial port's error, which says busy or denied,
+	// is the one reported when both fail.
+	f, ferr := openPolled(port)
 	p, err := serial.Open(port, &serial.Mode{
 		BaudRate: 115200,
 		DataBits: 8,
@@ -30,11 +34,21 @@ func Open(ctx context.Context, port string, cfg Config) (*Modem, error) {
 		StopBits: serial.OneStopBit,
 	})
 	if err != nil {
+		if f != nil {
+			f.Close()
+		}
 		return nil, fmt.Errorf("open %s: %w", port, err)
+	}
+	if ferr != nil {
+		p.Close()
+		return nil, fmt.Errorf("open %s: %w", port, ferr)
 	}
 	// Bytes left from a previous session would be read as answers.
 	_ = p.ResetInputBuffer()
-	return New(p, cfg), nil
+	if f == nil {
+		return New(p, cfg), nil
+	}
+	return New(&polledPort{File: f, port: p}, cfg), nil
 }
 
 // Found is a modem found by Discover or Probe.
