@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -57,23 +58,12 @@ func (s *Store) MessageCallbacks(ctx context.Context, kind string, ids []string)
 // EnqueueCallbacks adds the rows (a row of an event and kind already there
 // is skipped) and moves consumer's cursor to upTo, in one transaction.
 func (s *Store) EnqueueCallbacks(ctx context.Context, consumer string, upTo int64, rows []gateway.CallbackDelivery) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(tx wtx) error {
-		for _, c := range rows {
-			res, err := tx.ExecContext(ctx, `INSERT INTO callback_outbox
-				(id, event_id, kind, message_id, url, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (event_id, kind) DO NOTHING`,
-				c.ID, c.EventID, c.Kind, c.MessageID, c.URL, fmtTime(c.NextAttempt), fmtTime(c.CreatedAt))
-			if err != nil {
-				return err
-			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			n += int(k)
-		}
-		return setCursor(ctx, tx, consumer, upTo)
+	n, err := s.enqueueUpTo(ctx, consumer, upTo, len(rows), func(tx wtx, i int) (sql.Result, error) {
+		c := rows[i]
+		return tx.ExecContext(ctx, `INSERT INTO callback_outbox
+			(id, event_id, kind, message_id, url, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (event_id, kind) DO NOTHING`,
+			c.ID, c.EventID, c.Kind, c.MessageID, c.URL, fmtTime(c.NextAttempt), fmtTime(c.CreatedAt))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue callbacks: %w", err)

@@ -127,6 +127,29 @@ func setCursor(ctx context.Context, tx wtx, consumer string, seq int64) error {
 	return err
 }
 
+// enqueueUpTo runs insert for each of n rows of an outbox in one
+// transaction with moving consumer's cursor to upTo, and returns how many
+// rows the inserts added (a row already there adds none).
+func (s *Store) enqueueUpTo(ctx context.Context, consumer string, upTo int64, n int, insert func(tx wtx, i int) (sql.Result, error)) (int, error) {
+	var added int
+	err := s.inTx(ctx, func(tx wtx) error {
+		added = 0 // a transaction run again counts again
+		for i := range n {
+			res, err := insert(tx, i)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += int(k)
+		}
+		return setCursor(ctx, tx, consumer, upTo)
+	})
+	return added, err
+}
+
 // PruneEvents deletes events older than before that every durable consumer
 // has taken, and returns how many.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -152,21 +153,10 @@ var outboxInsertSQL = writeStmt(`INSERT INTO webhook_outbox (id, event_id, endpo
 // event's ID and the endpoint's, so a batch taken again after a crash adds
 // nothing twice.
 func (s *Store) EnqueueEvents(ctx context.Context, consumer string, upTo int64, events []gateway.OutboxEvent, now time.Time) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(tx wtx) error {
-		for _, ev := range events {
-			res, err := tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.Type, string(ev.Payload),
-				fmtTime(now), fmtTime(ev.At), ev.Subject, ev.Variant)
-			if err != nil {
-				return err
-			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			n += int(k)
-		}
-		return setCursor(ctx, tx, consumer, upTo)
+	n, err := s.enqueueUpTo(ctx, consumer, upTo, len(events), func(tx wtx, i int) (sql.Result, error) {
+		ev := events[i]
+		return tx.ExecContext(ctx, outboxInsertSQL, ev.ID, ev.Type, string(ev.Payload),
+			fmtTime(now), fmtTime(ev.At), ev.Subject, ev.Variant)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue webhooks: %w", err)
