@@ -61,19 +61,10 @@ func (c *Callbacks) Wake() {
 func (c *Callbacks) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.wake:
-		case <-t.C:
-		}
+	return rounds(ctx, c.wake, c.n.cfg.PollEvery, func() {
 		c.deliverDue(ctx, &wg)
 		c.prune(ctx)
-		t.Reset(c.n.cfg.PollEvery)
-	}
+	})
 }
 
 // prune deletes, at most once an hour, the rows finished CallbackRetention

@@ -40,18 +40,26 @@ func (n *Notifier) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.take(ctx) })
 	defer wg.Wait()
+	return rounds(ctx, n.wake, n.cfg.PollEvery, func() {
+		n.deliverDue(ctx, &wg)
+		n.prune(ctx)
+	})
+}
+
+// rounds runs round at once, then each time wake fires or every has
+// passed since the last, until ctx ends.
+func rounds(ctx context.Context, wake <-chan struct{}, every time.Duration, round func()) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-n.wake:
+		case <-wake:
 		case <-t.C:
 		}
-		n.deliverDue(ctx, &wg)
-		n.prune(ctx)
-		t.Reset(n.cfg.PollEvery)
+		round()
+		t.Reset(every)
 	}
 }
 
