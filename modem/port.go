@@ -22,8 +22,8 @@ import (
 // access refuses later opens to all but root, carries the bytes through
 // the poller. Both refer to one tty: its settings and buffers are shared.
 
-// polledPort reads and writes through File, in the poller, and leaves the
-// rest to Port.
+// polledPort reads and writes through File, in the poller; port keeps the
+// line's settings and exclusive access until Close.
 type polledPort struct {
 	*os.File
 	port serial.Port
